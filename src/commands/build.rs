@@ -1,0 +1,93 @@
+//! `gen build` and `gen build --check`.
+
+use camino::Utf8Path;
+
+use crate::cli::{Format, Outcome};
+use crate::compile::{self, CompiledProfile};
+use crate::error::Result;
+use crate::load;
+use crate::output::{self, Discrepancy, Scope};
+use crate::render::Renderer;
+
+pub fn run(
+    project: &Utf8Path,
+    generated: &Utf8Path,
+    selected: &[String],
+    check: bool,
+    format: Format,
+) -> Result<Outcome> {
+    let (names, scope) = if selected.is_empty() {
+        (
+            load::list_profiles(&project.join(load::PROFILES_DIR))?,
+            Scope::All,
+        )
+    } else {
+        (selected.to_vec(), Scope::Profiles(selected.to_vec()))
+    };
+    let renderer = Renderer::new();
+    // Every profile compiles before anything is written.
+    let compiled = names
+        .iter()
+        .map(|name| compile::compile(project, name, &renderer))
+        .collect::<Result<Vec<CompiledProfile>>>()?;
+
+    if check {
+        let discrepancies = output::check(generated, &compiled, &scope)?;
+        report_check(generated, &discrepancies, format);
+        return Ok(if discrepancies.is_empty() {
+            Outcome::Clean
+        } else {
+            Outcome::Differences
+        });
+    }
+    let files = output::write(generated, &compiled, &scope)?;
+    let hosts: usize = compiled.iter().map(|p| p.hosts.len()).sum();
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({"profiles": names, "hosts": hosts, "files": files, "out": generated})
+        ),
+        _ => eprintln!(
+            "built {} profile(s), {hosts} host(s), {files} file(s) into {generated}",
+            names.len()
+        ),
+    }
+    Ok(Outcome::Clean)
+}
+
+fn report_check(
+    generated: &Utf8Path,
+    discrepancies: &[(camino::Utf8PathBuf, Discrepancy)],
+    format: Format,
+) {
+    match format {
+        Format::Json => {
+            let entries: Vec<_> = discrepancies
+                .iter()
+                .map(|(path, kind)| serde_json::json!({"path": generated.join(path), "kind": kind}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"up_to_date": discrepancies.is_empty(), "differences": entries})
+            );
+        }
+        _ => {
+            for (path, kind) in discrepancies {
+                let what = match kind {
+                    Discrepancy::Missing => "missing",
+                    Discrepancy::Stale => "stale or edited by hand",
+                    Discrepancy::Extra => "not produced by any profile",
+                };
+                println!("{}: {what}", generated.join(path));
+            }
+            if discrepancies.is_empty() {
+                eprintln!("{generated} is up to date");
+            } else {
+                eprintln!(
+                    "{generated} differs from the profiles in {} file(s); run `gen build`",
+                    discrepancies.len()
+                );
+            }
+        }
+    }
+}

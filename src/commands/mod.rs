@@ -1,0 +1,3 @@
+//! One module per CLI command: each wires pipeline stages together and prints.
+
+pub mod build;

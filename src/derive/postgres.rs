@@ -1,0 +1,525 @@
+//! postgresql.conf for each database host: PGTune's derived tuning, the
+//! settings that follow from the topology (replication, addresses), gen's
+//! operational policy (logging, authentication) and the profile's overrides,
+//! each with the reason it has its value.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::postgres_tuning::{self, TuningInput};
+use crate::model::{Deployment, HostSpec, PostgresSpec};
+use crate::profile::{Role, Storage, Workload};
+use crate::syntax::postgres_quote;
+
+/// Extensions that only work when preloaded.
+const PRELOADED_EXTENSIONS: &[&str] = &[
+    "pg_stat_statements",
+    "auto_explain",
+    "pg_cron",
+    "timescaledb",
+    "pg_partman_bgw",
+];
+
+/// PostgreSQL's default `max_worker_processes`, which a replica must not go below.
+const DEFAULT_MAX_WORKER_PROCESSES: u64 = 8;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgresConf {
+    pub host: String,
+    pub is_replica: bool,
+    pub max_connections: u64,
+    pub superuser_reserved_connections: u64,
+    pub max_wal_senders: u64,
+    pub sections: Vec<Section>,
+    /// PGTune's warnings for this host's hardware.
+    pub warnings: Vec<String>,
+}
+
+impl PostgresConf {
+    pub fn setting(&self, name: &str) -> Option<&Setting> {
+        self.sections
+            .iter()
+            .flat_map(|s| &s.settings)
+            .find(|s| s.name == name)
+    }
+
+    fn set(&mut self, name: &str, value: String, origin: SettingOrigin) {
+        for section in &mut self.sections {
+            if let Some(setting) = section.settings.iter_mut().find(|s| s.name == name) {
+                setting.value = value;
+                setting.origin = origin;
+                return;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Section {
+    pub title: &'static str,
+    pub settings: Vec<Setting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub name: String,
+    /// Exactly as written in postgresql.conf (strings already quoted).
+    pub value: String,
+    pub origin: SettingOrigin,
+}
+
+/// Why a setting has its value; `gen explain` shows it and the file comments on it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SettingOrigin {
+    /// Computed from hardware and workload (PGTune).
+    Derived { formula: String, inputs: String },
+    /// Follows from the deployment's hosts and roles.
+    Topology { reason: String },
+    /// gen's operational default.
+    Policy { reason: String },
+    /// Set explicitly under `postgres.overrides`.
+    Override,
+}
+
+impl SettingOrigin {
+    /// The comment written after the setting.
+    pub fn comment(&self) -> String {
+        match self {
+            SettingOrigin::Derived { formula, inputs } => format!("PGTune: {formula}; {inputs}"),
+            SettingOrigin::Topology { reason } | SettingOrigin::Policy { reason } => reason.clone(),
+            SettingOrigin::Override => "postgres.overrides".to_string(),
+        }
+    }
+}
+
+fn topology(reason: impl Into<String>) -> SettingOrigin {
+    SettingOrigin::Topology {
+        reason: reason.into(),
+    }
+}
+
+fn policy(reason: impl Into<String>) -> SettingOrigin {
+    SettingOrigin::Policy {
+        reason: reason.into(),
+    }
+}
+
+fn setting(name: &str, value: impl Into<String>, origin: SettingOrigin) -> Setting {
+    Setting {
+        name: name.to_string(),
+        value: value.into(),
+        origin,
+    }
+}
+
+/// Replication slot name for a replica: host names may hold `-`, slots may not.
+pub fn slot_name(host: &str) -> String {
+    host.replace('-', "_")
+}
+
+fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
+    TuningInput {
+        memory_bytes: host.memory.bytes(),
+        cores: host.cores,
+        storage: match host.storage {
+            Storage::Hdd => postgres_tuning::Storage::Hdd,
+            Storage::Ssd => postgres_tuning::Storage::Ssd,
+            Storage::Nvme => postgres_tuning::Storage::Nvme,
+        },
+        workload: match pg.workload {
+            Workload::Web => postgres_tuning::Workload::Web,
+            Workload::Oltp => postgres_tuning::Workload::Oltp,
+            Workload::Dw => postgres_tuning::Workload::Dw,
+            Workload::Mixed => postgres_tuning::Workload::Mixed,
+        },
+        major_version: pg.version,
+        max_connections: pg.max_connections,
+    }
+}
+
+/// One conf per database host, keyed by host name.
+pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
+    let mut out = BTreeMap::new();
+    let Some(pg) = &d.postgres else { return out };
+    let Some(primary) = d.primary() else {
+        return out;
+    };
+    let replicas: Vec<&HostSpec> = d.hosts_with(Role::DatabaseReplica).collect();
+    let primary_conf = derive_host(pg, primary, primary, &replicas, None);
+    for replica in &replicas {
+        let conf = derive_host(pg, replica, primary, &replicas, Some(&primary_conf));
+        out.insert(replica.name.clone(), conf);
+    }
+    out.insert(primary.name.clone(), primary_conf);
+    out
+}
+
+fn derive_host(
+    pg: &PostgresSpec,
+    host: &HostSpec,
+    primary: &HostSpec,
+    replicas: &[&HostSpec],
+    primary_conf: Option<&PostgresConf>,
+) -> PostgresConf {
+    let is_replica = primary_conf.is_some();
+    let tuning = postgres_tuning::tune(&tuning_input(pg, host));
+    let version = pg.version;
+    let max_wal_senders = replicas.len() as u64 + 2;
+
+    let mut connection = vec![
+        setting(
+            "listen_addresses",
+            postgres_quote(&format!("localhost,{}", host.address)),
+            topology("loopback and the host's private address only"),
+        ),
+        setting("port", pg.port.to_string(), topology("postgres.port")),
+        setting(
+            "superuser_reserved_connections",
+            "3",
+            policy("kept free for an operator's emergency login"),
+        ),
+        setting(
+            "unix_socket_directories",
+            postgres_quote("/var/run/postgresql"),
+            policy("Debian layout"),
+        ),
+        setting(
+            "password_encryption",
+            postgres_quote("scram-sha-256"),
+            policy("pg_hba.conf accepts only scram-sha-256"),
+        ),
+    ];
+    if let Some(tls) = &pg.tls {
+        connection.push(setting("ssl", "on", topology("postgres.tls_certificate")));
+        connection.push(setting(
+            "ssl_cert_file",
+            postgres_quote(&tls.certificate),
+            topology("postgres.tls_certificate"),
+        ));
+        connection.push(setting(
+            "ssl_key_file",
+            postgres_quote(&tls.key),
+            topology("postgres.tls_key"),
+        ));
+        connection.push(setting(
+            "ssl_min_protocol_version",
+            postgres_quote("TLSv1.2"),
+            policy("no TLS below 1.2"),
+        ));
+    } else {
+        connection.push(setting(
+            "ssl",
+            "off",
+            policy("no certificate declared (postgres.tls_certificate)"),
+        ));
+    }
+
+    let layout = vec![
+        setting(
+            "data_directory",
+            postgres_quote(&format!("/var/lib/postgresql/{version}/main")),
+            policy("Debian layout"),
+        ),
+        setting(
+            "hba_file",
+            postgres_quote(&format!("/etc/postgresql/{version}/main/pg_hba.conf")),
+            policy("Debian layout"),
+        ),
+        setting(
+            "ident_file",
+            postgres_quote(&format!("/etc/postgresql/{version}/main/pg_ident.conf")),
+            policy("Debian layout"),
+        ),
+        setting(
+            "external_pid_file",
+            postgres_quote(&format!("/var/run/postgresql/{version}-main.pid")),
+            policy("Debian layout"),
+        ),
+        setting(
+            "cluster_name",
+            postgres_quote(&format!("{version}/main")),
+            policy("Debian layout"),
+        ),
+    ];
+
+    let mut resources: Vec<Setting> = tuning
+        .settings
+        .iter()
+        .filter(|s| !matches!(s.name, "wal_level" | "max_wal_senders"))
+        .map(|s| {
+            setting(
+                s.name,
+                s.value.render(),
+                SettingOrigin::Derived {
+                    formula: s.formula.to_string(),
+                    inputs: s.inputs.clone(),
+                },
+            )
+        })
+        .collect();
+
+    let mut preload: Vec<&str> = vec!["pg_stat_statements"];
+    for ext in &pg.extensions {
+        if PRELOADED_EXTENSIONS.contains(&ext.as_str()) && !preload.contains(&ext.as_str()) {
+            preload.push(ext);
+        }
+    }
+    let mut replication = vec![
+        setting(
+            "wal_level",
+            "replica",
+            topology("streaming replicas and base backups need `replica`"),
+        ),
+        setting(
+            "max_wal_senders",
+            max_wal_senders.to_string(),
+            topology(format!("{} replicas + 2 for base backups", replicas.len())),
+        ),
+        setting(
+            "max_replication_slots",
+            max_wal_senders.to_string(),
+            topology("one slot per replica, with room for base backups"),
+        ),
+        setting(
+            "wal_log_hints",
+            "on",
+            policy("lets pg_rewind bring a former primary back as a replica"),
+        ),
+    ];
+    if is_replica {
+        let conninfo = format!(
+            "host={} port={} user={} passfile={} application_name={} sslmode=prefer",
+            primary.address,
+            pg.port,
+            pg.replication_user,
+            pg.replication_passfile,
+            slot_name(&host.name)
+        );
+        replication.push(setting(
+            "hot_standby",
+            "on",
+            topology("this host is a read replica"),
+        ));
+        replication.push(setting(
+            "hot_standby_feedback",
+            "on",
+            policy("keeps the primary from vacuuming rows replica queries still read"),
+        ));
+        replication.push(setting(
+            "primary_conninfo",
+            postgres_quote(&conninfo),
+            topology(format!("streams from `{}`", primary.name)),
+        ));
+        replication.push(setting(
+            "primary_slot_name",
+            postgres_quote(&slot_name(&host.name)),
+            topology("the slot the primary keeps for this replica"),
+        ));
+    } else if pg.synchronous_replicas > 0 {
+        let names: Vec<String> = replicas.iter().map(|r| slot_name(&r.name)).collect();
+        replication.push(setting(
+            "synchronous_standby_names",
+            postgres_quote(&format!(
+                "ANY {} ({})",
+                pg.synchronous_replicas,
+                names.join(", ")
+            )),
+            topology(format!(
+                "postgres.synchronous_replicas = {}",
+                pg.synchronous_replicas
+            )),
+        ));
+        replication.push(setting(
+            "synchronous_commit",
+            "on",
+            topology("commits wait for the synchronous replicas"),
+        ));
+    }
+
+    let logging = vec![
+        setting(
+            "logging_collector",
+            "on",
+            policy("logs to files under log_directory"),
+        ),
+        setting(
+            "log_directory",
+            postgres_quote("/var/log/postgresql"),
+            policy("Debian layout"),
+        ),
+        setting(
+            "log_filename",
+            postgres_quote("postgresql-%a.log"),
+            policy("one file per weekday, rotated by truncation"),
+        ),
+        setting(
+            "log_truncate_on_rotation",
+            "on",
+            policy("keeps a week of logs"),
+        ),
+        setting("log_rotation_age", "1d", policy("daily files")),
+        setting("log_rotation_size", "0", policy("rotate by age only")),
+        setting(
+            "log_line_prefix",
+            postgres_quote("%m [%p] %q%u@%d from %h app=%a "),
+            policy("time, pid, user, database, client and application on every line"),
+        ),
+        setting(
+            "log_min_duration_statement",
+            "1000",
+            policy("statements slower than 1s"),
+        ),
+        setting(
+            "log_checkpoints",
+            "on",
+            policy("checkpoint timing shows I/O pressure"),
+        ),
+        setting("log_connections", "on", policy("audit trail of logins")),
+        setting("log_disconnections", "on", policy("session durations")),
+        setting(
+            "log_lock_waits",
+            "on",
+            policy("waits longer than deadlock_timeout"),
+        ),
+        setting(
+            "log_temp_files",
+            "0",
+            policy("every spill to disk: a sign work_mem is short"),
+        ),
+        setting(
+            "log_autovacuum_min_duration",
+            "10000",
+            policy("autovacuum runs longer than 10s"),
+        ),
+        setting(
+            "log_statement",
+            postgres_quote("ddl"),
+            policy("schema changes"),
+        ),
+        setting(
+            "log_timezone",
+            postgres_quote("UTC"),
+            policy("one time zone across hosts"),
+        ),
+    ];
+
+    let mut extensions = vec![
+        setting(
+            "shared_preload_libraries",
+            postgres_quote(&preload.join(",")),
+            topology("extensions that must be preloaded"),
+        ),
+        setting(
+            "track_io_timing",
+            "on",
+            policy("I/O time in pg_stat_statements and EXPLAIN"),
+        ),
+        setting(
+            "timezone",
+            postgres_quote("UTC"),
+            policy("one time zone across hosts"),
+        ),
+    ];
+    if version >= 13 {
+        extensions.push(setting(
+            "pg_stat_statements.track",
+            "top",
+            policy("statistics for top-level statements"),
+        ));
+    }
+
+    let mut conf = PostgresConf {
+        host: host.name.clone(),
+        is_replica,
+        max_connections: tuning.max_connections(),
+        superuser_reserved_connections: 3,
+        max_wal_senders,
+        sections: Vec::new(),
+        warnings: tuning.warnings.iter().map(ToString::to_string).collect(),
+    };
+
+    // A hot standby refuses to start when these are below the primary's values.
+    if let Some(primary_conf) = primary_conf {
+        let at_least = |name: &str, own: Option<&Setting>, default: u64| -> Option<(u64, u64)> {
+            let value_of = |s: Option<&Setting>| {
+                s.and_then(|s| s.value.parse::<u64>().ok())
+                    .unwrap_or(default)
+            };
+            let own_value = value_of(own);
+            let primary_value = value_of(primary_conf.setting(name));
+            (primary_value > own_value).then_some((primary_value, own_value))
+        };
+        for (name, default) in [
+            ("max_connections", 100),
+            ("max_worker_processes", DEFAULT_MAX_WORKER_PROCESSES),
+        ] {
+            let own = resources.iter().find(|s| s.name == name);
+            if let Some((primary_value, own_value)) = at_least(name, own, default) {
+                let origin = topology(format!(
+                    "raised from {own_value} to the primary's {primary_value}: a hot standby needs at least the primary's value"
+                ));
+                match resources.iter_mut().find(|s| s.name == name) {
+                    Some(existing) => {
+                        existing.value = primary_value.to_string();
+                        existing.origin = origin;
+                    }
+                    None => resources.push(setting(name, primary_value.to_string(), origin)),
+                }
+                if name == "max_connections" {
+                    conf.max_connections = primary_value;
+                }
+            }
+        }
+    }
+
+    conf.sections = vec![
+        Section {
+            title: "File locations",
+            settings: layout,
+        },
+        Section {
+            title: "Connections and authentication",
+            settings: connection,
+        },
+        Section {
+            title: "Resources, WAL and planner (derived from hardware and workload)",
+            settings: resources,
+        },
+        Section {
+            title: "Replication",
+            settings: replication,
+        },
+        Section {
+            title: "Logging",
+            settings: logging,
+        },
+        Section {
+            title: "Statistics and extensions",
+            settings: extensions,
+        },
+    ];
+
+    // Overrides win over everything gen derived; new names get their own section.
+    let mut extra = Vec::new();
+    for (name, value) in &pg.overrides {
+        if conf.setting(name).is_some() {
+            conf.set(name, value.clone(), SettingOrigin::Override);
+        } else {
+            extra.push(setting(name, value.clone(), SettingOrigin::Override));
+        }
+        if name == "max_connections" {
+            if let Ok(n) = value.parse() {
+                conf.max_connections = n;
+            }
+        }
+    }
+    if !extra.is_empty() {
+        conf.sections.push(Section {
+            title: "Overrides (postgres.overrides)",
+            settings: extra,
+        });
+    }
+    conf
+}

@@ -1,0 +1,162 @@
+//! Every way gen can fail, as one enum of miette diagnostics. Errors that come
+//! from a profile carry the file, the span and the key path, so the report
+//! points at the exact line an engineer has to change.
+
+use std::io;
+use std::sync::Arc;
+
+use camino::Utf8PathBuf;
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+use crate::source::{SourceMap, Underline};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error("cannot read `{path}`")]
+    #[diagnostic(code(gen::io::read))]
+    Read {
+        path: Utf8PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot write `{path}`")]
+    #[diagnostic(code(gen::io::write))]
+    Write {
+        path: Utf8PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("`{path}` is not valid TOML: {message}")]
+    #[diagnostic(
+        code(gen::profile::syntax),
+        help("fix the TOML syntax at the marked position")
+    )]
+    Syntax {
+        path: Utf8PathBuf,
+        message: String,
+        #[source_code]
+        src: NamedSource<Arc<String>>,
+        #[label("here")]
+        span: SourceSpan,
+    },
+
+    /// A profile value that is missing, unknown, of the wrong type, out of range
+    /// or that breaks an invariant between artifacts.
+    #[error("{message}")]
+    #[diagnostic(code(gen::profile::invalid))]
+    Invalid {
+        key: String,
+        message: String,
+        #[source_code]
+        src: NamedSource<Arc<String>>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A profile problem that has no single place in a file.
+    #[error("{message}")]
+    #[diagnostic(code(gen::profile::invalid))]
+    InvalidProject {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{count} problems in profile `{profile}`")]
+    #[diagnostic(code(gen::profile::many))]
+    Many {
+        profile: String,
+        count: usize,
+        #[related]
+        errors: Vec<Error>,
+    },
+
+    #[error("template `{template}` failed to render: {message}")]
+    #[diagnostic(
+        code(gen::render),
+        help("this is a bug in gen's templates or in the values validation let through; please report it")
+    )]
+    Render { template: String, message: String },
+
+    #[error("{message}")]
+    #[diagnostic(code(gen::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("manifest `{path}` is unreadable: {message}")]
+    #[diagnostic(code(gen::manifest))]
+    Manifest { path: Utf8PathBuf, message: String },
+}
+
+impl Error {
+    /// A located profile error. The key path doubles as the label so the report
+    /// names the key even when the span is the whole table.
+    pub fn invalid(
+        sources: &SourceMap,
+        key: &str,
+        underline: Underline,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
+        let message = message.into();
+        match sources.locate(key, underline) {
+            Some(located) => Error::Invalid {
+                key: key.to_string(),
+                label: if key.is_empty() {
+                    "here".to_string()
+                } else {
+                    format!("`{key}`")
+                },
+                message,
+                src: located.src,
+                span: located.span,
+                help,
+            },
+            None => Error::InvalidProject { message, help },
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn read(path: impl Into<Utf8PathBuf>, source: io::Error) -> Error {
+        Error::Read {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn write(path: impl Into<Utf8PathBuf>, source: io::Error) -> Error {
+        Error::Write {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Folds a list of errors into one, or none.
+    pub fn collect(profile: &str, mut errors: Vec<Error>) -> Result<()> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            count => Err(Error::Many {
+                profile: profile.to_string(),
+                count,
+                errors,
+            }),
+        }
+    }
+}

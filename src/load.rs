@@ -1,0 +1,346 @@
+//! Load stage: read a profile and the bases it extends, merge them, and turn the
+//! result into the raw [`Profile`] while remembering where every key was written.
+//!
+//! Merge rule (documented in the README): a profile may name one base with
+//! `extends`. Tables merge key by key, recursively; every other value (string,
+//! number, boolean, array) in the extending profile replaces the base's value
+//! whole. Bases may extend further bases; cycles are an error.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_path_to_error::Segment;
+use toml::de::{DeTable, DeValue};
+
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use crate::source::{push_index, push_key, KeyLocation, SourceFile, SourceMap, Underline};
+
+/// Where profiles live inside a project.
+pub const PROFILES_DIR: &str = "profiles";
+
+/// How deep `extends` chains may go before gen assumes a mistake.
+const MAX_EXTENDS_DEPTH: usize = 8;
+
+/// A profile as loaded from disk, before validation.
+#[derive(Debug, Clone)]
+pub struct LoadedProfile {
+    /// The profile's name: its file name without `.toml`.
+    pub name: String,
+    /// The profile's own file, project-relative (`profiles/production.toml`).
+    pub file: Utf8PathBuf,
+    pub profile: Profile,
+    pub sources: SourceMap,
+}
+
+impl LoadedProfile {
+    /// The files that produced this profile, bases first (used for the input hash).
+    pub fn files(&self) -> &[SourceFile] {
+        &self.sources.files
+    }
+}
+
+/// Lists the buildable profiles in `profiles_dir`: every `*.toml` whose name
+/// does not start with `_` (those are bases that only exist to be extended).
+pub fn list_profiles(profiles_dir: &Utf8Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(profiles_dir).map_err(|e| Error::read(profiles_dir, e))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(profiles_dir, e))?;
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        if let Some(stem) = file_name.strip_suffix(".toml") {
+            if !stem.starts_with('_') && !stem.is_empty() {
+                names.push(stem.to_string());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Loads `<project>/profiles/<name>.toml` and everything it extends. Files are
+/// named relative to the project (`profiles/production.toml`) in errors and in
+/// the manifest, so the output does not depend on where the project lives.
+pub fn load_profile(project: &Utf8Path, name: &str) -> Result<LoadedProfile> {
+    let profiles_dir = project.join(PROFILES_DIR);
+    let profiles_dir = profiles_dir.as_path();
+    if !is_profile_name(name) {
+        return Err(Error::Usage {
+            message: format!("`{name}` is not a profile name"),
+            help: Some("profile names are file names in `profiles/` without `.toml`".into()),
+        });
+    }
+    let path = profiles_dir.join(format!("{name}.toml"));
+    if !path.is_file() {
+        let known = list_profiles(profiles_dir).unwrap_or_default();
+        return Err(Error::Usage {
+            message: format!("no profile `{name}` in `{PROFILES_DIR}/`"),
+            help: Some(format!("known profiles: {}", known.join(", "))),
+        });
+    }
+
+    // Read the chain root-first: production.toml, then _base.toml, ...
+    let mut chain: Vec<(SourceFile, toml::Table, Spanned)> = Vec::new();
+    let mut next = Some(path);
+    while let Some(path) = next.take() {
+        let shown = display_name(&path);
+        if chain.iter().any(|(file, _, _)| file.name == shown) {
+            return Err(Error::Usage {
+                message: format!("profile `{name}` extends itself through `{shown}`"),
+                help: Some("remove the `extends` that closes the cycle".into()),
+            });
+        }
+        if chain.len() >= MAX_EXTENDS_DEPTH {
+            return Err(Error::Usage {
+                message: format!("profile `{name}` extends more than {MAX_EXTENDS_DEPTH} bases"),
+                help: None,
+            });
+        }
+        let (file, table, spans) = parse_file(&path, shown)?;
+        next = match table.get("extends") {
+            None => None,
+            Some(toml::Value::String(base)) => {
+                Some(resolve_extends(profiles_dir, &file, &spans, base)?)
+            }
+            Some(_) => {
+                return Err(spans.error(
+                    &file,
+                    "extends",
+                    "`extends` must be a file name like `_base.toml`",
+                ));
+            }
+        };
+        chain.push((file, table, spans));
+    }
+
+    // Merge base-first so the profile itself has the last word.
+    let mut sources = SourceMap::default();
+    let mut merged = toml::Table::new();
+    for (file, table, spans) in chain.into_iter().rev() {
+        let index = sources.add_file(file);
+        spans.record_into(index, &mut sources);
+        merge_tables(&mut merged, table);
+    }
+    // `extends` names this file's base; after merging it says nothing more.
+    merged.remove("extends");
+
+    let profile = deserialize(&sources, merged)?;
+    Ok(LoadedProfile {
+        name: name.to_string(),
+        file: display_name(&project.join(PROFILES_DIR).join(format!("{name}.toml"))),
+        profile,
+        sources,
+    })
+}
+
+fn is_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn resolve_extends(
+    profiles_dir: &Utf8Path,
+    file: &SourceFile,
+    spans: &Spanned,
+    base: &str,
+) -> Result<Utf8PathBuf> {
+    let stem = base.strip_suffix(".toml").unwrap_or(base);
+    if !is_profile_name(stem) {
+        return Err(spans.error(
+            file,
+            "extends",
+            format!("`extends = {base:?}` must name a profile file in the same directory, like `_base.toml`"),
+        ));
+    }
+    let path = profiles_dir.join(format!("{stem}.toml"));
+    if !path.is_file() {
+        return Err(spans.error(
+            file,
+            "extends",
+            format!("base profile `{PROFILES_DIR}/{stem}.toml` does not exist"),
+        ));
+    }
+    Ok(path)
+}
+
+/// Key spans of one file, kept until the file gets its index in the source map.
+struct Spanned {
+    keys: Vec<(String, KeyLocation, bool)>,
+}
+
+impl Spanned {
+    fn record_into(self, file: usize, sources: &mut SourceMap) {
+        for (path, mut location, is_table) in self.keys {
+            location.file = file;
+            sources.record(path, location, is_table);
+        }
+    }
+
+    fn error(&self, file: &SourceFile, key: &str, message: impl Into<String>) -> Error {
+        let mut single = SourceMap::default();
+        single.add_file(file.clone());
+        for (path, location, is_table) in &self.keys {
+            single.record(path.clone(), location.clone(), *is_table);
+        }
+        Error::invalid(&single, key, Underline::Value, message, None)
+    }
+}
+
+fn display_name(path: &Utf8Path) -> Utf8PathBuf {
+    Utf8Path::new(PROFILES_DIR).join(path.file_name().unwrap_or_default())
+}
+
+fn parse_file(path: &Utf8Path, shown: Utf8PathBuf) -> Result<(SourceFile, toml::Table, Spanned)> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::read(shown.clone(), e))?;
+    let file = SourceFile {
+        name: shown,
+        text: text.into(),
+    };
+    let syntax_error = |err: toml::de::Error| {
+        let span = err.span().unwrap_or(0..0);
+        Error::Syntax {
+            path: file.name.clone(),
+            message: err.message().trim_end().to_string(),
+            src: file.named_source(),
+            span: (span.start, span.len()).into(),
+        }
+    };
+    let document = DeTable::parse(&file.text).map_err(syntax_error)?;
+    let mut keys = vec![(
+        String::new(),
+        KeyLocation {
+            file: 0,
+            key: 0..0,
+            value: 0..0,
+        },
+        true,
+    )];
+    collect_table_spans("", document.get_ref(), &mut keys);
+    let table: toml::Table = toml::from_str(&file.text).map_err(syntax_error)?;
+    Ok((file, table, Spanned { keys }))
+}
+
+fn collect_table_spans(
+    prefix: &str,
+    table: &DeTable<'_>,
+    out: &mut Vec<(String, KeyLocation, bool)>,
+) {
+    for (key, value) in table.iter() {
+        let path = push_key(prefix, key.get_ref());
+        let location = KeyLocation {
+            file: 0,
+            key: key.span(),
+            value: value.span(),
+        };
+        out.push((
+            path.clone(),
+            location,
+            matches!(value.get_ref(), DeValue::Table(_)),
+        ));
+        collect_value_spans(&path, value.get_ref(), out);
+    }
+}
+
+fn collect_value_spans(
+    path: &str,
+    value: &DeValue<'_>,
+    out: &mut Vec<(String, KeyLocation, bool)>,
+) {
+    match value {
+        DeValue::Table(table) => collect_table_spans(path, table, out),
+        DeValue::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let item_path = push_index(path, index);
+                let location = KeyLocation {
+                    file: 0,
+                    key: item.span(),
+                    value: item.span(),
+                };
+                out.push((item_path.clone(), location, false));
+                collect_value_spans(&item_path, item.get_ref(), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Deep merge: tables merge recursively, anything else in `overlay` replaces.
+pub fn merge_tables(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(overlay_table)) => {
+                merge_tables(base_table, overlay_table);
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn deserialize(sources: &SourceMap, merged: toml::Table) -> Result<Profile> {
+    serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+        let mut path = String::new();
+        for segment in err.path().iter() {
+            path = match segment {
+                Segment::Map { key } => push_key(&path, key),
+                Segment::Seq { index } => push_index(&path, *index),
+                Segment::Enum { variant } => push_key(&path, variant),
+                Segment::Unknown => path,
+            };
+        }
+        let message = err.inner().message().trim_end().to_string();
+        let underline = if message.starts_with("unknown field") {
+            Underline::Key
+        } else {
+            Underline::Value
+        };
+        let help = help_for_serde_message(&message);
+        let shown_key = if path.is_empty() {
+            "the profile".to_string()
+        } else {
+            format!("`{path}`")
+        };
+        Error::invalid(
+            sources,
+            &path,
+            underline,
+            format!("{shown_key}: {message}"),
+            help,
+        )
+    })
+}
+
+fn help_for_serde_message(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        Some("remove the key or fix its spelling; `gen schema` lists every key".into())
+    } else if message.starts_with("missing field") {
+        Some("add the key; `gen schema` describes what it takes".into())
+    } else if message.starts_with("invalid type") {
+        Some("change the value to the expected type".into())
+    } else if message.starts_with("unknown variant") {
+        Some("use one of the listed values".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        toml::from_str(text).expect("test TOML parses")
+    }
+
+    #[test]
+    fn tables_merge_and_other_values_replace() {
+        let mut base = table("a = 1\nlist = [1, 2]\n[t]\nx = 1\ny = 2\n");
+        merge_tables(&mut base, table("list = [3]\n[t]\ny = 3\nz = 4\n"));
+        assert_eq!(base, table("a = 1\nlist = [3]\n[t]\nx = 1\ny = 3\nz = 4\n"));
+    }
+}

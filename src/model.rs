@@ -1,0 +1,352 @@
+//! Validate stage output: the deployment as a checked, resolved model. Defaults
+//! are filled in and every invariant that needs no derived number has held, so
+//! later stages trust what they read here and never re-check it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::profile::{
+    EvictionPolicy, Persistence, PoolMode, Role, Runtime, ServiceRole, Storage, Workload,
+};
+use crate::units::{ByteSize, Cidr, Duration};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Deployment {
+    /// The profile's name (`production`).
+    pub profile: String,
+    pub project: String,
+    pub admin_email: Option<String>,
+    pub internal_networks: Vec<Cidr>,
+    /// Sorted by name.
+    pub hosts: Vec<HostSpec>,
+    /// Sorted by name.
+    pub services: Vec<ServiceSpec>,
+    pub postgres: Option<PostgresSpec>,
+    pub pgbouncer: Option<PgbouncerSpec>,
+    pub redis: Option<RedisSpec>,
+    /// Sorted by name.
+    pub sites: Vec<SiteSpec>,
+    pub backup: Option<BackupSpec>,
+    pub maintenance: MaintenanceSpec,
+    pub monitoring: MonitoringSpec,
+    pub alerts: AlertSpec,
+}
+
+impl Deployment {
+    pub fn host(&self, name: &str) -> Option<&HostSpec> {
+        self.hosts.iter().find(|h| h.name == name)
+    }
+
+    pub fn hosts_with(&self, role: Role) -> impl Iterator<Item = &HostSpec> {
+        self.hosts.iter().filter(move |h| h.roles.contains(&role))
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The services a host runs: those whose role the host has.
+    pub fn services_on<'a>(&'a self, host: &'a HostSpec) -> impl Iterator<Item = &'a ServiceSpec> {
+        self.services
+            .iter()
+            .filter(move |s| host.roles.contains(&s.role.host_role()))
+    }
+
+    /// Hosts that run `service`.
+    pub fn hosts_running<'a>(
+        &'a self,
+        service: &'a ServiceSpec,
+    ) -> impl Iterator<Item = &'a HostSpec> {
+        let role = service.role.host_role();
+        self.hosts.iter().filter(move |h| h.roles.contains(&role))
+    }
+
+    pub fn primary(&self) -> Option<&HostSpec> {
+        self.hosts_with(Role::DatabasePrimary).next()
+    }
+}
+
+impl ServiceRole {
+    pub fn host_role(self) -> Role {
+        match self {
+            ServiceRole::Api => Role::Api,
+            ServiceRole::Worker => Role::Worker,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSpec {
+    pub name: String,
+    pub address: IpAddr,
+    pub roles: BTreeSet<Role>,
+    pub cores: u32,
+    pub memory: ByteSize,
+    pub storage: Storage,
+    pub disk: Option<ByteSize>,
+}
+
+impl HostSpec {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub runtime: Runtime,
+    pub role: ServiceRole,
+    /// Container only.
+    pub image: Option<String>,
+    /// Container: command override (may be empty). Native: `ExecStart` argv.
+    pub command: Vec<String>,
+    pub port: Option<u16>,
+    pub replicas: u32,
+    pub user: Option<String>,
+    pub working_directory: Option<String>,
+    pub healthcheck: Option<HealthcheckSpec>,
+    pub cpus: Option<f64>,
+    pub memory: Option<ByteSize>,
+    pub nofile: Option<u64>,
+    pub read_only: bool,
+    pub tmpfs: Vec<String>,
+    pub environment: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
+    pub database: Option<DatabaseUse>,
+    pub redis: bool,
+    pub depends_on: Vec<String>,
+    pub metrics_path: Option<String>,
+    pub hardening: bool,
+    pub publish_public: bool,
+}
+
+impl ServiceSpec {
+    /// Host ports the service binds: one per replica, counting up from `port`.
+    pub fn host_ports(&self) -> Vec<u16> {
+        match self.port {
+            None => Vec::new(),
+            Some(port) => (0..self.replicas)
+                .filter_map(|i| u16::try_from(i).ok().and_then(|i| port.checked_add(i)))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthcheckSpec {
+    pub http: Option<String>,
+    pub command: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub start_period: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseUse {
+    pub user: String,
+    pub pooled: bool,
+    /// Direct connections per replica (only when not pooled).
+    pub connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgresSpec {
+    pub version: u32,
+    pub workload: Workload,
+    pub database: String,
+    pub users: Vec<String>,
+    pub port: u16,
+    pub extensions: Vec<String>,
+    pub max_connections: Option<u32>,
+    pub synchronous_replicas: u32,
+    pub replication_user: String,
+    pub replication_passfile: String,
+    pub tls: Option<TlsFiles>,
+    /// Setting name → value exactly as it goes into postgresql.conf.
+    pub overrides: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsFiles {
+    pub certificate: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PgbouncerSpec {
+    pub port: u16,
+    pub pool_mode: PoolMode,
+    pub max_client_conn: Option<u32>,
+    pub default_pool_size: Option<u32>,
+    pub reserve_pool_size: Option<u32>,
+    pub auth_file: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisSpec {
+    pub port: u16,
+    pub maxmemory: Option<ByteSize>,
+    pub maxmemory_policy: EvictionPolicy,
+    pub queues: bool,
+    pub persistence: Persistence,
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteSpec {
+    pub name: String,
+    pub server_names: Vec<String>,
+    pub certificate: String,
+    pub certificate_key: String,
+    pub client_max_body_size: ByteSize,
+    pub rate_limit: Option<RateLimitSpec>,
+    pub hsts: bool,
+    pub health_path: String,
+    pub locations: Vec<LocationSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RateLimitSpec {
+    pub requests_per_second: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationSpec {
+    pub path: String,
+    pub target: LocationTarget,
+    /// The port the profile expects the service on (checked in validation).
+    pub port: Option<u16>,
+    pub allow: Vec<Cidr>,
+    pub read_timeout: Duration,
+    pub websocket: bool,
+    pub rate_limited: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationTarget {
+    Service { service: String },
+    Static { root: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSpec {
+    pub schedule: String,
+    pub retention_days: u32,
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintenanceSpec {
+    pub vacuum_schedule: String,
+    pub certificate_renewal_schedule: String,
+    pub health_check_schedule: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitoringSpec {
+    pub scrape_interval: Duration,
+    pub alertmanagers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertSpec {
+    #[serde(rename = "for")]
+    pub for_: Duration,
+    pub error_ratio: f64,
+    pub latency_p95_seconds: f64,
+    pub replication_lag_seconds: f64,
+    pub connection_saturation: f64,
+    pub disk_usage: f64,
+    pub backup_age_hours: f64,
+    pub certificate_expiry_days: f64,
+}
+
+/// Ports of the Prometheus exporters gen expects next to each component
+/// (their Debian packages' defaults).
+pub mod exporter_port {
+    pub const NODE: u16 = 9100;
+    pub const POSTGRES: u16 = 9187;
+    pub const PGBOUNCER: u16 = 9127;
+    pub const REDIS: u16 = 9121;
+    pub const NGINX: u16 = 9113;
+    /// nginx's own stub_status endpoint that nginx_exporter reads, on loopback.
+    pub const NGINX_STUB_STATUS: u16 = 8080;
+    pub const PROMETHEUS: u16 = 9090;
+}
+
+/// One TCP port a host listens on, and what listens there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Binding {
+    pub port: u16,
+    /// Human name of the listener (`service api`, `postgresql`).
+    pub owner: String,
+    /// The profile key that put it there, for error locations.
+    pub key: String,
+}
+
+impl Deployment {
+    /// Every port `host` listens on, in a stable order. The single source of
+    /// truth for port conflicts, firewall notes and scrape targets.
+    pub fn bindings(&self, host: &HostSpec) -> Vec<Binding> {
+        let mut out = Vec::new();
+        let mut bind = |port: u16, owner: &str, key: &str| {
+            out.push(Binding {
+                port,
+                owner: owner.to_string(),
+                key: key.to_string(),
+            })
+        };
+        bind(
+            exporter_port::NODE,
+            "node exporter",
+            &format!("hosts.{}", host.name),
+        );
+        if host.has(Role::LoadBalancer) && !self.sites.is_empty() {
+            bind(80, "nginx (http)", "sites");
+            bind(443, "nginx (https)", "sites");
+            bind(exporter_port::NGINX, "nginx exporter", "sites");
+            bind(
+                exporter_port::NGINX_STUB_STATUS,
+                "nginx stub_status (loopback)",
+                "sites",
+            );
+        }
+        if let Some(pg) = &self.postgres {
+            if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
+                bind(pg.port, "postgresql", "postgres.port");
+                bind(exporter_port::POSTGRES, "postgres exporter", "postgres");
+            }
+        }
+        if let Some(pgb) = &self.pgbouncer {
+            if host.has(Role::Pooler) {
+                bind(pgb.port, "pgbouncer", "pgbouncer.port");
+                bind(exporter_port::PGBOUNCER, "pgbouncer exporter", "pgbouncer");
+            }
+        }
+        if let Some(redis) = &self.redis {
+            if host.has(Role::Cache) {
+                bind(redis.port, "redis", "redis.port");
+                bind(exporter_port::REDIS, "redis exporter", "redis");
+            }
+        }
+        if host.has(Role::Monitoring) {
+            bind(exporter_port::PROMETHEUS, "prometheus", "monitoring");
+        }
+        for service in self.services_on(host) {
+            for port in service.host_ports() {
+                bind(
+                    port,
+                    &format!("service `{}`", service.name),
+                    &format!("services.{}.port", service.name),
+                );
+            }
+        }
+        out
+    }
+}

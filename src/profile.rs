@@ -1,0 +1,421 @@
+//! Load stage: the raw profile, mirroring the TOML exactly. Every struct rejects
+//! unknown keys; defaults and invariants are applied later, in `validate`.
+//!
+//! A profile describes one deployment shape (pilot, production, ha): its hosts
+//! and their hardware, the application services, the data tier, the nginx sites,
+//! backups and alert thresholds. Secrets are never values here, only absolute
+//! paths to files on the target host.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{ByteSize, Cidr, Duration};
+
+/// A deployment profile (`profiles/<name>.toml`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// A base profile this one extends, relative to this file. Tables merge key by
+    /// key; any other value (string, number, array) in this file replaces the base's.
+    pub extends: Option<String>,
+    pub project: Project,
+    pub network: Network,
+    /// Every machine of the deployment, by host name.
+    pub hosts: BTreeMap<String, Host>,
+    /// Application services, run as containers or native systemd services.
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    pub postgres: Option<Postgres>,
+    pub pgbouncer: Option<Pgbouncer>,
+    pub redis: Option<Redis>,
+    /// Public nginx sites served by the load balancers.
+    #[serde(default)]
+    pub sites: BTreeMap<String, Site>,
+    pub backup: Option<Backup>,
+    pub maintenance: Option<Maintenance>,
+    pub monitoring: Option<Monitoring>,
+    pub alerts: Option<Alerts>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Short name used in file names, unit names and metrics (`[a-z][a-z0-9-]*`).
+    pub name: String,
+    /// Where administrative mail and alert summaries go, e.g. `ops@example.com`.
+    pub admin_email: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Private networks of the deployment. Internal ports (database, pooler, cache,
+    /// metrics) accept connections only from here.
+    pub internal: Vec<Cidr>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// The host's private address; services bind to it and peers connect to it.
+    pub address: std::net::IpAddr,
+    /// What the host does. A single-host pilot lists every role.
+    pub roles: Vec<Role>,
+    pub hardware: Hardware,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    LoadBalancer,
+    Api,
+    Worker,
+    DatabasePrimary,
+    DatabaseReplica,
+    Pooler,
+    Cache,
+    Monitoring,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::LoadBalancer => "load_balancer",
+            Role::Api => "api",
+            Role::Worker => "worker",
+            Role::DatabasePrimary => "database_primary",
+            Role::DatabaseReplica => "database_replica",
+            Role::Pooler => "pooler",
+            Role::Cache => "cache",
+            Role::Monitoring => "monitoring",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hardware {
+    pub cores: u32,
+    pub memory: ByteSize,
+    pub storage: Storage,
+    /// Size of the data disk, for capacity checks and alerts.
+    pub disk: Option<ByteSize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    Hdd,
+    Ssd,
+    Nvme,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    Container,
+    Native,
+}
+
+/// Which hosts run a service: those with this role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceRole {
+    Api,
+    Worker,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// `container` (docker compose) or `native` (a systemd service).
+    pub runtime: Runtime,
+    /// Hosts with this role run the service (default `api`).
+    pub role: Option<ServiceRole>,
+    /// Container image with a pinned tag or digest (`ghcr.io/acme/api:v1.2.1`).
+    pub image: Option<String>,
+    /// Container: replaces the image's command. Native: the program and its
+    /// arguments (`ExecStart`), the program an absolute path.
+    pub command: Option<Vec<String>>,
+    /// The TCP port the service listens on, if any.
+    pub port: Option<u16>,
+    /// Container instances per host (default 1). Each replica gets its own host
+    /// port, counting up from `port`.
+    pub replicas: Option<u32>,
+    /// Native: the system user the service runs as. Container: `uid:gid`.
+    pub user: Option<String>,
+    pub working_directory: Option<String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub limits: Option<Limits>,
+    /// Container root filesystem read-only (default true); writable paths go in `tmpfs`.
+    pub read_only: Option<bool>,
+    /// Container paths mounted as tmpfs (default `["/tmp"]`).
+    pub tmpfs: Option<Vec<String>>,
+    /// Non-secret environment. Keys that look like credentials are rejected: use `secrets`.
+    pub environment: Option<BTreeMap<String, String>>,
+    /// Credentials, by name, as absolute paths of files on the host.
+    pub secrets: Option<BTreeMap<String, String>>,
+    /// The database role the service connects as.
+    pub database: Option<ServiceDatabase>,
+    /// Whether the service uses the Redis cache/queue.
+    pub redis: Option<bool>,
+    /// Other services on the same host that must be healthy first.
+    pub depends_on: Option<Vec<String>>,
+    /// HTTP path where the service exposes Prometheus metrics.
+    pub metrics_path: Option<String>,
+    /// Native: systemd sandboxing (default true). Turn off only for a service that
+    /// needs to write outside its state directory.
+    pub hardening: Option<bool>,
+    /// Container: publish the port on all interfaces instead of the host's private
+    /// address. Needed only when something outside the internal network connects directly.
+    pub publish_public: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Healthcheck {
+    /// HTTP path probed on the service port.
+    pub http: Option<String>,
+    /// Or a command run inside the container.
+    pub command: Option<Vec<String>>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// CPU cores (fractions allowed), per replica.
+    pub cpus: Option<f64>,
+    /// Memory, per replica.
+    pub memory: Option<ByteSize>,
+    /// Open files.
+    pub nofile: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDatabase {
+    /// The PostgreSQL role the service logs in as; must be one of `postgres.users`.
+    pub user: String,
+    /// Connect through PgBouncer (default true when the deployment has one).
+    pub pooled: Option<bool>,
+    /// Direct connections the service opens per replica when not pooled.
+    pub connections: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    Web,
+    Oltp,
+    Dw,
+    Mixed,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Postgres {
+    /// Major version (13 to 17).
+    pub version: u32,
+    /// What the database mostly serves; drives the derived tuning (PGTune).
+    pub workload: Workload,
+    /// The application database.
+    pub database: String,
+    /// Roles that log in from application hosts (through the pooler or directly).
+    pub users: Vec<String>,
+    pub port: Option<u16>,
+    /// Extensions the application needs (preloaded where they must be).
+    pub extensions: Option<Vec<String>>,
+    /// Overrides the derived `max_connections`.
+    pub max_connections: Option<u32>,
+    /// Replicas that must confirm each commit (0 = asynchronous replication).
+    pub synchronous_replicas: Option<u32>,
+    /// The role replicas stream as (default `replicator`).
+    pub replication_user: Option<String>,
+    /// Password file replicas use to connect to the primary (libpq passfile).
+    pub replication_passfile: Option<String>,
+    /// Server certificate for TLS connections; both or neither.
+    pub tls_certificate: Option<String>,
+    pub tls_key: Option<String>,
+    /// Explicit settings; each wins over the derived value of the same name.
+    pub overrides: Option<BTreeMap<String, toml::Value>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolMode {
+    Session,
+    Transaction,
+    Statement,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pgbouncer {
+    pub port: Option<u16>,
+    /// Default `transaction`.
+    pub pool_mode: Option<PoolMode>,
+    /// Client connections accepted per pooler (default derived from the services).
+    pub max_client_conn: Option<u32>,
+    /// Server connections per pool; derived from PostgreSQL's budget when absent.
+    pub default_pool_size: Option<u32>,
+    /// Extra server connections a pool may borrow under load (default pool size / 4).
+    pub reserve_pool_size: Option<u32>,
+    /// File with the SCRAM secrets of the pooled roles (default `/etc/pgbouncer/userlist.txt`).
+    pub auth_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvictionPolicy {
+    Noeviction,
+    AllkeysLru,
+    AllkeysLfu,
+    VolatileLru,
+    VolatileLfu,
+    AllkeysRandom,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+impl EvictionPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvictionPolicy::Noeviction => "noeviction",
+            EvictionPolicy::AllkeysLru => "allkeys-lru",
+            EvictionPolicy::AllkeysLfu => "allkeys-lfu",
+            EvictionPolicy::VolatileLru => "volatile-lru",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
+            EvictionPolicy::AllkeysRandom => "allkeys-random",
+            EvictionPolicy::VolatileRandom => "volatile-random",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Persistence {
+    None,
+    Rdb,
+    Aof,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redis {
+    pub port: Option<u16>,
+    /// Memory cap (default a quarter of the host's memory).
+    pub maxmemory: Option<ByteSize>,
+    /// Default `noeviction` when `queues` is true, else `allkeys-lru`.
+    pub maxmemory_policy: Option<EvictionPolicy>,
+    /// Redis carries job queues (Celery, Sidekiq, BullMQ): keys must never be evicted.
+    pub queues: Option<bool>,
+    /// Default `aof` with queues, `rdb` otherwise.
+    pub persistence: Option<Persistence>,
+    /// File holding `requirepass` for Redis (included by reference).
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Host names the site answers to.
+    pub server_names: Vec<String>,
+    pub certificate: String,
+    pub certificate_key: String,
+    /// Largest request body (default `10MiB`).
+    pub client_max_body_size: Option<ByteSize>,
+    pub rate_limit: Option<RateLimit>,
+    /// Strict-Transport-Security (default true).
+    pub hsts: Option<bool>,
+    /// Path answered for load-balancer health checks, proxied to the first
+    /// location's service and not logged (default `/health`).
+    pub health_path: Option<String>,
+    pub locations: Vec<Location>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub requests_per_second: u32,
+    pub burst: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// URL prefix (`/`, `/api/`).
+    pub path: String,
+    /// Service the location proxies to.
+    pub service: Option<String>,
+    /// The service port the location expects; checked against the service.
+    pub port: Option<u16>,
+    /// Or a directory of static files served directly.
+    pub root: Option<String>,
+    /// Only these networks may use the location (e.g. a metrics endpoint).
+    pub allow: Option<Vec<Cidr>>,
+    pub read_timeout: Option<Duration>,
+    /// Pass WebSocket upgrades.
+    pub websocket: Option<bool>,
+    /// Apply the site's rate limit here (default true).
+    pub rate_limited: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// systemd calendar expression (default `*-*-* 03:00:00`).
+    pub schedule: Option<String>,
+    /// Days dumps are kept.
+    pub retention_days: u32,
+    /// Directory the dumps go to on the database primary.
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maintenance {
+    /// cron schedule of `VACUUM ANALYZE` (default `0 2 * * *`).
+    pub vacuum_schedule: Option<String>,
+    /// cron schedule of certificate renewal (default `17 3 * * *`).
+    pub certificate_renewal_schedule: Option<String>,
+    /// cron schedule of the HTTP health check (default `*/5 * * * *`).
+    pub health_check_schedule: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Default `15s`.
+    pub scrape_interval: Option<Duration>,
+    /// Alertmanager addresses (`host:port`) alerts are sent to.
+    pub alertmanagers: Option<Vec<String>>,
+}
+
+/// Alert thresholds. Every alert fires only after its condition held for `for`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alerts {
+    /// How long a condition must hold before an alert fires (default `5m`).
+    #[serde(rename = "for")]
+    pub for_: Option<Duration>,
+    /// Share of 5xx responses (default 0.05).
+    pub error_ratio: Option<f64>,
+    /// p95 request latency in seconds (default 1.0).
+    pub latency_p95_seconds: Option<f64>,
+    /// Replica replay lag in seconds (default 30).
+    pub replication_lag_seconds: Option<f64>,
+    /// Share of `max_connections` in use (default 0.8).
+    pub connection_saturation: Option<f64>,
+    /// Share of a filesystem in use (default 0.85).
+    pub disk_usage: Option<f64>,
+    /// Hours since the last good backup (default 26).
+    pub backup_age_hours: Option<f64>,
+    /// Days before a certificate expires (default 14).
+    pub certificate_expiry_days: Option<f64>,
+}

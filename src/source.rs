@@ -1,0 +1,177 @@
+//! Load stage support: the profile files read from disk and where every key in
+//! them came from, so any later stage can point an error at a file, line and key.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
+
+use camino::Utf8PathBuf;
+use miette::{NamedSource, SourceSpan};
+
+/// One profile file as read from disk.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user should see it (relative to the project when possible).
+    pub name: Utf8PathBuf,
+    pub text: Arc<String>,
+}
+
+impl SourceFile {
+    pub fn named_source(&self) -> NamedSource<Arc<String>> {
+        NamedSource::new(self.name.as_str(), Arc::clone(&self.text)).with_language("toml")
+    }
+}
+
+/// Where one key of the merged profile was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLocation {
+    pub file: usize,
+    pub key: Range<usize>,
+    pub value: Range<usize>,
+}
+
+/// Which part of a key's definition an error should underline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Underline {
+    Key,
+    Value,
+}
+
+/// A located source excerpt ready for a diagnostic.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub src: NamedSource<Arc<String>>,
+    pub span: SourceSpan,
+}
+
+/// Every key path of the merged profile (`hosts.db1.hardware.memory`,
+/// `sites.main.locations[1].service`) mapped to the file and span that set it.
+/// A profile that extends a base overrides the base's locations key by key,
+/// exactly like it overrides the values.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    pub files: Vec<SourceFile>,
+    keys: BTreeMap<String, KeyLocation>,
+}
+
+impl SourceMap {
+    pub fn add_file(&mut self, file: SourceFile) -> usize {
+        self.files.push(file);
+        self.files.len() - 1
+    }
+
+    /// Records the location of a key. A later record for the same key (from the
+    /// extending profile) replaces the earlier one; when the new value is not a
+    /// table it also replaces everything the base had below that key, because
+    /// merging replaces non-table values whole.
+    pub fn record(&mut self, path: String, location: KeyLocation, is_table: bool) {
+        if !is_table {
+            self.forget_below(&path);
+        }
+        self.keys.insert(path, location);
+    }
+
+    fn forget_below(&mut self, path: &str) {
+        let dotted = format!("{path}.");
+        let indexed = format!("{path}[");
+        self.keys
+            .retain(|key, _| !(key.starts_with(&dotted) || key.starts_with(&indexed)));
+    }
+
+    /// The source location of `path`, or of its nearest recorded ancestor when
+    /// the key itself is absent (a missing key is reported at its table).
+    pub fn locate(&self, path: &str, underline: Underline) -> Option<Located> {
+        let mut current = path.to_string();
+        loop {
+            if let Some(location) = self.keys.get(&current) {
+                let file = self.files.get(location.file)?;
+                let range = match underline {
+                    Underline::Key if !location.key.is_empty() => location.key.clone(),
+                    _ => location.value.clone(),
+                };
+                return Some(Located {
+                    src: file.named_source(),
+                    span: (range.start, range.len()).into(),
+                });
+            }
+            current = parent_path(&current)?;
+        }
+    }
+
+    /// The file a profile starts from: where errors with no key are reported.
+    pub fn root_file(&self) -> Option<&SourceFile> {
+        self.files.first()
+    }
+}
+
+/// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → none.
+pub fn parent_path(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return None;
+    }
+    let cut = path.rfind(['.', '[']).unwrap_or(0);
+    Some(path[..cut].to_string())
+}
+
+/// Appends a map key to a key path, quoting it when it is not a bare TOML key.
+pub fn push_key(path: &str, key: &str) -> String {
+    let mut out = String::with_capacity(path.len() + key.len() + 1);
+    out.push_str(path);
+    if !path.is_empty() {
+        out.push('.');
+    }
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        out.push_str(key);
+    } else {
+        let _ = write!(out, "{key:?}");
+    }
+    out
+}
+
+/// Appends an array index to a key path.
+pub fn push_index(path: &str, index: usize) -> String {
+    format!("{path}[{index}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_walk_up_to_the_root() {
+        assert_eq!(parent_path("a.b[2].c").as_deref(), Some("a.b[2]"));
+        assert_eq!(parent_path("a.b[2]").as_deref(), Some("a.b"));
+        assert_eq!(parent_path("a").as_deref(), Some(""));
+        assert_eq!(parent_path(""), None);
+    }
+
+    #[test]
+    fn keys_that_are_not_bare_are_quoted() {
+        assert_eq!(push_key("hosts", "db1"), "hosts.db1");
+        assert_eq!(push_key("", "hosts"), "hosts");
+        assert_eq!(push_key("env", "a.b"), "env.\"a.b\"");
+    }
+
+    #[test]
+    fn an_override_forgets_the_base_locations_below_it() {
+        let mut map = SourceMap::default();
+        let loc = |file| KeyLocation {
+            file,
+            key: 0..1,
+            value: 0..1,
+        };
+        map.record("a".into(), loc(0), true);
+        map.record("a.b".into(), loc(0), false);
+        map.record("a[0]".into(), loc(0), false);
+        map.record("a".into(), loc(1), true);
+        assert_eq!(map.keys.len(), 3, "a table merges: base keys below stay");
+        map.record("a".into(), loc(1), false);
+        assert_eq!(map.keys.len(), 1, "a scalar replaces: base keys below go");
+        assert_eq!(map.keys["a"].file, 1);
+    }
+}
