@@ -60,6 +60,19 @@ pub enum Error {
         help: Option<String>,
     },
 
+    /// A located profile error whose source line must not be shown because it
+    /// holds what looks like a credential.
+    #[error("{message}\n  at {location}")]
+    #[diagnostic(code(gen::profile::invalid))]
+    InvalidRedacted {
+        key: String,
+        message: String,
+        /// `file:line:column`.
+        location: String,
+        #[help]
+        help: Option<String>,
+    },
+
     /// A profile problem that has no single place in a file.
     #[error("{message}")]
     #[diagnostic(code(gen::profile::invalid))]
@@ -122,6 +135,33 @@ impl Error {
                 span: located.span,
                 help,
             },
+            None => Error::InvalidProject { message, help },
+        }
+    }
+
+    /// Like [`Error::invalid`], but names the file, line and column without
+    /// printing the source line, which may hold a secret.
+    pub fn invalid_redacted(
+        sources: &SourceMap,
+        key: &str,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Error {
+        let message = message.into();
+        match sources.locate(key, Underline::Key) {
+            Some(located) => {
+                let text = located.src.inner();
+                let offset = located.span.offset().min(text.len());
+                let before = &text[..offset];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                Error::InvalidRedacted {
+                    key: key.to_string(),
+                    message,
+                    location: format!("{}:{line}:{column}", located.src.name()),
+                    help,
+                }
+            }
             None => Error::InvalidProject { message, help },
         }
     }

@@ -415,13 +415,17 @@ impl Checker<'_> {
             );
             self.text(&var_key, value);
             if syntax::looks_like_secret(var, value) {
-                self.fail(
+                self.errors.push(Error::invalid_redacted(
+                    self.sources,
                     &var_key,
                     format!(
                         "`{var_key}` looks like a credential; profiles never hold secret values"
                     ),
-                    "put the value in a file on the host and reference it under `secrets`",
-                );
+                    Some(
+                        "put the value in a file on the host and reference it under `secrets`"
+                            .into(),
+                    ),
+                ));
             }
         }
         let secrets = s.secrets.clone().unwrap_or_default();

@@ -1,0 +1,6 @@
+mod build_check;
+mod build_errors;
+mod bundled;
+mod fixtures;
+mod reproducible;
+pub mod support;

@@ -1,0 +1,139 @@
+//! A throwaway gen project in a temporary directory, and a way to run the real
+//! binary against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::fs::create_dir_all(dir.path().join("profiles")).expect("profiles dir");
+        Project { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn profile(self, name: &str, text: &str) -> Project {
+        std::fs::write(
+            self.dir
+                .path()
+                .join("profiles")
+                .join(format!("{name}.toml")),
+            text,
+        )
+        .expect("write profile");
+        self
+    }
+
+    pub fn gen(&self, args: &[&str]) -> Run {
+        run(gen_command().current_dir(self.path()).args(args))
+    }
+}
+
+pub fn gen_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gen"))
+}
+
+pub fn gen_command() -> Command {
+    let mut command = Command::new(gen_binary());
+    command.env("NO_COLOR", "1");
+    command
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("gen runs");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// The repository this test suite belongs to.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file below `dir`, relative path → content, in order.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .expect("below dir")
+                .to_string_lossy()
+                .into_owned();
+            (rel, std::fs::read(e.path()).expect("readable"))
+        })
+        .collect()
+}
+
+/// A small valid profile every error test starts from and breaks in one place.
+pub const VALID: &str = r#"[project]
+name = "shop"
+
+[network]
+internal = ["10.1.0.0/16"]
+
+[hosts.web1]
+address = "10.1.0.10"
+roles = ["load_balancer", "api", "database_primary", "pooler", "cache", "monitoring"]
+hardware = { cores = 4, memory = "16GiB", storage = "ssd" }
+
+[services.api]
+runtime = "container"
+image = "ghcr.io/shop/api:1.0.0"
+port = 8000
+database = { user = "shop" }
+healthcheck = { http = "/health" }
+limits = { memory = "1GiB" }
+
+[postgres]
+version = 15
+workload = "web"
+database = "shop"
+users = ["shop"]
+
+[pgbouncer]
+pool_mode = "transaction"
+
+[redis]
+queues = true
+
+[sites.main]
+server_names = ["shop.example.com"]
+certificate = "/etc/ssl/shop.pem"
+certificate_key = "/etc/ssl/shop.key"
+
+[[sites.main.locations]]
+path = "/"
+service = "api"
+"#;
+
+/// `VALID` with one piece of text replaced; panics if the piece is absent so a
+/// test can never silently check the valid profile.
+pub fn valid_with(from: &str, to: &str) -> String {
+    assert!(VALID.contains(from), "test profile has no {from:?}");
+    VALID.replacen(from, to, 1)
+}

@@ -1,0 +1,3 @@
+//! Integration tests: one binary, driving the real `gen` executable.
+
+mod integration;
