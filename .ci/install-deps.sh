@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs, on Debian 12 as root, every program gen's tests run for real.
+# Idempotent; quiet unless something fails.
+set -euo pipefail
+
+packages=(nix-bin)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
