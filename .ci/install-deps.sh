@@ -3,7 +3,7 @@
 # Idempotent; quiet unless something fails.
 set -euo pipefail
 
-packages=(nix-bin)
+packages=(nix-bin graphviz)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

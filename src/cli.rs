@@ -64,6 +64,58 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<Utf8PathBuf>,
     },
+
+    /// Print the JSON Schema of the profile format (or its Markdown reference).
+    #[command(
+        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --markdown > docs/profile.md"
+    )]
+    Schema {
+        /// The human reference (docs/profile.md) instead of JSON Schema.
+        #[arg(long)]
+        markdown: bool,
+    },
+
+    /// Show which template and profile keys produce a file, and how each derived value in it is computed.
+    #[command(
+        after_help = "Examples:\n  gen explain /etc/postgresql/15/main/postgresql.conf --profile production --host db1\n  gen explain /etc/pgbouncer/pgbouncer.ini --profile production --host pool1 --format json"
+    )]
+    Explain {
+        /// The file's absolute path on the host.
+        path: String,
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        host: String,
+    },
+
+    /// Draw the deployment: hosts, services, ports and connections.
+    #[command(
+        after_help = "Examples:\n  gen graph --profile production > production.mmd\n  gen graph --profile production --as svg > production.svg   # needs Graphviz `dot`"
+    )]
+    Graph {
+        #[arg(long)]
+        profile: String,
+        /// Picture format.
+        #[arg(long = "as", value_enum, default_value_t = GraphFormat::Mermaid)]
+        graph_format: GraphFormat,
+    },
+
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
+    )]
+    Completions { shell: clap_complete::Shell },
+
+    /// Print the man page (roff).
+    #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+    Svg,
 }
 
 /// What a command reports back to `main`.
@@ -109,6 +161,38 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => {
             let generated = out.clone().unwrap_or_else(|| project.join("generated"));
             commands::build::run(project, &generated, profiles, *check, cli.format)
+        }
+        Command::Schema { markdown } => {
+            if *markdown {
+                print!("{}", crate::schema::reference_markdown());
+            } else {
+                print!("{}", crate::schema::profile_schema_json());
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Explain {
+            path,
+            profile,
+            host,
+        } => commands::explain::run(project, profile, host, path, cli.format),
+        Command::Graph {
+            profile,
+            graph_format,
+        } => commands::graph::run(project, profile, *graph_format),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "gen", &mut std::io::stdout());
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| crate::error::Error::write("<stdout>", e))?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)
+                .map_err(|e| crate::error::Error::write("<stdout>", e))?;
+            Ok(Outcome::Clean)
         }
     }
 }

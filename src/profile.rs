@@ -8,37 +8,48 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::units::{ByteSize, Cidr, Duration};
 
 /// A deployment profile (`profiles/<name>.toml`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "gen deployment profile")]
 pub struct Profile {
     /// A base profile this one extends, relative to this file. Tables merge key by
     /// key; any other value (string, number, array) in this file replaces the base's.
     pub extends: Option<String>,
+    /// Names the deployment.
     pub project: Project,
+    /// The deployment's private networks.
     pub network: Network,
     /// Every machine of the deployment, by host name.
     pub hosts: BTreeMap<String, Host>,
     /// Application services, run as containers or native systemd services.
     #[serde(default)]
     pub services: BTreeMap<String, Service>,
+    /// PostgreSQL on the hosts with roles `database_primary` and `database_replica`.
     pub postgres: Option<Postgres>,
+    /// PgBouncer on the hosts with role `pooler`.
     pub pgbouncer: Option<Pgbouncer>,
+    /// Redis on the host with role `cache`.
     pub redis: Option<Redis>,
     /// Public nginx sites served by the load balancers.
     #[serde(default)]
     pub sites: BTreeMap<String, Site>,
+    /// Database dumps on the primary, by a systemd timer.
     pub backup: Option<Backup>,
+    /// Schedules of the cron jobs (vacuum, certificate renewal, health checks).
     pub maintenance: Option<Maintenance>,
+    /// Prometheus on the hosts with role `monitoring`.
     pub monitoring: Option<Monitoring>,
+    /// Alert thresholds of the Prometheus rules.
     pub alerts: Option<Alerts>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Project {
     /// Short name used in file names, unit names and metrics (`[a-z][a-z0-9-]*`).
@@ -47,7 +58,7 @@ pub struct Project {
     pub admin_email: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
     /// Private networks of the deployment. Internal ports (database, pooler, cache,
@@ -55,7 +66,7 @@ pub struct Network {
     pub internal: Vec<Cidr>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Host {
     /// The host's private address; services bind to it and peers connect to it.
@@ -65,7 +76,9 @@ pub struct Host {
     pub hardware: Hardware,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     LoadBalancer,
@@ -93,7 +106,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hardware {
     pub cores: u32,
@@ -103,7 +116,7 @@ pub struct Hardware {
     pub disk: Option<ByteSize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Storage {
     Hdd,
@@ -111,7 +124,7 @@ pub enum Storage {
     Nvme,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Runtime {
     Container,
@@ -119,14 +132,14 @@ pub enum Runtime {
 }
 
 /// Which hosts run a service: those with this role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceRole {
     Api,
     Worker,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
     /// `container` (docker compose) or `native` (a systemd service).
@@ -172,7 +185,7 @@ pub struct Service {
     pub publish_public: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
     /// HTTP path probed on the service port.
@@ -185,7 +198,7 @@ pub struct Healthcheck {
     pub start_period: Option<Duration>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// CPU cores (fractions allowed), per replica.
@@ -196,7 +209,7 @@ pub struct Limits {
     pub nofile: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceDatabase {
     /// The PostgreSQL role the service logs in as; must be one of `postgres.users`.
@@ -207,7 +220,7 @@ pub struct ServiceDatabase {
     pub connections: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Workload {
     Web,
@@ -216,7 +229,7 @@ pub enum Workload {
     Mixed,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Postgres {
     /// Major version (13 to 17).
@@ -242,10 +255,22 @@ pub struct Postgres {
     pub tls_certificate: Option<String>,
     pub tls_key: Option<String>,
     /// Explicit settings; each wins over the derived value of the same name.
+    #[schemars(with = "Option<BTreeMap<String, OverrideValue>>")]
     pub overrides: Option<BTreeMap<String, toml::Value>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+/// A PostgreSQL setting value: a number, a boolean or a string.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum OverrideValue {
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    String(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolMode {
     Session,
@@ -253,7 +278,7 @@ pub enum PoolMode {
     Statement,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pgbouncer {
     pub port: Option<u16>,
@@ -269,7 +294,7 @@ pub struct Pgbouncer {
     pub auth_file: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EvictionPolicy {
     Noeviction,
@@ -297,7 +322,7 @@ impl EvictionPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Persistence {
     None,
@@ -305,7 +330,7 @@ pub enum Persistence {
     Aof,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Redis {
     pub port: Option<u16>,
@@ -321,7 +346,7 @@ pub struct Redis {
     pub password_file: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
     /// Host names the site answers to.
@@ -339,14 +364,14 @@ pub struct Site {
     pub locations: Vec<Location>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     pub requests_per_second: u32,
     pub burst: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
     /// URL prefix (`/`, `/api/`).
@@ -366,7 +391,7 @@ pub struct Location {
     pub rate_limited: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Backup {
     /// systemd calendar expression (default `*-*-* 03:00:00`).
@@ -377,7 +402,7 @@ pub struct Backup {
     pub destination: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Maintenance {
     /// cron schedule of `VACUUM ANALYZE` (default `0 2 * * *`).
@@ -388,7 +413,7 @@ pub struct Maintenance {
     pub health_check_schedule: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Monitoring {
     /// Default `15s`.
@@ -398,7 +423,7 @@ pub struct Monitoring {
 }
 
 /// Alert thresholds. Every alert fires only after its condition held for `for`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Alerts {
     /// How long a condition must hold before an alert fires (default `5m`).

@@ -99,10 +99,56 @@ impl SourceMap {
         }
     }
 
-    /// The file a profile starts from: where errors with no key are reported.
-    pub fn root_file(&self) -> Option<&SourceFile> {
-        self.files.first()
+    /// Every key at or below `prefix` that holds a value (not a table), with
+    /// the file and line that set it and the value as written: what `gen
+    /// explain` shows as a file's inputs.
+    pub fn entries_under(&self, prefix: &str) -> Vec<KeyEntry> {
+        let dotted = format!("{prefix}.");
+        let indexed = format!("{prefix}[");
+        let mut out = Vec::new();
+        for (key, location) in &self.keys {
+            let below = key == prefix || key.starts_with(&dotted) || key.starts_with(&indexed);
+            let Some(file) = self.files.get(location.file) else {
+                continue;
+            };
+            let Some(text) = file.text.get(location.value.clone()) else {
+                continue;
+            };
+            // Tables and arrays of tables are shown through their leaves.
+            if !below
+                || key.ends_with(']')
+                || text.starts_with('[') && text.contains('\n')
+                || self.is_table(key)
+            {
+                continue;
+            }
+            let line = file.text[..location.value.start].matches('\n').count() + 1;
+            out.push(KeyEntry {
+                key: key.clone(),
+                file: file.name.to_string(),
+                line,
+                value: text.split_whitespace().collect::<Vec<_>>().join(" "),
+            });
+        }
+        out
     }
+
+    fn is_table(&self, key: &str) -> bool {
+        let dotted = format!("{key}.");
+        self.keys
+            .range(dotted.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&dotted))
+    }
+}
+
+/// One profile key as `gen explain` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyEntry {
+    pub key: String,
+    pub file: String,
+    pub line: usize,
+    pub value: String,
 }
 
 /// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → none.

@@ -6,6 +6,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use std::borrow::Cow;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 const KIB: u64 = 1024;
@@ -279,6 +282,51 @@ impl<'de> Deserialize<'de> for Cidr {
 impl Serialize for Cidr {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> Cow<'static, str> {
+        "Size".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{1,15} ?(B|k|K|kB|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB)$",
+            "description": "A size with a binary unit: `512MiB`, `16GiB` (`MB`, `GB` mean the same as `MiB`, `GiB`).",
+            "examples": ["512MiB", "16GiB"]
+        })
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{1,12}(s|m|h|d)$",
+            "description": "A whole number of seconds, minutes, hours or days: `30s`, `5m`, `1h`, `7d`.",
+            "examples": ["30s", "5m"]
+        })
+    }
+}
+
+impl JsonSchema for Cidr {
+    fn schema_name() -> Cow<'static, str> {
+        "Network".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-fA-F:.]+(/[0-9]{1,3})?$",
+            "description": "An IP network in CIDR notation (`10.0.0.0/8`), or a single address.",
+            "examples": ["10.0.0.0/16"]
+        })
     }
 }
 

@@ -1,3 +1,5 @@
 //! One module per CLI command: each wires pipeline stages together and prints.
 
 pub mod build;
+pub mod explain;
+pub mod graph;

@@ -4,3 +4,4 @@ mod bundled;
 mod fixtures;
 mod reproducible;
 pub mod support;
+mod tooling;

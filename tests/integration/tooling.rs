@@ -1,0 +1,247 @@
+//! Editor schema, explain, graph, completions and man page: the pieces that
+//! make gen fit editors, reviews and shells.
+
+use super::support::{gen_command, repo, run, valid_with, VALID};
+
+fn schema() -> serde_json::Value {
+    let out = run(gen_command().args(["schema"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).expect("schema is JSON")
+}
+
+fn validator() -> jsonschema::Validator {
+    jsonschema::validator_for(&schema()).expect("schema compiles")
+}
+
+fn toml_as_json(text: &str) -> serde_json::Value {
+    let table: toml::Table = toml::from_str(text).expect("valid TOML");
+    serde_json::to_value(table).expect("JSON")
+}
+
+#[test]
+fn committed_schema_and_reference_are_current() {
+    let out = run(gen_command().args(["schema"]));
+    let committed = std::fs::read_to_string(repo().join("docs/profile.schema.json"))
+        .expect("docs/profile.schema.json");
+    assert!(
+        out.stdout == committed,
+        "docs/profile.schema.json is stale: run `gen schema > docs/profile.schema.json`"
+    );
+    let out = run(gen_command().args(["schema", "--markdown"]));
+    let committed =
+        std::fs::read_to_string(repo().join("docs/profile.md")).expect("docs/profile.md");
+    assert!(
+        out.stdout == committed,
+        "docs/profile.md is stale: run `gen schema --markdown > docs/profile.md`"
+    );
+}
+
+#[test]
+fn every_bundled_and_fixture_profile_satisfies_the_schema() {
+    let validator = validator();
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo().join("profiles"))
+        .expect("profiles")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    for fixture in ["docsense", "smartattend", "stet"] {
+        files.extend(
+            std::fs::read_dir(repo().join("tests/fixtures").join(fixture).join("profiles"))
+                .expect("fixture")
+                .map(|e| e.expect("entry").path()),
+        );
+    }
+    assert!(files.len() >= 7);
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let errors: Vec<String> = validator
+            .iter_errors(&toml_as_json(&text))
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+    }
+}
+
+#[test]
+fn bundled_profiles_point_editors_at_the_schema() {
+    for entry in std::fs::read_dir(repo().join("profiles")).expect("profiles") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert!(
+            text.starts_with("#:schema ../docs/profile.schema.json\n"),
+            "{} lacks the schema directive",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn schema_rejects_what_gen_build_rejects() {
+    let validator = validator();
+    assert!(validator.is_valid(&toml_as_json(VALID)));
+    for (from, to) in [
+        ("port = 8000", "prot = 8000"),
+        ("cores = 4", "cores = \"four\""),
+        ("storage = \"ssd\"", "storage = \"floppy\""),
+        ("memory = \"16GiB\"", "memory = \"16 gigs\""),
+        ("[redis]", "[redis]\nmaxmemory_policy = \"sometimes\""),
+    ] {
+        let broken = valid_with(from, to);
+        assert!(
+            !validator.is_valid(&toml_as_json(&broken)),
+            "schema accepts {to:?}"
+        );
+        let project = super::support::Project::new().profile("shop", &broken);
+        assert_eq!(project.gen(&["build"]).code, 2, "gen build accepts {to:?}");
+    }
+}
+
+#[test]
+fn explain_shows_template_keys_and_formulas() {
+    let out = run(gen_command().arg("-C").arg(repo()).args([
+        "explain",
+        "/etc/postgresql/15/main/postgresql.conf",
+        "--profile",
+        "production",
+        "--host",
+        "db1",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("template    templates/postgres/postgresql.conf.j2"),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("profile     profiles/production.toml extends profiles/_base.toml"));
+    assert!(
+        out.stdout.contains("hosts.db1.hardware.memory"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("(profiles/production.toml:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("shared_buffers = 4GB  <- PGTune: memory / 4 (memory 16 GiB / 4 (web))"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("work_mem = 20560kB"), "{}", out.stdout);
+
+    let json = run(gen_command().arg("-C").arg(repo()).args([
+        "explain",
+        "/etc/pgbouncer/pgbouncer.ini",
+        "--profile",
+        "production",
+        "--host",
+        "pool1",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(value["template"], "pgbouncer/pgbouncer.ini.j2");
+    assert!(value["derived"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .any(|d| d["name"] == "default_pool_size"));
+
+    let missing = run(gen_command().arg("-C").arg(repo()).args([
+        "explain",
+        "/etc/nope",
+        "--profile",
+        "production",
+        "--host",
+        "db1",
+    ]));
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("gen writes no `/etc/nope` on host `db1`"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn graph_draws_the_request_path() {
+    let out = run(gen_command()
+        .arg("-C")
+        .arg(repo())
+        .args(["graph", "--profile", "production"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for edge in [
+        "lb1__nginx -->|\"/\"| api1__svc_api",
+        "api1__svc_api -->|\"atlas_app\"| pool1__pgbouncer",
+        "pool1__pgbouncer -->|\"pools\"| db1__postgres",
+        "db1__postgres -->|\"streaming\"| db2__postgres",
+        "mon1__prometheus -.->|\"scrape\"| db1__postgres",
+    ] {
+        assert!(out.stdout.contains(edge), "missing {edge}:\n{}", out.stdout);
+    }
+    let dot =
+        run(gen_command()
+            .arg("-C")
+            .arg(repo())
+            .args(["graph", "--profile", "ha", "--as", "dot"]));
+    assert_eq!(dot.code, 0);
+    assert!(
+        dot.stdout.contains("label=\"streaming (sync)\""),
+        "{}",
+        dot.stdout
+    );
+    if std::process::Command::new("dot").arg("-V").output().is_ok() {
+        let svg = run(gen_command().arg("-C").arg(repo()).args([
+            "graph",
+            "--profile",
+            "ha",
+            "--as",
+            "svg",
+        ]));
+        assert_eq!(svg.code, 0, "{}", svg.stderr);
+        assert!(svg.stdout.contains("<svg"), "not SVG");
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI installs Graphviz; `dot` is missing"
+        );
+    }
+}
+
+#[test]
+fn completions_and_man_page_generate() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = run(gen_command().args(["completions", shell]));
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("build") && out.stdout.contains("explain"),
+            "{shell} completion lacks subcommands"
+        );
+    }
+    let man = run(gen_command().args(["man"]));
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH gen"),
+        "{}",
+        &man.stdout[..man.stdout.len().min(200)]
+    );
+}
+
+#[test]
+fn every_command_documents_examples_in_its_help() {
+    for command in ["build", "schema", "explain", "graph", "completions", "man"] {
+        let out = run(gen_command().args([command, "--help"]));
+        assert_eq!(out.code, 0);
+        assert!(
+            out.stdout.contains("Examples:"),
+            "`gen {command} --help` has no examples"
+        );
+    }
+}
