@@ -288,6 +288,34 @@ pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
         ));
     }
 
+    if d.rollout.is_some() {
+        out.push(
+            artifact(
+                "rollout/gen-pull.sh.j2",
+                "/usr/local/sbin/gen-pull".into(),
+                Validator::Shell,
+                Activation::None,
+            )
+            .mode(0o755),
+        );
+        out.push(artifact(
+            "rollout/gen-pull.service.j2",
+            "/etc/systemd/system/gen-pull.service".into(),
+            Validator::Systemd,
+            Activation::DaemonReload {
+                unit: "gen-pull.timer".into(),
+            },
+        ));
+        out.push(artifact(
+            "rollout/gen-pull.timer.j2",
+            "/etc/systemd/system/gen-pull.timer".into(),
+            Validator::Systemd,
+            Activation::DaemonReload {
+                unit: "gen-pull.timer".into(),
+            },
+        ));
+    }
+
     if has_cron_jobs(d, host) {
         out.push(artifact(
             "cron/jobs.cron.j2",

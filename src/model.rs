@@ -32,6 +32,17 @@ pub struct Deployment {
     pub maintenance: MaintenanceSpec,
     pub monitoring: MonitoringSpec,
     pub alerts: AlertSpec,
+    pub rollout: Option<RolloutSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutSpec {
+    pub repository: String,
+    pub branch: String,
+    pub interval: Duration,
+    pub allowed_signers: Option<String>,
+    pub checkout: String,
+    pub gen_binary: String,
 }
 
 impl Deployment {

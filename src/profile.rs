@@ -47,6 +47,28 @@ pub struct Profile {
     pub monitoring: Option<Monitoring>,
     /// Alert thresholds of the Prometheus rules.
     pub alerts: Option<Alerts>,
+    /// Pull-mode rollout: every host fetches the reviewed commit and applies it.
+    pub rollout: Option<Rollout>,
+}
+
+/// Pull-mode rollout. gen writes on every host a timer that fetches the
+/// deployment repository, verifies the commit and runs `gen apply --yes` on it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    /// The repository holding profiles/ and generated/ (`https://` or `ssh://` URL).
+    pub repository: String,
+    /// The reviewed branch (default `main`).
+    pub branch: Option<String>,
+    /// How often hosts look for a new commit (default `15m`).
+    pub interval: Option<Duration>,
+    /// SSH allowed-signers file on the host: when set, only commits signed by a
+    /// listed key are applied (`git verify-commit`).
+    pub allowed_signers: Option<String>,
+    /// Where gen keeps the checkout on the host (default `/var/lib/gen/checkout`).
+    pub checkout: Option<String>,
+    /// The gen binary on the host (default `/usr/local/bin/gen`).
+    pub gen_binary: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

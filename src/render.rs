@@ -51,6 +51,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/redis/redis.conf.j2"),
     ),
     (
+        "rollout/gen-pull.service.j2",
+        include_str!("../templates/rollout/gen-pull.service.j2"),
+    ),
+    (
+        "rollout/gen-pull.sh.j2",
+        include_str!("../templates/rollout/gen-pull.sh.j2"),
+    ),
+    (
+        "rollout/gen-pull.timer.j2",
+        include_str!("../templates/rollout/gen-pull.timer.j2"),
+    ),
+    (
         "scripts/backup.sh.j2",
         include_str!("../templates/scripts/backup.sh.j2"),
     ),
@@ -182,6 +194,29 @@ mod tests {
     fn normalise_folds_blank_runs_and_ends_with_one_newline() {
         assert_eq!(normalise("\n\na  \n\n\n\nb\n\n\n"), "a\n\nb\n");
         assert_eq!(normalise(""), "\n");
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk: Vec<String> = walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                e.path()
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = TEMPLATES.iter().map(|(name, _)| name.to_string()).collect();
+        assert_eq!(
+            on_disk, embedded,
+            "templates/ and TEMPLATES must list the same files, sorted"
+        );
     }
 
     #[test]

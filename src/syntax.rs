@@ -186,6 +186,56 @@ pub fn is_host_port(value: &str) -> bool {
     }
 }
 
+/// An `https://` or `ssh://` repository URL without embedded credentials,
+/// made of characters that need no quoting in a shell script.
+pub fn is_repository_url(value: &str) -> bool {
+    let (ssh, rest) = if let Some(rest) = value.strip_prefix("https://") {
+        (false, rest)
+    } else if let Some(rest) = value.strip_prefix("ssh://") {
+        (true, rest)
+    } else {
+        return false;
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, host_port)) => (Some(user), host_port),
+        None => (None, authority),
+    };
+    // ssh may name a user (`git@`); neither scheme may carry a password.
+    if let Some(user) = user {
+        if !ssh || !is_unix_user(user) {
+            return false;
+        }
+    }
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (host_port, None),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return false;
+    }
+    value.len() <= 512
+        && (is_dns_name(host) || host.parse::<std::net::Ipv4Addr>().is_ok())
+        && !path.is_empty()
+        && path.split('/').all(|c| c != ".." && c != ".")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'~'))
+}
+
+/// A git branch name as gen accepts it.
+pub fn is_branch_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && !value.starts_with('-')
+        && !value.contains("..")
+        && !value.ends_with('/')
+        && !value.ends_with(".lock")
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+}
+
 /// A container image reference pinned to a tag other than `latest`, or to a digest.
 pub fn check_image(value: &str) -> Result<(), &'static str> {
     if value.is_empty() || value.len() > 255 {
@@ -455,6 +505,31 @@ mod tests {
         ));
         assert!(!looks_like_secret("LOG_LEVEL", "info"));
         assert!(!looks_like_secret("API_URL", "https://api.example.com/v1"));
+    }
+
+    #[test]
+    fn repository_urls_carry_no_credentials_or_shell_syntax() {
+        assert!(is_repository_url("https://git.example.com/ops/deploy.git"));
+        assert!(is_repository_url(
+            "ssh://git@git.example.com:2222/ops/deploy.git"
+        ));
+        for bad in [
+            "http://git.example.com/ops/deploy.git",
+            "https://user:pw@git.example.com/ops/deploy.git",
+            "https://git@git.example.com/ops/deploy.git",
+            "ssh://git:pw@git.example.com/ops/deploy.git",
+            "https://git.example.com/ops/deploy.git; rm -rf /",
+            "https://git.example.com/../x",
+            "https://git.example.com",
+            "git@git.example.com:ops/deploy.git",
+            "https://git.example.com/ops/$(id).git",
+        ] {
+            assert!(!is_repository_url(bad), "{bad:?}");
+        }
+        assert!(is_branch_name("release/2026-11"));
+        for bad in ["", "-x", "a..b", "a b", "a;b", "x.lock", "a/"] {
+            assert!(!is_branch_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::load::LoadedProfile;
 use crate::model::{
     AlertSpec, BackupSpec, DatabaseUse, Deployment, HealthcheckSpec, HostSpec, LocationSpec,
     LocationTarget, MaintenanceSpec, MonitoringSpec, PgbouncerSpec, PostgresSpec, RateLimitSpec,
-    RedisSpec, ServiceSpec, SiteSpec, TlsFiles,
+    RedisSpec, RolloutSpec, ServiceSpec, SiteSpec, TlsFiles,
 };
 use crate::profile::{
     EvictionPolicy, Persistence, PoolMode, Profile, Role, Runtime, Service, ServiceRole,
@@ -167,6 +167,7 @@ impl Checker<'_> {
         let maintenance = self.maintenance(p);
         let monitoring = self.monitoring(p);
         let alerts = self.alerts(p);
+        let rollout = self.rollout(p);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -183,6 +184,7 @@ impl Checker<'_> {
             maintenance,
             monitoring,
             alerts,
+            rollout,
         };
         self.cross_checks(&deployment);
         deployment
@@ -1128,6 +1130,56 @@ impl Checker<'_> {
             "between 1m and 1d",
         );
         spec
+    }
+
+    fn rollout(&mut self, p: &Profile) -> Option<RolloutSpec> {
+        let r = p.rollout.as_ref()?;
+        self.check(
+            syntax::is_repository_url(&r.repository),
+            "rollout.repository",
+            || format!("`rollout.repository`: `{}` is not an https:// or ssh:// repository URL", syntax::shown(&r.repository)),
+            "for example `https://git.example.com/ops/deploy.git`; URLs with credentials are refused",
+        );
+        let branch = r.branch.clone().unwrap_or_else(|| "main".into());
+        self.check(
+            syntax::is_branch_name(&branch),
+            "rollout.branch",
+            || {
+                format!(
+                    "`rollout.branch`: `{}` is not a branch name",
+                    syntax::shown(&branch)
+                )
+            },
+            "letters, digits and `/._-`, not starting with `-`",
+        );
+        let interval = r.interval.unwrap_or(Duration(900));
+        self.check(
+            (60..=86_400).contains(&interval.seconds()),
+            "rollout.interval",
+            || format!("`rollout.interval`: {interval} is out of range"),
+            "between 1m and 1d",
+        );
+        if let Some(path) = &r.allowed_signers {
+            self.path("rollout.allowed_signers", path);
+        }
+        let checkout = r
+            .checkout
+            .clone()
+            .unwrap_or_else(|| "/var/lib/gen/checkout".into());
+        self.path("rollout.checkout", &checkout);
+        let gen_binary = r
+            .gen_binary
+            .clone()
+            .unwrap_or_else(|| "/usr/local/bin/gen".into());
+        self.path("rollout.gen_binary", &gen_binary);
+        Some(RolloutSpec {
+            repository: r.repository.clone(),
+            branch,
+            interval,
+            allowed_signers: r.allowed_signers.clone(),
+            checkout,
+            gen_binary,
+        })
     }
 
     /// Invariants between sections, once every section has been read.
