@@ -1,3 +1,8 @@
 //! One module per CLI command: each wires pipeline stages together and prints.
 
+pub mod apply;
 pub mod build;
+pub mod diff;
+pub mod live;
+pub mod plan;
+pub mod rollback;
