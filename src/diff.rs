@@ -191,7 +191,9 @@ pub fn json(diffs: &[HostDiff]) -> String {
                     let mut value = serde_json::to_value(change).unwrap_or_default();
                     if let Some(object) = value.as_object_mut() {
                         object.insert("diff".into(), unified(diff, change).into());
-                        object.insert("content_hidden".into(), change.sensitive.into());
+                        if change.sensitive && change.kind != ChangeKind::UpdateMetadata {
+                            object.insert("note".into(), HIDDEN.into());
+                        }
                     }
                     value
                 })
