@@ -16,7 +16,7 @@ use crate::error::Result;
     name = "gen",
     version,
     about = "Compile typed deployment profiles into reproducible, hashed host configuration, and apply it safely.",
-    after_help = "Exit codes: 0 success or no differences, 1 differences found, 2 error.\n\nExamples:\n  gen build                      compile every profile in profiles/ into generated/\n  gen build --check              fail if generated/ is stale or was edited by hand"
+    after_help = "Exit codes: 0 success or no differences, 1 differences found, 2 error.\n\nExamples:\n  gen build                      compile every profile in profiles/ into generated/\n  gen build --check              fail if generated/ is stale or was edited by hand\n  gen diff --profile pilot       what applying would change on this host\n  gen apply --profile pilot      apply it (asks first); `gen rollback` undoes it"
 )]
 pub struct Cli {
     /// The project directory holding `profiles/` and `generated/`.
@@ -109,6 +109,73 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
     Man,
+
+    /// Show how the generated tree of a host differs from the live root (or from another tree).
+    ///
+    /// Credentials (files marked sensitive, or that neither group nor others
+    /// may read) never have their content printed: only that it changed.
+    #[command(
+        after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --profile production --against old/generated --format markdown   # PR comment"
+    )]
+    Diff {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Compare with another `generated/` tree, host by host, instead of the live root.
+        #[arg(long, value_name = "DIR")]
+        against: Option<Utf8PathBuf>,
+    },
+
+    /// Record what `gen apply` would change: for each file the live sha256 it expects and the target sha256.
+    #[command(
+        after_help = "Example:\n  gen plan --profile production --host db1 --out plan.json && gen apply --profile production --host db1 --plan plan.json --yes"
+    )]
+    Plan {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Write the plan here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<Utf8PathBuf>,
+    },
+
+    /// Make the live root hold a host's generated tree: verified, atomic, recorded as a generation.
+    ///
+    /// Every artifact is checked against the manifest before anything is
+    /// written; each file is replaced atomically; what it replaced is recorded
+    /// first so `gen rollback` restores it. An interrupted apply is rolled back
+    /// by the next `gen apply` or `gen rollback`.
+    #[command(
+        after_help = "Examples:\n  gen apply --profile production            # on db1: --host defaults to the hostname\n  gen apply --profile production --host db1 --plan plan.json --yes\n\nGEN_SYSTEMCTL names the program run for daemon-reload, restart and reload (default `systemctl`)."
+    )]
+    Apply {
+        #[command(flatten)]
+        live: LiveArgs,
+        /// Apply only if the host and the tree are exactly as this `gen plan` file recorded.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<Utf8PathBuf>,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Write the files but do not reload or restart anything.
+        #[arg(long)]
+        no_reload: bool,
+        /// How many generations to keep under `<root>/var/lib/gen/generations` (oldest pruned first).
+        #[arg(long, value_name = "N", default_value_t = crate::generation::DEFAULT_KEEP)]
+        keep: usize,
+    },
+
+    /// Restore the live root to what it held before the last apply; repeat to walk further back.
+    Rollback {
+        /// The live filesystem root.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: Utf8PathBuf,
+    },
+
+    /// List the generations recorded under `<root>/var/lib/gen/generations`.
+    Generations {
+        /// The live filesystem root.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: Utf8PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +183,23 @@ pub enum GraphFormat {
     Mermaid,
     Dot,
     Svg,
+}
+
+/// Which host's generated tree, and which live root.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveArgs {
+    /// The profile whose generated tree is used.
+    #[arg(long, value_name = "NAME")]
+    pub profile: String,
+    /// The host (default: this machine's hostname, when the profile has it).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// The live filesystem root.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: Utf8PathBuf,
+    /// The generated tree to read (default `<project>/generated`).
+    #[arg(long, value_name = "DIR")]
+    pub generated: Option<Utf8PathBuf>,
 }
 
 /// What a command reports back to `main`.
@@ -194,6 +278,31 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 .map_err(|e| crate::error::Error::write("<stdout>", e))?;
             Ok(Outcome::Clean)
         }
+        Command::Diff { live, against } => {
+            commands::diff::run(project, live, against.as_deref(), cli.format)
+        }
+        Command::Plan { live, out } => {
+            commands::plan::run(project, live, out.as_deref(), cli.format)
+        }
+        Command::Apply {
+            live,
+            plan,
+            yes,
+            no_reload,
+            keep,
+        } => commands::apply::run(
+            project,
+            live,
+            &commands::apply::Options {
+                plan: plan.as_deref(),
+                yes: *yes,
+                reload: !*no_reload,
+                keep: *keep,
+            },
+            cli.format,
+        ),
+        Command::Rollback { root } => commands::rollback::run(root, cli.format),
+        Command::Generations { root } => commands::rollback::list(root, cli.format),
     }
 }
 

@@ -109,6 +109,93 @@ pub enum Error {
     #[error("manifest `{path}` is unreadable: {message}")]
     #[diagnostic(code(gen::manifest))]
     Manifest { path: Utf8PathBuf, message: String },
+
+    #[error("{count} artifact(s) of the generated tree do not match the manifest: {paths}")]
+    #[diagnostic(
+        code(gen::apply::tampered),
+        help("the tree was changed after `gen build`; rebuild it or restore it from version control. nothing was written")
+    )]
+    Tampered { count: usize, paths: String },
+
+    #[error("`{path}` is a symbolic link inside the root")]
+    #[diagnostic(
+        code(gen::apply::symlink),
+        help("gen never follows a symbolic link on a managed path; replace it with a real directory or file. nothing was written")
+    )]
+    Symlink { path: Utf8PathBuf },
+
+    #[error("`{path}` {message}")]
+    #[diagnostic(
+        code(gen::apply::unsafe_path),
+        help("gen manages regular files below real directories only. nothing was written")
+    )]
+    UnsafeLivePath { path: Utf8PathBuf, message: String },
+
+    #[error("{names} do(es) not exist on this system")]
+    #[diagnostic(
+        code(gen::apply::accounts),
+        help("create them (e.g. `useradd --system NAME`) before applying. nothing was written")
+    )]
+    UnknownAccounts { names: String },
+
+    #[error("another gen run holds the lock `{path}`")]
+    #[diagnostic(
+        code(gen::apply::locked),
+        help(
+            "wait for it to finish; a lock held by a process that died is released by the kernel"
+        )
+    )]
+    Locked { path: Utf8PathBuf },
+
+    #[error("the live host drifted since the plan was made: {count} file(s) differ: {paths}")]
+    #[diagnostic(
+        code(gen::apply::drift),
+        help("make and review a new plan with `gen plan`. nothing was written")
+    )]
+    Drift { count: usize, paths: String },
+
+    #[error("the plan does not match the generated tree: {message}")]
+    #[diagnostic(
+        code(gen::apply::plan_mismatch),
+        help("make the plan from the same `generated/` tree you apply. nothing was written")
+    )]
+    PlanMismatch { message: String },
+
+    #[error("refusing to apply without confirmation")]
+    #[diagnostic(
+        code(gen::apply::unconfirmed),
+        help("run on a terminal to confirm, or pass `--yes` (after reviewing `gen diff` or a `gen plan`)")
+    )]
+    NotConfirmed,
+
+    #[error("generation record `{path}` is unreadable: {message}")]
+    #[diagnostic(
+        code(gen::apply::generation),
+        help("gen's journal under `var/lib/gen/generations` was changed by hand; restore it or remove the generation")
+    )]
+    Generation { path: Utf8PathBuf, message: String },
+
+    #[error("staged `{path}` failed validation: {message}")]
+    #[diagnostic(
+        code(gen::apply::validation),
+        help("fix the profile so the file validates; the live file was not replaced")
+    )]
+    Validation { path: String, message: String },
+
+    #[error("apply aborted: {cause}")]
+    #[diagnostic(code(gen::apply::aborted))]
+    Aborted {
+        cause: String,
+        #[help]
+        help: String,
+    },
+
+    #[error("activation failed: {failures}")]
+    #[diagnostic(
+        code(gen::apply::activation),
+        help("the files are applied; fix the service and rerun the command, or `gen rollback`")
+    )]
+    Activation { failures: String },
 }
 
 impl Error {

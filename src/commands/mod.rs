@@ -1,5 +1,10 @@
 //! One module per CLI command: each wires pipeline stages together and prints.
 
+pub mod apply;
 pub mod build;
+pub mod diff;
 pub mod explain;
 pub mod graph;
+pub mod live;
+pub mod plan;
+pub mod rollback;

@@ -1,0 +1,153 @@
+//! `gen apply`: make the live root hold the generated tree of one host.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use camino::Utf8Path;
+
+use crate::accounts::Accounts;
+use crate::activate;
+use crate::actual::LiveRoot;
+use crate::apply::{Session, Target};
+use crate::cli::{Format, LiveArgs, Outcome};
+use crate::commands::{diff, live};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
+pub struct Options<'a> {
+    pub plan: Option<&'a Utf8Path>,
+    pub yes: bool,
+    pub reload: bool,
+    pub keep: usize,
+}
+
+pub fn run(
+    project: &Utf8Path,
+    args: &LiveArgs,
+    options: &Options,
+    format: Format,
+) -> Result<Outcome> {
+    let generated = live::generated(project, args);
+    let host = live::host(&generated, args)?;
+    let host_dir = generated.join(&args.profile).join(&host);
+    // Everything that can be refused without the host is refused first.
+    let target = Target::load(&host_dir)?;
+    let accounts = Accounts::system()?;
+    target.check_accounts(&accounts)?;
+    let reviewed = match options.plan {
+        Some(path) => Some(read_plan(path)?),
+        None => None,
+    };
+    if let Some(plan) = &reviewed {
+        if plan.tree_hash != target.manifest.tree_hash {
+            return Err(Error::PlanMismatch {
+                message: format!(
+                    "the plan expects tree hash `{}`, `{host_dir}` has `{}`",
+                    plan.tree_hash, target.manifest.tree_hash
+                ),
+            });
+        }
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !options.yes && !interactive {
+        return Err(Error::NotConfirmed);
+    }
+
+    let root = LiveRoot::new(&args.root);
+    let session = Session::open(root, accounts)?;
+    for number in &session.recovered {
+        eprintln!("rolled back interrupted generation {number} before applying");
+    }
+    let mut shown = None;
+    if !options.yes {
+        let plan = session.plan(&target)?;
+        if plan.is_empty() {
+            eprintln!(
+                "{}/{} is up to date under {}",
+                plan.profile, plan.host, args.root
+            );
+            return Ok(Outcome::Clean);
+        }
+        diff::print(&[diff::against_live(&host_dir, &args.root)?], Format::Human);
+        if !confirm(&plan, &args.root)? {
+            return Err(Error::NotConfirmed);
+        }
+        shown = Some(plan);
+    }
+    let (plan, applied) =
+        session.apply(&target, reviewed.as_ref().or(shown.as_ref()), options.keep)?;
+    let activations = if options.reload && applied.changes > 0 {
+        activate::run(&plan.activations)?
+    } else {
+        Vec::new()
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "profile": plan.profile,
+                "host": plan.host,
+                "generation": applied.generation,
+                "changes": applied.changes,
+                "unchanged": plan.unchanged,
+                "pruned": applied.pruned,
+                "activations": activations,
+            })
+        ),
+        _ => {
+            match applied.generation {
+                Some(number) => eprintln!(
+                    "applied {} change(s) to {}/{} under {} as generation {number} ({} unchanged)",
+                    applied.changes, plan.profile, plan.host, args.root, plan.unchanged
+                ),
+                None => eprintln!(
+                    "{}/{} is up to date under {}",
+                    plan.profile, plan.host, args.root
+                ),
+            }
+            for command in &activations {
+                eprintln!("ran {command}");
+            }
+            if !options.reload && applied.changes > 0 {
+                for command in activate::commands(&plan.activations) {
+                    eprintln!("skipped (--no-reload): systemctl {}", command.join(" "));
+                }
+            }
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+fn read_plan(path: &Utf8Path) -> Result<Plan> {
+    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| Error::PlanMismatch {
+        message: format!("`{path}` is not a gen plan: {e}"),
+    })?;
+    if plan.format != crate::plan::FORMAT {
+        return Err(Error::PlanMismatch {
+            message: format!(
+                "`{path}` has plan format {}, gen reads {}",
+                plan.format,
+                crate::plan::FORMAT
+            ),
+        });
+    }
+    Ok(plan)
+}
+
+fn confirm(plan: &Plan, root: &Utf8Path) -> Result<bool> {
+    let mut stderr = std::io::stderr();
+    let _ = write!(
+        stderr,
+        "apply {} change(s) to {}/{} under {root}? [y/N] ",
+        plan.changes.len(),
+        plan.profile,
+        plan.host
+    );
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::read("<stdin>", e))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

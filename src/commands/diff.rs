@@ -1,0 +1,169 @@
+//! `gen diff`: the target tree against the live root, or against another tree.
+
+use std::collections::BTreeMap;
+
+use camino::Utf8Path;
+
+use crate::accounts::Accounts;
+use crate::actual::{Actual, LiveFile, LiveRoot};
+use crate::apply::{self, Target};
+use crate::cli::{Format, LiveArgs, Outcome};
+use crate::commands::live;
+use crate::diff::{self, HostDiff};
+use crate::error::{Error, Result};
+use crate::manifest::Manifest;
+use crate::output::{tree_path, MANIFEST_FILE};
+use crate::plan::{self, ChangeKind};
+
+pub fn run(
+    project: &Utf8Path,
+    args: &LiveArgs,
+    against: Option<&Utf8Path>,
+    format: Format,
+) -> Result<Outcome> {
+    let generated = live::generated(project, args);
+    let diffs = match against {
+        Some(old) => against_tree(&generated, old, args)?,
+        None => {
+            let host = live::host(&generated, args)?;
+            vec![against_live(
+                &generated.join(&args.profile).join(&host),
+                &args.root,
+            )?]
+        }
+    };
+    print(&diffs, format);
+    Ok(if diff::has_differences(&diffs) {
+        Outcome::Differences
+    } else {
+        Outcome::Clean
+    })
+}
+
+pub fn print(diffs: &[HostDiff], format: Format) {
+    match format {
+        Format::Json => print!("{}", diff::json(diffs)),
+        Format::Markdown => print!("{}", diff::markdown(diffs)),
+        Format::Human => print!("{}", diff::human(diffs, live::colour_stdout())),
+    }
+}
+
+/// One host's tree against the live root.
+pub fn against_live(host_dir: &Utf8Path, root: &Utf8Path) -> Result<HostDiff> {
+    let target = Target::load(host_dir)?;
+    let accounts = Accounts::system()?;
+    let root = LiveRoot::new(root);
+    let (plan, before) = apply::plan_read_only(&root, &accounts, &target)?;
+    let mut old = BTreeMap::new();
+    for change in &plan.changes {
+        if change.expected_sha256.is_some() && !change.sensitive {
+            if let (_, Some(content)) = crate::actual::read_one(&root, &accounts, &change.path)? {
+                old.insert(change.path.clone(), content);
+            }
+        }
+    }
+    let new = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            target
+                .contents
+                .get(&c.path)
+                .map(|b| (c.path.clone(), b.clone()))
+        })
+        .collect();
+    Ok(HostDiff {
+        plan,
+        before,
+        old,
+        new,
+    })
+}
+
+/// Every host of the profile in `generated` against the same host in `old`.
+/// Files whose sha256 is unchanged in the manifests are never read.
+fn against_tree(
+    generated: &Utf8Path,
+    old_generated: &Utf8Path,
+    args: &LiveArgs,
+) -> Result<Vec<HostDiff>> {
+    let new_dir = generated.join(&args.profile);
+    let old_dir = old_generated.join(&args.profile);
+    let mut hosts = live::hosts(&new_dir);
+    hosts.extend(live::hosts(&old_dir));
+    hosts.sort();
+    hosts.dedup();
+    if let Some(host) = &args.host {
+        hosts.retain(|h| h == host);
+    }
+    if hosts.is_empty() {
+        return Err(Error::usage(format!(
+            "neither `{generated}` nor `{old_generated}` has hosts for profile `{}`",
+            args.profile
+        )));
+    }
+    let mut out = Vec::new();
+    for host in hosts {
+        let read = |dir: &Utf8Path| -> Result<Manifest> {
+            let path = dir.join(&host).join(MANIFEST_FILE);
+            if path.is_file() {
+                Manifest::read(&path)
+            } else {
+                Ok(Manifest::new(
+                    &args.profile,
+                    &host,
+                    String::new(),
+                    Vec::new(),
+                ))
+            }
+        };
+        let new_manifest = read(&new_dir)?;
+        let old_manifest = read(&old_dir)?;
+        let before: BTreeMap<String, Actual> = old_manifest
+            .files
+            .iter()
+            .map(|r| {
+                (
+                    r.path.clone(),
+                    Actual::Present(LiveFile {
+                        sha256: r.sha256.clone(),
+                        mode: r.mode.clone(),
+                        uid: 0,
+                        gid: 0,
+                        owner: r.owner.clone(),
+                        group: r.group.clone(),
+                    }),
+                )
+            })
+            .collect();
+        let plan = plan::plan(&new_manifest, &before, Some(&old_manifest));
+        let mut old = BTreeMap::new();
+        let mut new = BTreeMap::new();
+        for change in &plan.changes {
+            if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
+                continue;
+            }
+            if change.expected_sha256.is_some() {
+                let path = tree_path(&old_dir.join(&host), &change.path);
+                old.insert(
+                    change.path.clone(),
+                    std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
+                );
+            }
+            if change.target_sha256.is_some() {
+                let path = tree_path(&new_dir.join(&host), &change.path);
+                new.insert(
+                    change.path.clone(),
+                    std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
+                );
+            }
+        }
+        out.push(HostDiff {
+            plan,
+            before,
+            old,
+            new,
+        });
+    }
+    Ok(out)
+}

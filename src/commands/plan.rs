@@ -1,0 +1,42 @@
+//! `gen plan`: record what `gen apply` would change, for review and for `apply --plan`.
+
+use camino::Utf8Path;
+
+use crate::accounts::Accounts;
+use crate::actual::LiveRoot;
+use crate::apply::{self, Target};
+use crate::cli::{Format, LiveArgs, Outcome};
+use crate::commands::live;
+use crate::error::{Error, Result};
+
+pub fn run(
+    project: &Utf8Path,
+    args: &LiveArgs,
+    out: Option<&Utf8Path>,
+    format: Format,
+) -> Result<Outcome> {
+    let generated = live::generated(project, args);
+    let host = live::host(&generated, args)?;
+    let target = Target::load(&generated.join(&args.profile).join(&host))?;
+    let accounts = Accounts::system()?;
+    let (plan, _) = apply::plan_read_only(&LiveRoot::new(&args.root), &accounts, &target)?;
+    let mut json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::usage(e.to_string()))?;
+    json.push(b'\n');
+    match out {
+        Some(path) => {
+            std::fs::write(path, &json).map_err(|e| Error::write(path, e))?;
+            match format {
+                Format::Json => {}
+                _ => eprintln!(
+                    "planned {} change(s) for {}/{} ({} unchanged) into {path}",
+                    plan.changes.len(),
+                    plan.profile,
+                    plan.host,
+                    plan.unchanged
+                ),
+            }
+        }
+        None => print!("{}", String::from_utf8_lossy(&json)),
+    }
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,84 @@
+//! `gen rollback` and `gen generations`.
+
+use camino::Utf8Path;
+
+use crate::accounts::Accounts;
+use crate::actual::LiveRoot;
+use crate::apply::Session;
+use crate::cli::{Format, Outcome};
+use crate::error::{Error, Result};
+use crate::generation::Store;
+
+pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
+    let session = Session::open(LiveRoot::new(root), Accounts::system()?)?;
+    for number in &session.recovered {
+        eprintln!("rolled back interrupted generation {number}");
+    }
+    match session.rollback()? {
+        Some(generation) => {
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len()})
+                ),
+                _ => eprintln!(
+                    "rolled back generation {} ({}/{}): {} file(s) restored under {root}",
+                    generation.number,
+                    generation.profile,
+                    generation.host,
+                    generation.before.len()
+                ),
+            }
+            Ok(Outcome::Clean)
+        }
+        None if !session.recovered.is_empty() => Ok(Outcome::Clean),
+        None => Err(Error::Usage {
+            message: format!("no applied generation to roll back under `{root}`"),
+            help: Some("`gen generations` lists what is recorded".into()),
+        }),
+    }
+}
+
+pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
+    let store = Store::new(&LiveRoot::new(root).state_dir());
+    let (generations, _) = store.list()?;
+    match format {
+        Format::Json => {
+            let entries: Vec<_> = generations
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "number": g.number,
+                        "state": g.state,
+                        "profile": g.profile,
+                        "host": g.host,
+                        "tree_hash": g.tree_hash,
+                        "files_changed": g.before.len(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::json!({ "generations": entries }));
+        }
+        _ => {
+            for g in &generations {
+                let state = serde_json::to_value(g.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                println!(
+                    "{:>4}  {:<12} {}/{}  {} file(s)  tree {}",
+                    g.number,
+                    state,
+                    g.profile,
+                    g.host,
+                    g.before.len(),
+                    &g.tree_hash[..g.tree_hash.len().min(12)]
+                );
+            }
+            if generations.is_empty() {
+                eprintln!("no generations under {}", store.dir());
+            }
+        }
+    }
+    Ok(Outcome::Clean)
+}
