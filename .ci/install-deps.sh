@@ -13,3 +13,9 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# ansible-core for the playbook test, in its own virtual environment.
+if [ ! -x /opt/gen-ci/venv/bin/ansible-playbook ]; then
+    python3 -m venv /opt/gen-ci/venv
+    /opt/gen-ci/venv/bin/pip install --quiet --disable-pip-version-check ansible-core
+fi

@@ -65,51 +65,6 @@ pub enum Command {
         out: Option<Utf8PathBuf>,
     },
 
-    /// Print the JSON Schema of the profile format (or its Markdown reference).
-    #[command(
-        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --markdown > docs/profile.md"
-    )]
-    Schema {
-        /// The human reference (docs/profile.md) instead of JSON Schema.
-        #[arg(long)]
-        markdown: bool,
-    },
-
-    /// Show which template and profile keys produce a file, and how each derived value in it is computed.
-    #[command(
-        after_help = "Examples:\n  gen explain /etc/postgresql/15/main/postgresql.conf --profile production --host db1\n  gen explain /etc/pgbouncer/pgbouncer.ini --profile production --host pool1 --format json"
-    )]
-    Explain {
-        /// The file's absolute path on the host.
-        path: String,
-        #[arg(long)]
-        profile: String,
-        #[arg(long)]
-        host: String,
-    },
-
-    /// Draw the deployment: hosts, services, ports and connections.
-    #[command(
-        after_help = "Examples:\n  gen graph --profile production > production.mmd\n  gen graph --profile production --as svg > production.svg   # needs Graphviz `dot`"
-    )]
-    Graph {
-        #[arg(long)]
-        profile: String,
-        /// Picture format.
-        #[arg(long = "as", value_enum, default_value_t = GraphFormat::Mermaid)]
-        graph_format: GraphFormat,
-    },
-
-    /// Print a shell completion script.
-    #[command(
-        after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
-    )]
-    Completions { shell: clap_complete::Shell },
-
-    /// Print the man page (roff).
-    #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
-    Man,
-
     /// Show how the generated tree of a host differs from the live root (or from another tree).
     ///
     /// Credentials (files marked sensitive, or that neither group nor others
@@ -164,6 +119,9 @@ pub enum Command {
     },
 
     /// Restore the live root to what it held before the last apply; repeat to walk further back.
+    #[command(
+        after_help = "Examples:\n  gen rollback              # undo the last apply on this host\n  gen rollback --root /srv/staging-root"
+    )]
     Rollback {
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
@@ -171,11 +129,69 @@ pub enum Command {
     },
 
     /// List the generations recorded under `<root>/var/lib/gen/generations`.
+    #[command(after_help = "Examples:\n  gen generations\n  gen generations --format json")]
     Generations {
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: Utf8PathBuf,
     },
+
+    /// Show which template and profile keys produce a file, and how each derived value in it is computed.
+    #[command(
+        after_help = "Examples:\n  gen explain /etc/postgresql/15/main/postgresql.conf --profile production --host db1\n  gen explain /etc/pgbouncer/pgbouncer.ini --profile production --host pool1 --format json"
+    )]
+    Explain {
+        /// The file's absolute path on the host.
+        path: String,
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        host: String,
+    },
+
+    /// Draw the deployment: hosts, services, ports and connections.
+    #[command(
+        after_help = "Examples:\n  gen graph --profile production > production.mmd\n  gen graph --profile production --as svg > production.svg   # needs Graphviz `dot`"
+    )]
+    Graph {
+        #[arg(long)]
+        profile: String,
+        /// Picture format.
+        #[arg(long = "as", value_enum, default_value_t = GraphFormat::Mermaid)]
+        graph_format: GraphFormat,
+    },
+
+    /// Write an Ansible inventory and playbook that roll the profile's reviewed tree out with `gen plan` and `gen apply --plan`.
+    #[command(
+        after_help = "Examples:\n  gen ansible --profile production                 # writes ansible/production/\n  ansible-playbook -i ansible/production/inventory.ini ansible/production/playbook.yml"
+    )]
+    Ansible {
+        #[arg(long)]
+        profile: String,
+        /// Directory for inventory.ini and playbook.yml (default `<project>/ansible/<profile>`).
+        #[arg(long, value_name = "DIR")]
+        out: Option<Utf8PathBuf>,
+    },
+
+    /// Print the JSON Schema of the profile format (or its Markdown reference).
+    #[command(
+        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --markdown > docs/profile.md"
+    )]
+    Schema {
+        /// The human reference (docs/profile.md) instead of JSON Schema.
+        #[arg(long)]
+        markdown: bool,
+    },
+
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
+    )]
+    Completions { shell: clap_complete::Shell },
+
+    /// Print the man page (roff).
+    #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -263,6 +279,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             profile,
             graph_format,
         } => commands::graph::run(project, profile, *graph_format),
+        Command::Ansible { profile, out } => {
+            commands::ansible::run(project, profile, out.as_deref())
+        }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut command, "gen", &mut std::io::stdout());

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod activate;
 pub mod actual;
+pub mod ansible;
 pub mod apply;
 pub mod atomic;
 pub mod catalog;

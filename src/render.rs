@@ -14,6 +14,14 @@ use crate::views;
 /// Every template, embedded so `gen` runs from any directory.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
+        "ansible/inventory.ini.j2",
+        include_str!("../templates/ansible/inventory.ini.j2"),
+    ),
+    (
+        "ansible/playbook.yml.j2",
+        include_str!("../templates/ansible/playbook.yml.j2"),
+    ),
+    (
         "compose/compose.yaml.j2",
         include_str!("../templates/compose/compose.yaml.j2"),
     ),

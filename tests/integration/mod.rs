@@ -1,3 +1,4 @@
+mod ansible;
 mod build_check;
 mod build_errors;
 mod bundled;
