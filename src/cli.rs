@@ -64,6 +64,28 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<Utf8PathBuf>,
     },
+    /// Run the real program that consumes each generated file (nginx -t, postgres, pgbouncer, redis-server, systemd-analyze, crontab, promtool, ...) on a sandboxed copy.
+    ///
+    /// Reads `generated/` and its manifests, not the profiles. Each file is
+    /// reported as passed, failed (with the validator's own message, pointing at
+    /// the generated file and line) or skipped (validator not installed).
+    #[command(
+        after_help = "Exit codes: 0 every file passed, 1 a file failed (or was skipped, with --strict), 2 error.\n\nExamples:\n  gen check\n  gen check --profile production --host db1\n  gen check --strict --format json   # in CI, where every validator is installed"
+    )]
+    Check {
+        /// Only these profiles (default: every profile under `generated/`).
+        #[arg(long = "profile", value_name = "NAME")]
+        profiles: Vec<String>,
+        /// Only these hosts.
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        /// A validator that is not installed fails the file instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+        /// The generated tree (default `<project>/generated`).
+        #[arg(long, value_name = "DIR")]
+        generated: Option<Utf8PathBuf>,
+    },
 }
 
 /// What a command reports back to `main`.
@@ -109,6 +131,21 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => {
             let generated = out.clone().unwrap_or_else(|| project.join("generated"));
             commands::build::run(project, &generated, profiles, *check, cli.format)
+        }
+        Command::Check {
+            profiles,
+            hosts,
+            strict,
+            generated,
+        } => {
+            let generated = generated.clone().unwrap_or_else(|| {
+                if project == "." {
+                    "generated".into()
+                } else {
+                    project.join("generated")
+                }
+            });
+            commands::check::run(&generated, profiles, hosts, *strict, cli.format)
         }
     }
 }

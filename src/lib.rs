@@ -6,6 +6,7 @@
 //! `load` → `validate` → `derive` → `render` → `manifest` → `output`.
 
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compile;
