@@ -37,7 +37,11 @@ impl ByteSize {
         if !self.0.is_multiple_of(KIB) {
             return format!("{}kB", self.0.div_ceil(KIB));
         }
-        largest_unit(self.0, &[(TIB, "TB"), (GIB, "GB"), (MIB, "MB"), (KIB, "kB")], "B")
+        largest_unit(
+            self.0,
+            &[(TIB, "TB"), (GIB, "GB"), (MIB, "MB"), (KIB, "kB")],
+            "B",
+        )
     }
 
     /// nginx spells sizes `10m`, `512k`.

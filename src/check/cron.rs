@@ -32,7 +32,10 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             ));
         }
         if !text.is_empty() && !text.ends_with('\n') {
-            problems.push(format!("{}: no newline at the end of the file", at(text.lines().count())));
+            problems.push(format!(
+                "{}: no newline at the end of the file",
+                at(text.lines().count())
+            ));
         }
         let mut jobs = Vec::new();
         for (i, line) in text.lines().enumerate() {
@@ -40,7 +43,11 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             match parse_line(line) {
                 Line::Blank | Line::Env => {}
                 Line::Invalid(why) => problems.push(format!("{}: {why}", at(n))),
-                Line::Job { schedule, user, command } => {
+                Line::Job {
+                    schedule,
+                    user,
+                    command,
+                } => {
                     if user_ids(user).is_none() {
                         problems.push(format!("{}: user `{user}` does not exist", at(n)));
                     }
@@ -49,7 +56,9 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             }
         }
         match &crontab {
-            None => file.skip("`crontab -n` is not available: job schedules were not checked by cron itself"),
+            None => file.skip(
+                "`crontab -n` is not available: job schedules were not checked by cron itself",
+            ),
             Some(crontab) => {
                 file.ran("crontab -n");
                 let scratch = host.staging.path("cron-line");
@@ -60,9 +69,17 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                         let why = out
                             .lines()
                             .into_iter()
-                            .find_map(|l| l.split_once("\": ").map(|(_, why)| why.to_string()).or(Some(l)))
+                            .find_map(|l| {
+                                l.rsplit_once(": ")
+                                    .map(|(_, why)| why.to_string())
+                                    .or(Some(l))
+                            })
                             .unwrap_or_default();
-                        problems.push(format!("{}: crontab: {}", at(n), host.staging.unstage(&why)));
+                        problems.push(format!(
+                            "{}: crontab: {}",
+                            at(n),
+                            host.staging.unstage(&why)
+                        ));
                     }
                 }
             }
@@ -174,7 +191,13 @@ mod tests {
             }
         );
         assert!(matches!(parse_line("0 2 * * /bin/true"), Line::Invalid(_)));
-        assert!(matches!(parse_line("0 2 * * * root date +%s"), Line::Invalid(_)));
-        assert!(matches!(parse_line("0 2 * * * root date +\\%s"), Line::Job { .. }));
+        assert!(matches!(
+            parse_line("0 2 * * * root date +%s"),
+            Line::Invalid(_)
+        ));
+        assert!(matches!(
+            parse_line("0 2 * * * root date +\\%s"),
+            Line::Job { .. }
+        ));
     }
 }

@@ -69,7 +69,11 @@ pub fn check_host(host_dir: &Utf8Path) -> Result<HostReport> {
     let groups: [(&[Validator], Check); 8] = [
         (&[Validator::Nginx], nginx::check),
         (
-            &[Validator::Postgresql, Validator::PgHba, Validator::Pgbouncer],
+            &[
+                Validator::Postgresql,
+                Validator::PgHba,
+                Validator::Pgbouncer,
+            ],
             postgres::check,
         ),
         (&[Validator::Redis], redis::check),

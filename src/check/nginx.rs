@@ -25,18 +25,30 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     std::fs::create_dir_all(sandbox.join("logs")).map_err(|e| Error::write(sandbox.clone(), e))?;
     let (cert, key) = (sandbox.join("cert.pem"), sandbox.join("key.pem"));
     let made = run(Command::new(&openssl)
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
         .args(["-nodes", "-days", "2", "-subj", "/CN=gen-check", "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert));
     for file in files {
         if !made.success {
-            file.fail(format!("cannot make a stand-in certificate: {}", made.lines().join("; ")));
+            file.fail(format!(
+                "cannot make a stand-in certificate: {}",
+                made.lines().join("; ")
+            ));
             continue;
         }
         let logs = sandbox.join("logs");
-        let staged = host.staging.stage_with(&file.path, |line| rewrite(line, &cert, &key, &logs))?;
+        let staged = host
+            .staging
+            .stage_with(&file.path, |line| rewrite(line, &cert, &key, &logs))?;
         let text = std::fs::read_to_string(&staged).unwrap_or_default();
         if let Some(netns) = &host.netns {
             for address in listen_addresses(&text) {
@@ -52,10 +64,14 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             None => Command::new(&nginx),
         };
         file.ran("nginx -t");
-        let out = run(cmd.args(["-t", "-q", "-p"]).arg(&sandbox).arg("-c").arg(&conf));
+        let out = run(cmd
+            .args(["-t", "-q", "-p"])
+            .arg(&sandbox)
+            .arg("-c")
+            .arg(&conf));
         if !out.success {
             for line in out.lines() {
-                file.fail(host.staging.unstage(&line));
+                file.fail(host.staging.unstage(&strip_log_prefix(&line)));
             }
         } else {
             for line in out.lines() {
@@ -64,6 +80,25 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `nginx: [emerg] ...` for `2026/01/01 00:00:00 [emerg] 123#123: ...`.
+fn strip_log_prefix(line: &str) -> String {
+    let Some((_, rest)) = line.split_once(" [") else {
+        return line.to_string();
+    };
+    let Some((level, rest)) = rest.split_once("] ") else {
+        return line.to_string();
+    };
+    let message = rest
+        .split_once(": ")
+        .filter(|(pid, _)| pid.contains('#'))
+        .map_or(rest, |(_, m)| m);
+    if line.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("nginx: [{level}] {message}")
+    } else {
+        line.to_string()
+    }
 }
 
 /// A main configuration like Debian's, with every path in the sandbox.
@@ -78,7 +113,9 @@ fn main_conf(sandbox: &Utf8Path, site: &Utf8Path) -> String {
     for temp in ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
         conf.push_str(&format!("    {temp}_temp_path {sandbox}/{temp};\n"));
     }
-    conf.push_str(&format!("    access_log {sandbox}/logs/access.log;\n    include {site};\n}}\n"));
+    conf.push_str(&format!(
+        "    access_log {sandbox}/logs/access.log;\n    include {site};\n}}\n"
+    ));
     conf
 }
 
@@ -93,7 +130,9 @@ fn rewrite(line: &str, cert: &Utf8Path, key: &Utf8Path, logs: &Utf8Path) -> Opti
     }
     let rest: Vec<&str> = words.collect();
     let replacement = match directive {
-        "ssl_certificate" | "ssl_trusted_certificate" | "ssl_client_certificate" => cert.to_string(),
+        "ssl_certificate" | "ssl_trusted_certificate" | "ssl_client_certificate" => {
+            cert.to_string()
+        }
         "ssl_certificate_key" => key.to_string(),
         "access_log" | "error_log" => {
             let name = path.rsplit('/').next().unwrap_or("log");
@@ -128,9 +167,19 @@ mod tests {
 
     #[test]
     fn rewrites_host_only_files_on_the_same_line() {
-        let (c, k, l) = (Utf8Path::new("/s/c.pem"), Utf8Path::new("/s/k.pem"), Utf8Path::new("/s/logs"));
+        let (c, k, l) = (
+            Utf8Path::new("/s/c.pem"),
+            Utf8Path::new("/s/k.pem"),
+            Utf8Path::new("/s/logs"),
+        );
         assert_eq!(
-            rewrite("    ssl_certificate /etc/letsencrypt/live/x/fullchain.pem;", c, k, l).as_deref(),
+            rewrite(
+                "    ssl_certificate /etc/letsencrypt/live/x/fullchain.pem;",
+                c,
+                k,
+                l
+            )
+            .as_deref(),
             Some("    ssl_certificate /s/c.pem;")
         );
         assert_eq!(
@@ -138,6 +187,9 @@ mod tests {
             Some("    error_log /s/logs/x.error.log warn;")
         );
         assert_eq!(rewrite("    access_log off;", c, k, l), None);
-        assert_eq!(listen_addresses("listen 80;\nlisten [::]:443 ssl;\nlisten 10.0.0.1:8080;"), ["[::]", "10.0.0.1"]);
+        assert_eq!(
+            listen_addresses("listen 80;\nlisten [::]:443 ssl;\nlisten 10.0.0.1:8080;"),
+            ["[::]", "10.0.0.1"]
+        );
     }
 }

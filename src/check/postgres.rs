@@ -48,10 +48,18 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     let conf_path = find(files, Validator::Postgresql).map(|f| f.path.clone());
     let hba_path = find(files, Validator::PgHba).map(|f| f.path.clone());
     let ini_path = find(files, Validator::Pgbouncer).map(|f| f.path.clone());
-    let staged_conf = conf_path.as_deref().map(|p| host.staging.stage(p)).transpose()?;
-    let staged_hba = hba_path.as_deref().map(|p| host.staging.stage(p)).transpose()?;
+    let staged_conf = conf_path
+        .as_deref()
+        .map(|p| host.staging.stage(p))
+        .transpose()?;
+    let staged_hba = hba_path
+        .as_deref()
+        .map(|p| host.staging.stage(p))
+        .transpose()?;
     let ini = match &ini_path {
-        Some(p) => Some(parse_ini(&std::fs::read_to_string(host.staging.generated(p)).unwrap_or_default())),
+        Some(p) => Some(parse_ini(
+            &std::fs::read_to_string(host.staging.generated(p)).unwrap_or_default(),
+        )),
         None => None,
     };
 
@@ -60,7 +68,13 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         .as_ref()
         .map(|c| parse_conf(&std::fs::read_to_string(c).unwrap_or_default()))
         .unwrap_or_default();
-    let value = |name: &str| settings.iter().rev().find(|s| s.name == name).map(|s| s.value.clone());
+    let value = |name: &str| {
+        settings
+            .iter()
+            .rev()
+            .find(|s| s.name == name)
+            .map(|s| s.value.clone())
+    };
     let mut overrides: BTreeMap<&str, String> = BTreeMap::new();
     overrides.insert("data_directory", dir.join("data").to_string());
     overrides.insert("ident_file", dir.join("pg_ident.conf").to_string());
@@ -112,7 +126,14 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         // A pooler-only host: the cluster stands in for the database servers
         // the ini points at.
         let (hosts, port) = ini.as_ref().map(Ini::backend).unwrap_or_default();
-        overrides.insert("listen_addresses", if hosts.is_empty() { "localhost".into() } else { hosts.join(",") });
+        overrides.insert(
+            "listen_addresses",
+            if hosts.is_empty() {
+                "localhost".into()
+            } else {
+                hosts.join(",")
+            },
+        );
         overrides.insert("port", port.unwrap_or(5432).to_string());
     }
 
@@ -141,10 +162,16 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     // ---- initdb and start ----
     chown_to(&dir, "postgres").map_err(|e| Error::write(dir.clone(), e))?;
     let data = dir.join("data");
-    let init = run(as_user("postgres", &initdb)
-        .arg("-D")
-        .arg(&data)
-        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]));
+    let init = run(as_user("postgres", &initdb).arg("-D").arg(&data).args([
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "--no-sync",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]));
     if !init.success {
         let why = format!("initdb failed: {}", init.lines().join("; "));
         for file in files.iter_mut() {
@@ -152,7 +179,10 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         }
         return Ok(());
     }
-    let options: Vec<String> = overrides.iter().map(|(k, v)| format!("-c {k}={v}")).collect();
+    let options: Vec<String> = overrides
+        .iter()
+        .map(|(k, v)| format!("-c {k}={v}"))
+        .collect();
     let log = dir.join("server.log");
     let mut start = in_netns(host, as_user("postgres", &pg_ctl));
     start
@@ -163,35 +193,56 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         .args(["-w", "-t", "60", "-s", "start", "-o"])
         .arg(options.join(" "));
     let started = run(&mut start);
-    let cluster = Cluster { pg_ctl: pg_ctl.clone(), data: data.clone() };
+    let cluster = Cluster {
+        pg_ctl: pg_ctl.clone(),
+        data: data.clone(),
+    };
     let server_log = std::fs::read_to_string(&log).unwrap_or_default();
     if !started.success {
-        let hba_staged = staged_hba.as_ref().map(|p| p.to_string()).unwrap_or_default();
+        let hba_staged = staged_hba
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         let mut any = false;
         for line in server_log.lines().filter(|l| is_problem(l)) {
-            let message = located(&host.staging.unstage(line));
-            let kind = if !hba_staged.is_empty() && line.contains(&hba_staged) || line.contains("pg_hba") {
+            let message = located(&host.staging.unstage(conf::strip_log_prefix(line)));
+            let kind = if !hba_staged.is_empty() && line.contains(&hba_staged)
+                || line.contains("pg_hba")
+            {
                 Validator::PgHba
             } else {
                 Validator::Postgresql
             };
-            let kind = if find(files, kind).is_some() { kind } else { Validator::Postgresql };
+            let kind = if find(files, kind).is_some() {
+                kind
+            } else {
+                Validator::Postgresql
+            };
             if let Some(file) = find(files, kind) {
                 file.fail(message);
                 any = true;
             }
         }
-        if !any {
-            let why = format!("PostgreSQL did not start: {}", started.lines().join("; "));
-            for file in files.iter_mut() {
-                file.fail(why.clone());
+        let why = format!("PostgreSQL did not start: {}", started.lines().join("; "));
+        for file in files.iter_mut() {
+            file.ran("postgres (initdb + pg_ctl start)");
+            if !any || file.status != super::Status::Failed {
+                file.fail(if file.validator == Validator::Postgresql || !any {
+                    why.clone()
+                } else {
+                    "not checked: PostgreSQL did not start (see postgresql.conf)".into()
+                });
             }
         }
         drop(cluster);
         return Ok(());
     }
 
-    let sql = Sql { psql: psql.clone(), socket: dir.clone(), port };
+    let sql = Sql {
+        psql: psql.clone(),
+        socket: dir.clone(),
+        port,
+    };
     if let Some(file) = find(files, Validator::Postgresql) {
         file.ran("postgres (initdb + pg_ctl start) + SHOW");
         for note in &notes {
@@ -203,7 +254,10 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         file.ran("postgres + pg_hba_file_rules");
         let out = sql.query("select line_number || ': ' || error from pg_hba_file_rules where error is not null order by line_number");
         if !out.success {
-            file.fail(format!("cannot read pg_hba_file_rules: {}", out.lines().join("; ")));
+            file.fail(format!(
+                "cannot read pg_hba_file_rules: {}",
+                out.lines().join("; ")
+            ));
         }
         for line in out.stdout.lines().filter(|l| !l.is_empty()) {
             file.fail(format!("{}:{line}", file.generated));
@@ -221,7 +275,11 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
 /// Reads every setting of the file back from the running server.
 fn check_settings_row(row: &str) -> Option<(String, String, String)> {
     let mut parts = row.splitn(3, '\u{1f}');
-    Some((parts.next()?.to_string(), parts.next()?.to_string(), parts.next()?.to_string()))
+    Some((
+        parts.next()?.to_string(),
+        parts.next()?.to_string(),
+        parts.next()?.to_string(),
+    ))
 }
 
 fn compare_settings(
@@ -233,7 +291,10 @@ fn compare_settings(
 ) {
     let out = sql.query("select name || chr(31) || coalesce(unit, '') || chr(31) || current_setting(name) from pg_settings");
     if !out.success {
-        file.fail(format!("cannot read pg_settings: {}", out.lines().join("; ")));
+        file.fail(format!(
+            "cannot read pg_settings: {}",
+            out.lines().join("; ")
+        ));
         return;
     }
     let running: BTreeMap<String, (String, String)> = out
@@ -292,19 +353,24 @@ fn check_pgbouncer(
     let (role, database) = hba
         .and_then(|h| conf::hba_login(&std::fs::read_to_string(h).unwrap_or_default()))
         .unwrap_or_else(|| (CHECK_ROLE.to_string(), "all".to_string()));
-    let setup = sql.query(&format!(
+    let setup = sql.write(&format!(
         "set password_encryption = 'scram-sha-256'; create role \"{role}\" login password '{CHECK_PASSWORD}'"
     ));
     if !setup.success {
-        file.fail(format!("cannot create role `{role}`: {}", setup.lines().join("; ")));
+        file.fail(format!(
+            "cannot create role `{role}`: {}",
+            setup.lines().join("; ")
+        ));
         return Ok(());
     }
     for db in ini.databases().iter().map(|d| d.dbname.clone()) {
         if database == "all" || database.split(',').any(|d| d == db) {
-            let _ = sql.query(&format!("create database \"{db}\" owner \"{role}\""));
+            let _ = sql.write(&format!("create database \"{db}\" owner \"{role}\""));
         }
     }
-    let secret = sql.query(&format!("select rolpassword from pg_authid where rolname = '{role}'"));
+    let secret = sql.query(&format!(
+        "select rolpassword from pg_authid where rolname = '{role}'"
+    ));
     let secret = secret.stdout.trim().to_string();
     let pgb = dir.join("pgbouncer");
     std::fs::create_dir_all(&pgb).map_err(|e| Error::write(pgb.clone(), e))?;
@@ -332,7 +398,9 @@ fn check_pgbouncer(
             "unix_socket_dir" => pgb.to_string(),
             "auth_file" => pgb.join("userlist.txt").to_string(),
             "auth_hba_file" => hba.map(|h| h.to_string()).unwrap_or_default(),
-            "client_tls_cert_file" | "server_tls_cert_file" | "client_tls_ca_file"
+            "client_tls_cert_file"
+            | "server_tls_cert_file"
+            | "client_tls_ca_file"
             | "server_tls_ca_file" => cert.to_string(),
             "client_tls_key_file" | "server_tls_key_file" => key.to_string(),
             // The OS user: pgbouncer runs as postgres here already.
@@ -343,21 +411,35 @@ fn check_pgbouncer(
     })?;
     chown_to(&pgb, "postgres").map_err(|e| Error::write(pgb.clone(), e))?;
     file.ran("pgbouncer + psql select 1");
-    let started = run(in_netns(host, as_user("postgres", &pgbouncer)).arg("-d").arg(&staged));
+    let started = run(in_netns(host, as_user("postgres", &pgbouncer))
+        .arg("-d")
+        .arg(&staged));
     let log = pgb.join("pgbouncer.log");
     let pidfile = pgb.join("pgbouncer.pid");
     let deadline = Instant::now() + Duration::from_secs(5);
     while started.success && !pidfile.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let bouncer = Bouncer { pidfile: pidfile.clone() };
+    let bouncer = Bouncer {
+        pidfile: pidfile.clone(),
+    };
     if !started.success || !pidfile.exists() {
-        let text = format!("{}\n{}", started.lines().join("\n"), std::fs::read_to_string(&log).unwrap_or_default());
-        for line in text.lines().filter(|l| l.contains("ERROR") || l.contains("FATAL") || l.contains("WARNING")) {
+        let text = format!(
+            "{}\n{}",
+            started.lines().join("\n"),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        for line in text
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.contains("FATAL") || l.contains("WARNING"))
+        {
             file.fail(located(&host.staging.unstage(line)));
         }
         if file.status != super::Status::Failed {
-            file.fail(format!("pgbouncer did not start: {}", host.staging.unstage(&text)));
+            file.fail(format!(
+                "pgbouncer did not start: {}",
+                host.staging.unstage(&text)
+            ));
         }
         return Ok(());
     }
@@ -366,16 +448,21 @@ fn check_pgbouncer(
         .into_iter()
         .find(|a| !matches!(a.as_str(), "*" | "0.0.0.0" | "::"))
         .unwrap_or_else(|| "127.0.0.1".into());
-    let port = ini.get("pgbouncer", "listen_port").unwrap_or_else(|| "6432".into());
+    let port = ini
+        .get("pgbouncer", "listen_port")
+        .unwrap_or_else(|| "6432".into());
     for db in ini.databases() {
         if !(database == "all" || database.split(',').any(|d| d == db.dbname)) {
             continue;
         }
         let mut cmd = in_netns(host, Command::new(&sql.psql));
-        cmd.args(["-X", "-A", "-t", "-h", &address, "-p", &port, "-U", &role, "-d", &db.alias, "-c", "select 1"])
-            .env("PGPASSWORD", CHECK_PASSWORD)
-            .env("PGCONNECT_TIMEOUT", "5")
-            .env_remove("PGOPTIONS");
+        cmd.args([
+            "-X", "-A", "-t", "-h", &address, "-p", &port, "-U", &role, "-d", &db.alias, "-c",
+            "select 1",
+        ])
+        .env("PGPASSWORD", CHECK_PASSWORD)
+        .env("PGCONNECT_TIMEOUT", "5")
+        .env_remove("PGOPTIONS");
         let out = run(&mut cmd);
         if !out.success || out.stdout.trim() != "1" {
             file.fail(format!(
@@ -386,7 +473,10 @@ fn check_pgbouncer(
         }
     }
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    for line in log_text.lines().filter(|l| l.contains(" ERROR ") || l.contains(" FATAL ")) {
+    for line in log_text
+        .lines()
+        .filter(|l| l.contains(" ERROR ") || l.contains(" FATAL "))
+    {
         file.note(host.staging.unstage(line));
     }
     drop(bouncer);
@@ -412,9 +502,20 @@ fn in_netns(host: &HostCheck, cmd: Command) -> Command {
 
 /// Server log lines that say something went wrong.
 fn is_problem(line: &str) -> bool {
-    ["FATAL:", "ERROR:", "PANIC:", "LOG:  invalid", "LOG:  unrecognized", "LOG:  parameter", "LOG:  could not", "LOG:  syntax error", "LOG:  authentication", "LOG:  configuration file"]
-        .iter()
-        .any(|p| line.contains(p))
+    [
+        "FATAL:",
+        "ERROR:",
+        "PANIC:",
+        "LOG:  invalid",
+        "LOG:  unrecognized",
+        "LOG:  parameter",
+        "LOG:  could not",
+        "LOG:  syntax error",
+        "LOG:  authentication",
+        "LOG:  configuration file",
+    ]
+    .iter()
+    .any(|p| line.contains(p))
         || line.starts_with("DETAIL:")
         || line.contains("CONTEXT:  line")
 }
@@ -425,7 +526,14 @@ fn stand_in_tls(dir: &Utf8Path) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
     if !cert.exists() {
         let openssl = which("openssl").unwrap_or_else(|| "openssl".into());
         let _ = run(Command::new(openssl)
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
             .args(["-nodes", "-days", "2", "-subj", "/CN=gen-check", "-keyout"])
             .arg(&key)
             .arg("-out")
@@ -445,14 +553,26 @@ struct Sql {
 impl Sql {
     /// Runs SQL as the postgres superuser over the sandbox socket (peer).
     fn query(&self, sql: &str) -> Output {
-        run(as_user("postgres", &self.psql)
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+        run(&mut self.psql(sql))
+    }
+
+    /// Runs SQL that writes: with a `synchronous_standby_names` the sandbox
+    /// has no standby to wait for, so commits are acknowledged locally.
+    fn write(&self, sql: &str) -> Output {
+        run(self
+            .psql(sql)
+            .env("PGOPTIONS", "-c synchronous_commit=local"))
+    }
+
+    fn psql(&self, sql: &str) -> Command {
+        let mut cmd = as_user("postgres", &self.psql);
+        cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.socket)
             .arg("-p")
             .arg(self.port.to_string())
             .args(["-U", "postgres", "-d", "postgres", "-c", sql])
-            // synchronous_standby_names has no standby in the sandbox.
-            .env("PGOPTIONS", "-c synchronous_commit=local"))
+            .env_remove("PGOPTIONS");
+        cmd
     }
 }
 

@@ -18,18 +18,26 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         return Ok(());
     };
     let mut rules = Vec::new();
-    for file in files.iter_mut().filter(|f| f.validator == Validator::PrometheusRules) {
+    for file in files
+        .iter_mut()
+        .filter(|f| f.validator == Validator::PrometheusRules)
+    {
         let staged = host.staging.stage(&file.path)?;
         rules.push((file.path.clone(), staged.to_string()));
         file.ran("promtool check rules");
-        let out = run(Command::new(&promtool).args(["check", "rules"]).arg(&staged));
+        let out = run(Command::new(&promtool)
+            .args(["check", "rules"])
+            .arg(&staged));
         if !out.success {
             for line in out.lines() {
                 file.fail(host.staging.unstage(&line));
             }
         }
     }
-    for file in files.iter_mut().filter(|f| f.validator == Validator::PrometheusConfig) {
+    for file in files
+        .iter_mut()
+        .filter(|f| f.validator == Validator::PrometheusConfig)
+    {
         let staged = host.staging.stage_with(&file.path, |line| {
             rules
                 .iter()

@@ -21,7 +21,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         let dir = host.staging.path("redis");
         std::fs::create_dir_all(&dir).map_err(|e| Error::write(dir.clone(), e))?;
         let stand_in = dir.join("included.conf");
-        host.staging.write(&stand_in, "# stand-in for an included file\n")?;
+        host.staging
+            .write(&stand_in, "# stand-in for an included file\n")?;
         let staged = host.staging.stage_with(&file.path, |line| {
             let key = line.split_whitespace().next()?;
             let value = match key.to_ascii_lowercase().as_str() {
@@ -34,7 +35,11 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             };
             Some(format!("{key} {value}"))
         })?;
-        let user = if user_ids("redis").is_some() { "redis" } else { "root" };
+        let user = if user_ids("redis").is_some() {
+            "redis"
+        } else {
+            "root"
+        };
         chown_to(&dir, user).map_err(|e| Error::write(dir.clone(), e))?;
         let socket = dir.join("redis.sock");
         file.ran("redis-server + redis-cli ping");
@@ -42,14 +47,22 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             .arg(&staged)
             .args(["--port", "0", "--unixsocket"])
             .arg(&socket)
-            .args(["--unixsocketperm", "700", "--daemonize", "yes", "--supervised", "no"])
+            .args([
+                "--unixsocketperm",
+                "700",
+                "--daemonize",
+                "yes",
+                "--supervised",
+                "no",
+            ])
             .arg("--pidfile")
             .arg(dir.join("redis.pid"))
             .arg("--logfile")
             .arg(dir.join("redis.log"))
             .args(["--shutdown-on-sigterm", "nosave force"]));
         if !started.success || !started.lines().is_empty() {
-            for message in fatal_config_errors(&started.lines().join("\n"), file.generated.as_str()) {
+            for message in fatal_config_errors(&started.lines().join("\n"), file.generated.as_str())
+            {
                 file.fail(host.staging.unstage(&message));
             }
             if file.messages.is_empty() {
@@ -84,7 +97,12 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
 }
 
 /// Stops the server: `SHUTDOWN NOSAVE`, then SIGKILL if it is still there.
-fn stop(cli: &std::path::Path, socket: &camino::Utf8Path, password: Option<&str>, pidfile: &camino::Utf8Path) {
+fn stop(
+    cli: &std::path::Path,
+    socket: &camino::Utf8Path,
+    password: Option<&str>,
+    pidfile: &camino::Utf8Path,
+) {
     let pid = std::fs::read_to_string(pidfile).unwrap_or_default();
     let mut shutdown = Command::new(cli);
     shutdown.arg("-s").arg(socket).args(["shutdown", "nosave"]);
@@ -105,8 +123,8 @@ fn stop(cli: &std::path::Path, socket: &camino::Utf8Path, password: Option<&str>
 /// The password of `requirepass` (last one wins), unquoted.
 fn requirepass(conf: &str) -> Option<String> {
     conf.lines()
-        .filter_map(|l| l.trim().strip_prefix("requirepass "))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("requirepass "))
         .map(|v| v.trim().trim_matches('"').to_string())
 }
 

@@ -28,8 +28,12 @@ impl Staging {
             .prefix("gen-check.")
             .tempdir()
             .map_err(|e| Error::write("a temporary directory", e))?;
-        let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf())
-            .map_err(|p| Error::usage(format!("temporary directory `{}` is not UTF-8", p.display())))?;
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).map_err(|p| {
+            Error::usage(format!(
+                "temporary directory `{}` is not UTF-8",
+                p.display()
+            ))
+        })?;
         fs::set_permissions(&root, fs::Permissions::from_mode(0o755))
             .map_err(|e| Error::write(root.clone(), e))?;
         Ok(Staging {
@@ -83,10 +87,14 @@ impl Staging {
                 None => staged_text.push_str(line),
             }
         }
-        let staged = self.root.join("root").join(host_path.trim_start_matches('/'));
+        let staged = self
+            .root
+            .join("root")
+            .join(host_path.trim_start_matches('/'));
         self.write(&staged, &staged_text)?;
         self.mapped.push((staged.to_string(), source.to_string()));
-        self.mapped.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.mapped
+            .sort_by_key(|(staged, _)| std::cmp::Reverse(staged.len()));
         Ok(staged)
     }
 

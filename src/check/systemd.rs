@@ -32,28 +32,30 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         }
         return Ok(());
     };
-    let mut staged = Vec::new();
+    let mut units = Vec::new();
     for file in files.iter_mut() {
-        staged.push(host.staging.stage(&file.path)?);
+        units.push(host.staging.stage(&file.path)?);
     }
     // Stubs for target-only units, in the directory of the staged units:
     // verify looks for dependencies there too.
-    if let Some(dir) = staged.first().and_then(|p| p.parent()) {
+    if let Some(dir) = units.first().and_then(|p| p.parent()) {
         for unit in TARGET_UNITS {
             let installed = ["/lib/systemd/system", "/etc/systemd/system"]
                 .iter()
                 .any(|d| std::path::Path::new(d).join(unit).exists());
-            if !installed && !staged.iter().any(|p| p.file_name() == Some(unit)) {
+            if !installed && !units.iter().any(|p| p.file_name() == Some(unit)) {
                 let body = if unit.ends_with(".socket") {
                     format!("[Unit]\nDescription=stand-in for {unit}\n[Socket]\nListenStream=/run/{unit}\n")
                 } else {
-                    format!("[Unit]\nDescription=stand-in for {unit}\n[Service]\nExecStart=/bin/true\n")
+                    format!(
+                        "[Unit]\nDescription=stand-in for {unit}\n[Service]\nExecStart=/bin/true\n"
+                    )
                 };
                 host.staging.write(&dir.join(unit), &body)?;
             }
         }
     }
-    for (file, staged) in files.iter_mut().zip(&staged) {
+    for (file, staged) in files.iter_mut().zip(&units) {
         file.ran("systemd-analyze verify");
         let out = run(Command::new(&analyze)
             .args(["verify", "--man=no", "--generators=no"])
@@ -61,7 +63,20 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             .env("SYSTEMD_LOG_COLOR", "0")
             .env("SYSTEMD_PAGER", ""));
         let mut failed = false;
+        // verify loads the units a unit refers to (a timer's service): their
+        // complaints are reported on their own files.
+        let others: Vec<String> = units
+            .iter()
+            .filter(|other| *other != staged)
+            .filter_map(|other| other.file_name().map(str::to_string))
+            .collect();
         for line in out.lines() {
+            let about_other = others.iter().any(|name| {
+                line.starts_with(&format!("{name}:")) || line.contains(&format!("/{name}:"))
+            });
+            if about_other {
+                continue;
+            }
             if let Some(program) = missing_program(&line) {
                 if host.managed.iter().any(|m| m == program)
                     || (TARGET_PROGRAMS.contains(&program) && !is_executable(program.as_ref()))
@@ -95,7 +110,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
 fn missing_program(line: &str) -> Option<&str> {
     let rest = line.split_once("Command ")?.1;
     let (program, why) = rest.split_once(" is not executable: ")?;
-    why.starts_with("No such file or directory").then_some(program)
+    why.starts_with("No such file or directory")
+        .then_some(program)
 }
 
 #[cfg(test)]
@@ -105,7 +121,9 @@ mod tests {
     #[test]
     fn reads_the_missing_program() {
         assert_eq!(
-            missing_program("a.service: Command /usr/bin/docker is not executable: No such file or directory"),
+            missing_program(
+                "a.service: Command /usr/bin/docker is not executable: No such file or directory"
+            ),
             Some("/usr/bin/docker")
         );
         assert_eq!(missing_program("a.service:3: Unknown key 'Nicez'"), None);

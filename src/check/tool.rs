@@ -122,7 +122,9 @@ impl Netns {
     pub fn new(dir: &Utf8Path) -> Option<Netns> {
         let handle = dir.join("netns");
         fs::write(&handle, "").ok()?;
-        let made = run(Command::new("unshare").arg(format!("--net={handle}")).arg("true"));
+        let made = run(Command::new("unshare")
+            .arg(format!("--net={handle}"))
+            .arg("true"));
         if !made.success {
             return None;
         }
@@ -139,7 +141,9 @@ impl Netns {
     /// `program` to be run inside the namespace.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", self.handle)).arg("--").arg(program);
+        cmd.arg(format!("--net={}", self.handle))
+            .arg("--")
+            .arg(program);
         cmd
     }
 
@@ -154,12 +158,21 @@ impl Netns {
         if address.is_empty()
             || matches!(address, "*" | "localhost" | "0.0.0.0" | "::" | "::1")
             || address.starts_with("127.")
-            || !address.chars().all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
+            || !address
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
         {
             return;
         }
         let mut cmd = self.command("ip");
-        cmd.args([family, "addr", "add", &format!("{address}/{prefix}"), "dev", "lo"]);
+        cmd.args([
+            family,
+            "addr",
+            "add",
+            &format!("{address}/{prefix}"),
+            "dev",
+            "lo",
+        ]);
         if family == "-6" {
             cmd.arg("nodad");
         }

@@ -23,7 +23,9 @@ pub fn parse_conf(text: &str) -> Vec<Setting> {
             }
             let (name, rest) = match line.split_once('=') {
                 Some((n, r)) => (n.trim(), r.trim()),
-                None => line.split_once(char::is_whitespace).map(|(n, r)| (n, r.trim()))?,
+                None => line
+                    .split_once(char::is_whitespace)
+                    .map(|(n, r)| (n, r.trim()))?,
             };
             Some(Setting {
                 line: i + 1,
@@ -61,7 +63,10 @@ fn unquote(raw: &str) -> String {
 }
 
 pub fn is_on(value: &str) -> bool {
-    matches!(value.to_ascii_lowercase().as_str(), "on" | "true" | "yes" | "1")
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "on" | "true" | "yes" | "1"
+    )
 }
 
 fn boolean(value: &str) -> Option<bool> {
@@ -121,7 +126,11 @@ pub fn equivalent(file: &str, actual: &str, unit: &str) -> bool {
     if let (Some(a), Some(b)) = (boolean(file), boolean(actual)) {
         return a == b;
     }
-    let list = |v: &str| v.split(',').map(|p| p.trim().to_ascii_lowercase()).collect::<Vec<_>>();
+    let list = |v: &str| {
+        v.split(',')
+            .map(|p| p.trim().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
     list(file) == list(actual)
 }
 
@@ -170,6 +179,19 @@ pub fn located(message: &str) -> String {
             format!("{file}:{n}: {}", message.trim())
         }
         _ => message.trim().to_string(),
+    }
+}
+
+/// A server log line without its `2026-01-01 00:00:00.000 GMT [123] ` prefix,
+/// so messages are the same on every run.
+pub fn strip_log_prefix(line: &str) -> &str {
+    match line.split_once("] ") {
+        Some((head, rest))
+            if head.contains(" [") && head.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => line,
     }
 }
 
@@ -261,7 +283,12 @@ impl Ini {
 
     pub fn listen_addresses(&self) -> Vec<String> {
         self.get("pgbouncer", "listen_addr")
-            .map(|v| v.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -269,7 +296,11 @@ impl Ini {
         let mut users: Vec<String> = ["admin_users", "stats_users"]
             .iter()
             .filter_map(|k| self.get("pgbouncer", k))
-            .flat_map(|v| v.split(',').map(|u| u.trim().to_string()).collect::<Vec<_>>())
+            .flat_map(|v| {
+                v.split(',')
+                    .map(|u| u.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
             .filter(|u| !u.is_empty())
             .collect();
         users.sort();
@@ -320,7 +351,14 @@ mod tests {
     #[test]
     fn parses_conf_lines() {
         let s = parse_conf("# c\nwork_mem = 4MB # x\nlog_line_prefix = '%m [%p] '\nx = 'it''s'\n");
-        assert_eq!(s[0], Setting { line: 2, name: "work_mem".into(), value: "4MB".into() });
+        assert_eq!(
+            s[0],
+            Setting {
+                line: 2,
+                name: "work_mem".into(),
+                value: "4MB".into()
+            }
+        );
         assert_eq!(s[1].value, "%m [%p] ");
         assert_eq!(s[2].value, "it's");
     }
