@@ -2,6 +2,10 @@
 # Installs, on Debian 12 as root, every program gen's tests run for real.
 # Idempotent; quiet unless something fails.
 set -euo pipefail
+here=$(dirname "$0")
+
+# The validators gen check runs (nginx, PostgreSQL, PgBouncer, Redis, promtool, ...).
+bash "$here/install-validators.sh"
 
 packages=(nix-bin graphviz)
 missing=()

@@ -65,6 +65,29 @@ pub enum Command {
         out: Option<Utf8PathBuf>,
     },
 
+    /// Run the real program that consumes each generated file (nginx -t, postgres, pgbouncer, redis-server, systemd-analyze, crontab, promtool, ...) on a sandboxed copy.
+    ///
+    /// Reads `generated/` and its manifests, not the profiles. Each file is
+    /// reported as passed, failed (with the validator's own message, pointing at
+    /// the generated file and line) or skipped (validator not installed).
+    #[command(
+        after_help = "Exit codes: 0 every file passed, 1 a file failed (or was skipped, with --strict), 2 error.\n\nExamples:\n  gen check\n  gen check --profile production --host db1\n  gen check --strict --format json   # in CI, where every validator is installed"
+    )]
+    Check {
+        /// Only these profiles (default: every profile under `generated/`).
+        #[arg(long = "profile", value_name = "NAME")]
+        profiles: Vec<String>,
+        /// Only these hosts.
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        /// A validator that is not installed fails the file instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+        /// The generated tree (default `<project>/generated`).
+        #[arg(long, value_name = "DIR")]
+        generated: Option<Utf8PathBuf>,
+    },
+
     /// Show how the generated tree of a host differs from the live root (or from another tree).
     ///
     /// Credentials (files marked sensitive, or that neither group nor others
@@ -322,6 +345,21 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         ),
         Command::Rollback { root } => commands::rollback::run(root, cli.format),
         Command::Generations { root } => commands::rollback::list(root, cli.format),
+        Command::Check {
+            profiles,
+            hosts,
+            strict,
+            generated,
+        } => {
+            let generated = generated.clone().unwrap_or_else(|| {
+                if project == "." {
+                    "generated".into()
+                } else {
+                    project.join("generated")
+                }
+            });
+            commands::check::run(&generated, profiles, hosts, *strict, cli.format)
+        }
     }
 }
 

@@ -106,6 +106,20 @@ pub enum Error {
         help: Option<String>,
     },
 
+    #[error("nothing generated at `{path}`")]
+    #[diagnostic(
+        code(gen::check::not_generated),
+        help("run `gen build` first, or name a profile that `gen build` compiled")
+    )]
+    NotGenerated { path: Utf8PathBuf },
+
+    #[error("no host `{host}` in the generated tree of `{profiles}`")]
+    #[diagnostic(
+        code(gen::check::unknown_host),
+        help("`--host` takes a host name from the profile's `[hosts]` table")
+    )]
+    UnknownHost { host: String, profiles: String },
+
     #[error("manifest `{path}` is unreadable: {message}")]
     #[diagnostic(code(gen::manifest))]
     Manifest { path: Utf8PathBuf, message: String },

@@ -13,6 +13,7 @@ pub mod ansible;
 pub mod apply;
 pub mod atomic;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compile;

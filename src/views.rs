@@ -214,7 +214,9 @@ pub fn build<'a>(
         } else {
             Vec::new()
         },
-        scrape_jobs: if wants("prometheus/prometheus.yml.j2") {
+        // The rules need the jobs too: the HTTP alerts exist only when a
+        // service exposes metrics.
+        scrape_jobs: if wants("prometheus/prometheus.yml.j2") || wants("prometheus/rules.yml.j2") {
             scrape_jobs(d)
         } else {
             Vec::new()

@@ -3,6 +3,7 @@
 pub mod ansible;
 pub mod apply;
 pub mod build;
+pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod graph;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the real programs `gen check` runs (Debian 12), as root. Idempotent
+# and quiet; package scripts are kept from starting the daemons.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(nginx-light postgresql-15 postgresql-client-15 pgbouncer redis-server
+      prometheus systemd cron shellcheck openssl iproute2 util-linux python3-venv)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  policy=/usr/sbin/policy-rc.d
+  [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; trap 'rm -f "$policy"' EXIT; }
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# check-jsonschema ships the Compose Specification schema (vendor.compose-spec).
+VENV=/opt/gen-validators/venv
+if [ ! -x "$VENV/bin/check-jsonschema" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check 'check-jsonschema==0.39.0'
+fi
+ln -sf "$VENV/bin/check-jsonschema" /usr/local/bin/check-jsonschema
+# Stop anything a package script started anyway.
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | awk '$4=="online"{print $1, $2}' | while read -r v c; do
+    pg_ctlcluster "$v" "$c" stop >/dev/null 2>&1 || true
+  done
+fi

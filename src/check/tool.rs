@@ -1,0 +1,187 @@
+//! Check stage support: finding the real validator programs and running them,
+//! optionally inside a private network namespace so that configs can bind the
+//! host's own addresses and ports without touching this machine's network.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+/// Where Debian puts programs that are not on a user's `PATH`.
+const EXTRA_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+    "/usr/lib/postgresql/15/bin",
+    "/opt/gen-validators/venv/bin",
+];
+
+/// The absolute path of `program`, if it is installed.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(EXTRA_DIRS.iter().map(PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// What a finished program said.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// stdout and stderr, trimmed, one message per non-empty line.
+    pub fn lines(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .chain(self.stderr.lines())
+            .map(str::trim_end)
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Runs a command to completion; a program that cannot be started is an
+/// output with the reason in `stderr`, so the file fails with that reason.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null());
+    match cmd.output() {
+        Ok(out) => Output {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        },
+        Err(e) => Output {
+            success: false,
+            code: None,
+            stdout: String::new(),
+            stderr: format!("cannot run {:?}: {e}", cmd.get_program()),
+        },
+    }
+}
+
+/// `program args...` as the user `user` (through `runuser`), when we are root.
+pub fn as_user(user: &str, program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new("runuser");
+    cmd.arg("-u").arg(user).arg("--").arg(program);
+    cmd
+}
+
+/// A user's uid and gid from `/etc/passwd`.
+pub fn user_ids(user: &str) -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == user).then_some(())?;
+        let _password = fields.next()?;
+        let uid = fields.next()?.parse().ok()?;
+        let gid = fields.next()?.parse().ok()?;
+        Some((uid, gid))
+    })
+}
+
+/// Gives `path` (recursively) to `user`.
+pub fn chown_to(path: &Utf8Path, user: &str) -> std::io::Result<()> {
+    let (uid, gid) = user_ids(user).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, format!("no user `{user}`"))
+    })?;
+    for entry in walkdir::WalkDir::new(path) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        std::os::unix::fs::chown(entry.path(), Some(uid), Some(gid))?;
+    }
+    Ok(())
+}
+
+/// A private network namespace with its own loopback, kept alive by a bind
+/// mount on a file in the staging directory: every daemon of one host check
+/// (PostgreSQL, PgBouncer, nginx) runs in it, listening on the host's real
+/// addresses and ports. Dropped: the mount is removed.
+pub struct Netns {
+    handle: Utf8PathBuf,
+}
+
+impl Netns {
+    /// `None` when namespaces are unavailable (not root, no `unshare`).
+    pub fn new(dir: &Utf8Path) -> Option<Netns> {
+        let handle = dir.join("netns");
+        fs::write(&handle, "").ok()?;
+        let made = run(Command::new("unshare")
+            .arg(format!("--net={handle}"))
+            .arg("true"));
+        if !made.success {
+            return None;
+        }
+        let netns = Netns { handle };
+        netns
+            .command("ip")
+            .args(["link", "set", "lo", "up"])
+            .status()
+            .ok()
+            .filter(|s| s.success())
+            .map(|_| netns)
+    }
+
+    /// `program` to be run inside the namespace.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net={}", self.handle))
+            .arg("--")
+            .arg(program);
+        cmd
+    }
+
+    /// Adds an address of the host to the namespace's loopback.
+    pub fn add_address(&self, address: &str) {
+        let address = address.trim().trim_start_matches('[').trim_end_matches(']');
+        let (family, prefix) = if address.contains(':') {
+            ("-6", 128)
+        } else {
+            ("-4", 32)
+        };
+        if address.is_empty()
+            || matches!(address, "*" | "localhost" | "0.0.0.0" | "::" | "::1")
+            || address.starts_with("127.")
+            || !address
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
+        {
+            return;
+        }
+        let mut cmd = self.command("ip");
+        cmd.args([
+            family,
+            "addr",
+            "add",
+            &format!("{address}/{prefix}"),
+            "dev",
+            "lo",
+        ]);
+        if family == "-6" {
+            cmd.arg("nodad");
+        }
+        let _ = run(&mut cmd);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = run(Command::new("umount").arg(self.handle.as_str()));
+    }
+}

@@ -1,0 +1,132 @@
+//! `gen check` runs the real validators. CI installs every one of them
+//! (`.ci/install-validators.sh`), so these run with `--strict`: a validator
+//! missing here fails the test, naming it.
+
+mod common;
+
+use common::{text, Tree, PROFILES};
+
+#[test]
+fn every_bundled_profile_passes_every_validator() {
+    let tree = Tree::build();
+    for profile in PROFILES {
+        let out = tree.check(&["--strict", "--profile", profile]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "gen check --strict --profile {profile} (is every validator installed? run .ci/install-validators.sh)\n{}",
+            text(&out)
+        );
+    }
+}
+
+/// A typo'd directive in a generated file fails with nginx's own message,
+/// pointing at the generated file and line. Check validates content: the
+/// manifest's hash is not consulted.
+#[test]
+fn a_broken_nginx_site_fails_with_nginx_message_at_the_generated_line() {
+    let tree = Tree::build();
+    let site = tree.path("pilot", "pilot1", "/etc/nginx/sites-enabled/atlas.conf");
+    let text_before = std::fs::read_to_string(&site).unwrap();
+    let line = text_before
+        .lines()
+        .position(|l| l.trim_start().starts_with("ssl_protocols "))
+        .expect("ssl_protocols line")
+        + 1;
+    std::fs::write(
+        &site,
+        text_before.replace("ssl_protocols ", "ssl_protocolz "),
+    )
+    .unwrap();
+    let out = tree.check(&["--profile", "pilot", "--host", "pilot1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let expected = format!(
+        "unknown directive \"ssl_protocolz\" in generated/pilot/pilot1/root/etc/nginx/sites-enabled/atlas.conf:{line}"
+    );
+    assert!(
+        stdout.contains(&expected),
+        "expected `{expected}` in\n{}",
+        text(&out)
+    );
+    assert!(
+        stdout.contains("FAILED  generated/pilot/pilot1/root/etc/nginx/sites-enabled/atlas.conf")
+    );
+}
+
+#[test]
+fn a_broken_postgresql_conf_fails_at_the_generated_line() {
+    let tree = Tree::build();
+    let conf = tree.path("ha", "db2", "/etc/postgresql/15/main/postgresql.conf");
+    let before = std::fs::read_to_string(&conf).unwrap();
+    let line = before
+        .lines()
+        .position(|l| l.starts_with("work_mem"))
+        .expect("work_mem")
+        + 1;
+    std::fs::write(&conf, before.replacen("\nwork_mem", "\nwork_memz", 1)).unwrap();
+    let out = tree.check(&["--profile", "ha", "--host", "db2", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let file = report["hosts"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["validator"] == "postgresql")
+        .unwrap();
+    assert_eq!(file["status"], "failed");
+    let messages = file["messages"].to_string();
+    let at = format!("generated/ha/db2/root/etc/postgresql/15/main/postgresql.conf:{line}:");
+    assert!(
+        messages.contains(&at) && messages.contains("work_memz"),
+        "{messages}"
+    );
+}
+
+#[test]
+fn broken_redis_systemd_and_cron_files_fail_with_their_validators_messages() {
+    let tree = Tree::build();
+    let edit = |path: &str, from: &str, to: &str| {
+        let p = tree.path("pilot", "pilot1", path);
+        let t = std::fs::read_to_string(&p).unwrap();
+        assert!(t.contains(from), "{path} has no `{from}`");
+        std::fs::write(&p, t.replacen(from, to, 1)).unwrap();
+    };
+    edit("/etc/redis/redis.conf", "\nmaxmemory ", "\nmaxmemoryz ");
+    edit(
+        "/etc/systemd/system/atlas-backup.service",
+        "\nNice=",
+        "\nNicez=",
+    );
+    edit("/etc/cron.d/atlas", "\n17 3 ", "\n17 25 ");
+    let out = tree.check(&["--profile", "pilot"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for expected in [
+        "generated/pilot/pilot1/root/etc/redis/redis.conf:",
+        "Bad directive or wrong number of arguments: 'maxmemoryz",
+        "generated/pilot/pilot1/root/etc/systemd/system/atlas-backup.service:",
+        "Unknown key 'Nicez' in section [Service]",
+        "generated/pilot/pilot1/root/etc/cron.d/atlas:",
+        "crontab: bad hour",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "expected `{expected}` in\n{}",
+            text(&out)
+        );
+    }
+}
+
+#[test]
+fn an_unknown_profile_is_an_error_with_help() {
+    let tree = Tree::build();
+    let out = tree.check(&["--profile", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nothing generated at `generated/nope`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run `gen build` first"), "{stderr}");
+}
