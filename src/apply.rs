@@ -30,7 +30,7 @@ use crate::actual::{self, Actual, LiveRoot};
 use crate::atomic::{self, Attributes};
 use crate::error::{Error, Result};
 use crate::generation::{Before, BeforeFile, Generation, State, Store};
-use crate::manifest::{sha256_hex, FileRecord, Manifest};
+use crate::manifest::{sha256_hex, Manifest};
 use crate::output::{tree_path, MANIFEST_FILE};
 use crate::plan::{self, ChangeKind, Plan};
 
@@ -105,18 +105,6 @@ impl Target {
         }
         Ok(out)
     }
-
-    fn record(&self, path: &str) -> Option<&FileRecord> {
-        self.manifest.files.iter().find(|r| r.path == path)
-    }
-}
-
-/// The hook through which `gen check`'s validators judge a staged file before
-/// it replaces the live one. Until a validator is wired in for a kind, the
-/// file passes.
-pub fn validate_staged(record: &FileRecord, path: &Utf8Path) -> Result<(), String> {
-    let _ = (record, path);
-    Ok(())
 }
 
 /// The plan of a host computed without taking the lock or recovering: for
@@ -340,21 +328,16 @@ impl Session {
             for dir in &resolved.missing_dirs {
                 atomic::create_dir(dir, 0o755)?;
             }
-            let (Some(content), Some(attributes), Some(record)) = (
+            let (Some(content), Some(attributes)) = (
                 target.contents.get(&change.path),
                 attributes.get(&change.path),
-                target.record(&change.path),
             ) else {
                 return Err(Error::PlanMismatch {
                     message: format!("`{}` is not in the manifest", change.path),
                 });
             };
-            atomic::write_file(&resolved.path, content, *attributes, |staged| {
-                validate_staged(record, staged).map_err(|message| Error::Validation {
-                    path: change.path.clone(),
-                    message,
-                })
-            })?;
+            // The validators already passed on the whole tree (commands::apply).
+            atomic::write_file(&resolved.path, content, *attributes, |_| Ok(()))?;
         }
         Ok(())
     }

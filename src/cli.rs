@@ -136,6 +136,9 @@ pub enum Command {
         /// Write the files but do not reload or restart anything.
         #[arg(long)]
         no_reload: bool,
+        /// Do not run the validators of `gen check` on the tree before writing.
+        #[arg(long)]
+        skip_validation: bool,
         /// How many generations to keep under `<root>/var/lib/gen/generations` (oldest pruned first).
         #[arg(long, value_name = "N", default_value_t = crate::generation::DEFAULT_KEEP)]
         keep: usize,
@@ -331,6 +334,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             plan,
             yes,
             no_reload,
+            skip_validation,
             keep,
         } => commands::apply::run(
             project,
@@ -340,6 +344,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 yes: *yes,
                 reload: !*no_reload,
                 keep: *keep,
+                validate: !*skip_validation,
             },
             cli.format,
         ),

@@ -189,10 +189,10 @@ pub enum Error {
     )]
     Generation { path: Utf8PathBuf, message: String },
 
-    #[error("staged `{path}` failed validation: {message}")]
+    #[error("`{path}` failed validation, nothing was written: {message}")]
     #[diagnostic(
         code(gen::apply::validation),
-        help("fix the profile so the file validates; the live file was not replaced")
+        help("fix the profile so the file validates and rebuild; `gen check` shows every validator's verdict")
     )]
     Validation { path: String, message: String },
 

@@ -77,8 +77,13 @@ fn write_tree(generated: &Path, artifacts: &[Artifact]) {
 
 fn gen_command(generated: &Path, root: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gen"));
+    command.args(args);
+    // These trees hold stand-in content; the validators' own refusal is tested
+    // in `apply_refuses_a_tree_a_validator_rejects`.
+    if args.first() == Some(&"apply") {
+        command.arg("--skip-validation");
+    }
     command
-        .args(args)
         .arg("--generated")
         .arg(generated)
         .arg("--root")
@@ -595,7 +600,7 @@ fn a_write_failure_is_reported_and_rolled_back() {
     let gen_path = env!("CARGO_BIN_EXE_gen");
     // 16 blocks of 512 bytes: enough for the journal, too little for the big file.
     let script = format!(
-        "trap '' XFSZ; ulimit -f 16; exec {gen_path} apply --yes --generated {} --root {} --profile p --host h",
+        "trap '' XFSZ; ulimit -f 16; exec {gen_path} apply --yes --skip-validation --generated {} --root {} --profile p --host h",
         generated.path().display(),
         root.path().display()
     );
@@ -661,4 +666,42 @@ fn the_build_tree_of_a_project_applies() {
     }
     assert_exit(&output, 0);
     assert!(stderr(&output).contains("skipped (--no-reload)"));
+}
+
+#[test]
+fn apply_refuses_a_tree_a_validator_rejects() {
+    let generated = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_tree(
+        generated.path(),
+        &[artifact(
+            "/usr/local/sbin/broken",
+            "#!/bin/bash\nif then fi\n",
+        )],
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .args(["apply", "--yes", "--generated"])
+        .arg(generated.path())
+        .arg("--root")
+        .arg(root.path())
+        .args(["--profile", PROFILE, "--host", HOST])
+        .env("NO_COLOR", "1")
+        .env("GEN_SYSTEMCTL", "true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`/usr/local/sbin/broken` failed validation, nothing was written"),
+        "{stderr}"
+    );
+    assert!(!root.path().join("usr/local/sbin/broken").exists());
+    assert!(
+        !root.path().join("var/lib/gen/generations").exists()
+            || fs::read_dir(root.path().join("var/lib/gen/generations"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }

@@ -18,6 +18,42 @@ pub struct Options<'a> {
     pub yes: bool,
     pub reload: bool,
     pub keep: usize,
+    /// Run `gen check`'s validators on the tree before writing anything.
+    pub validate: bool,
+}
+
+/// Runs the real validators on the host's tree (the files about to be
+/// written) and refuses the apply if any of them rejects a file. A validator
+/// that is not installed on this host is reported and does not block.
+fn validate(host_dir: &Utf8Path) -> Result<()> {
+    let report = crate::check::check_host(host_dir)?;
+    let mut failures = Vec::new();
+    for file in &report.files {
+        match file.status {
+            crate::check::Status::Failed => failures.push(file),
+            crate::check::Status::Skipped => eprintln!(
+                "note: no validator for {} is installed here; it was not checked before applying",
+                file.path
+            ),
+            crate::check::Status::Passed => {}
+        }
+    }
+    match failures.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::Validation {
+            path: if failures.len() == 1 {
+                first.path.clone()
+            } else {
+                format!("{} and {} more", first.path, failures.len() - 1)
+            },
+            message: failures
+                .iter()
+                .flat_map(|f| f.messages.iter())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; "),
+        }),
+    }
 }
 
 pub fn run(
@@ -54,6 +90,11 @@ pub fn run(
 
     let root = LiveRoot::new(&args.root);
     let session = Session::open(root, accounts)?;
+    // Validators take seconds (PostgreSQL starts a sandbox cluster): run them
+    // only when something is going to be written.
+    if options.validate && !session.plan(&target)?.is_empty() {
+        validate(&host_dir)?;
+    }
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number} before applying");
     }
