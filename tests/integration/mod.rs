@@ -4,5 +4,6 @@ mod build_errors;
 mod bundled;
 mod fixtures;
 mod reproducible;
+mod review;
 pub mod support;
 mod tooling;

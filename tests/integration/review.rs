@@ -1,0 +1,98 @@
+//! The pull-request review: `gen diff --against <base generated/> --format
+//! markdown` between two builds of the bundled profiles.
+
+use super::support::{gen_command, repo, run};
+
+/// Builds the bundled profiles as they are (the base) and with a change made
+/// on a branch (api replicas 2 → 3, workload web → oltp), and returns the
+/// markdown review of production.
+fn review() -> (String, i32) {
+    let base = tempfile::tempdir().expect("tmp");
+    let branch = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(branch.path().join("profiles")).expect("mkdir");
+    for entry in std::fs::read_dir(repo().join("profiles")).expect("profiles") {
+        let entry = entry.expect("entry");
+        let text = std::fs::read_to_string(entry.path()).expect("read");
+        let text = text
+            .replace("replicas = 2", "replicas = 3")
+            .replace("workload = \"web\"", "workload = \"oltp\"");
+        std::fs::write(branch.path().join("profiles").join(entry.file_name()), text)
+            .expect("write");
+    }
+    let built = run(gen_command()
+        .arg("-C")
+        .arg(repo())
+        .args(["build", "--out"])
+        .arg(base.path()));
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let built = run(gen_command().arg("-C").arg(branch.path()).arg("build"));
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let out = run(gen_command()
+        .arg("-C")
+        .arg(branch.path())
+        .args([
+            "diff",
+            "--profile",
+            "production",
+            "--format",
+            "markdown",
+            "--against",
+        ])
+        .arg(base.path()));
+    (out.stdout, out.code)
+}
+
+#[test]
+fn markdown_review_summarises_then_details_each_file() {
+    let (markdown, code) = review();
+    assert_eq!(code, 1, "differences exit 1");
+    let table_header =
+        "| host | create | update | metadata | remove | unchanged | restart | reload |";
+    assert!(markdown.starts_with(table_header), "{markdown}");
+    assert!(
+        markdown.contains("| `production/api1` | 0 | 1 | 0 | 0 |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("`postgresql@15-main.service`"),
+        "restart is named: {markdown}"
+    );
+    assert!(markdown.contains("<details><summary><code>production/db1</code> update <code>/etc/postgresql/15/main/postgresql.conf</code></summary>"));
+    assert!(
+        markdown.contains("\n-max_connections = 200\n")
+            && markdown.contains("\n+max_connections = 300\n"),
+        "{markdown}"
+    );
+    // Credentials are never shown, only that they changed.
+    let pgbouncer = markdown
+        .split("<code>production/pool1</code> update <code>/etc/pgbouncer/pgbouncer.ini</code>")
+        .nth(1)
+        .expect("pgbouncer.ini listed");
+    let section = pgbouncer.split("</details>").next().unwrap_or_default();
+    assert!(
+        section.contains("content changed (credentials: not shown)"),
+        "{section}"
+    );
+    assert!(!section.contains("auth_file"), "{section}");
+    insta::assert_snapshot!(markdown);
+}
+
+#[test]
+fn the_ci_workflow_example_runs_the_documented_commands() {
+    let workflow = std::fs::read_to_string(repo().join("docs/examples/github-actions.yml"))
+        .expect("workflow example");
+    for command in [
+        "gen build --check",
+        "gen check --strict",
+        "--format markdown",
+        "--against",
+    ] {
+        assert!(
+            workflow.contains(command),
+            "the workflow example lacks `{command}`"
+        );
+    }
+    let parsed: serde_json::Value =
+        serde_yaml_ng::from_str(&workflow).expect("the workflow is valid YAML");
+    assert!(parsed["jobs"].is_object());
+}
