@@ -1267,6 +1267,7 @@ impl Checker<'_> {
             }
         }
         self.dependency_cycles(d);
+        self.secret_names(d);
 
         for site in &d.sites {
             for (i, location) in site.locations.iter().enumerate() {
@@ -1356,6 +1357,35 @@ impl Checker<'_> {
                     ),
                     "lower the limits or replicas, or declare more memory",
                 );
+            }
+        }
+    }
+
+    /// Compose names secrets per project: two containers on one host that use
+    /// the same secret name must mean the same file.
+    fn secret_names(&mut self, d: &Deployment) {
+        for host in &d.hosts {
+            let mut seen: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+            for service in d
+                .services_on(host)
+                .filter(|s| s.runtime == Runtime::Container)
+            {
+                for (name, path) in &service.secrets {
+                    match seen.get(name.as_str()) {
+                        Some((other, other_path)) if other_path != path => {
+                            let key = format!("services.{}.secrets.{name}", service.name);
+                            self.fail(
+                                &key,
+                                format!("`{key}` is `{path}`, but service `{other}` on host `{}` uses secret `{name}` for `{other_path}`", host.name),
+                                "containers on one host share secret names; give one of them another name",
+                            );
+                        }
+                        Some(_) => {}
+                        None => {
+                            seen.insert(name, (&service.name, path));
+                        }
+                    }
+                }
             }
         }
     }

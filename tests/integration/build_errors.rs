@@ -319,3 +319,16 @@ fn errors_in_a_base_point_at_the_base_file() {
         run.stderr
     );
 }
+
+#[test]
+fn one_secret_name_means_one_file_per_host() {
+    let profile = format!(
+        "{}\n[services.worker]\nruntime = \"container\"\nimage = \"ghcr.io/shop/api:1.0.0\"\nsecrets = {{ db = \"/etc/shop/other\" }}\n",
+        valid_with("port = 8000", "port = 8000\nsecrets = { db = \"/etc/shop/db\" }")
+    );
+    let stderr = build_fails(&profile);
+    assert!(
+        stderr.contains("uses secret `db` for `/etc/shop/db`"),
+        "{stderr}"
+    );
+}
