@@ -328,7 +328,7 @@ fn one_secret_name_means_one_file_per_host() {
     );
     let stderr = build_fails(&profile);
     assert!(
-        stderr.contains("uses secret `db` for `/etc/shop/db`"),
+        stderr.contains("secret `db` for `/etc/shop/db`"),
         "{stderr}"
     );
 }
