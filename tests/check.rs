@@ -20,6 +20,37 @@ fn every_bundled_profile_passes_every_validator() {
     }
 }
 
+/// The fixture profiles that reproduce the reference stacks pass too: the
+/// native-systemd stack, the one with Celery workers, the one with a replica.
+#[test]
+fn every_fixture_profile_passes_every_validator() {
+    for fixture in ["docsense", "smartattend", "stet"] {
+        let out_dir = tempfile::tempdir().unwrap();
+        let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        let built = common::gen()
+            .arg("-C")
+            .arg(&project)
+            .args(["build", "--out"])
+            .arg(out_dir.path())
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", text(&built));
+        let out = common::gen()
+            .args(["check", "--strict", "--generated"])
+            .arg(out_dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "gen check --strict on fixture {fixture}\n{}",
+            text(&out)
+        );
+    }
+}
+
 /// A typo'd directive in a generated file fails with nginx's own message,
 /// pointing at the generated file and line. Check validates content: the
 /// manifest's hash is not consulted.

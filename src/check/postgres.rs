@@ -265,7 +265,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     }
     if let (Some(ini_path), Some(ini)) = (&ini_path, &ini) {
         if let Some(file) = files.iter_mut().find(|f| &f.path == ini_path) {
-            check_pgbouncer(host, file, &sql, ini, &dir, staged_hba.as_deref())?;
+            check_pgbouncer(host, file, &sql, ini, &dir, staged_hba.as_deref(), &listen)?;
         }
     }
     drop(cluster);
@@ -343,6 +343,7 @@ fn check_pgbouncer(
     ini: &Ini,
     dir: &Utf8Path,
     hba: Option<&Utf8Path>,
+    cluster_addresses: &str,
 ) -> Result<()> {
     let Some(pgbouncer) = which("pgbouncer") else {
         file.skip("`pgbouncer` is not installed");
@@ -453,6 +454,21 @@ fn check_pgbouncer(
         .unwrap_or_else(|| "6432".into());
     for db in ini.databases() {
         if !(database == "all" || database.split(',').any(|d| d == db.dbname)) {
+            continue;
+        }
+        // A pool on a database host may point at other hosts (the read-only
+        // pool at the replicas): the sandbox runs only this host's cluster.
+        let served =
+            |h: &str| h == "localhost" || cluster_addresses.split(',').any(|a| a.trim() == h);
+        if let Some(hosts) = db
+            .host
+            .as_deref()
+            .filter(|hosts| !hosts.split(',').any(served))
+        {
+            file.note(format!(
+                "pool `{}` points at {hosts}, other hosts than this sandbox's cluster: not queried",
+                db.alias
+            ));
             continue;
         }
         let mut cmd = in_netns(host, Command::new(&sql.psql));

@@ -12,6 +12,9 @@
 //!   that this machine does not need (`/usr/bin/docker`, from docker-ce).
 //! * `Unit docker.service not found` and the like: target-only units are
 //!   replaced by stubs next to the staged units.
+//! * `Command X is not executable` when `X` is the program of the unit's own
+//!   `ExecStart=`, i.e. the application a native service runs: the profile
+//!   declares it and the application's release puts it on the host, not gen.
 
 use std::process::Command;
 
@@ -63,6 +66,13 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             .env("SYSTEMD_LOG_COLOR", "0")
             .env("SYSTEMD_PAGER", ""));
         let mut failed = false;
+        let text = std::fs::read_to_string(staged).unwrap_or_default();
+        let own_programs: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("ExecStart="))
+            .filter_map(|args| args.split_whitespace().next())
+            .map(|program| program.trim_matches('"'))
+            .collect();
         // verify loads the units a unit refers to (a timer's service): their
         // complaints are reported on their own files.
         let others: Vec<String> = units
@@ -80,6 +90,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             if let Some(program) = missing_program(&line) {
                 if host.managed.iter().any(|m| m == program)
                     || (TARGET_PROGRAMS.contains(&program) && !is_executable(program.as_ref()))
+                    || own_programs.contains(&program)
                 {
                     continue;
                 }
@@ -90,7 +101,6 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         if !out.success && !failed && out.lines().is_empty() {
             file.fail(format!("systemd-analyze verify exited with {:?}", out.code));
         }
-        let text = std::fs::read_to_string(staged).unwrap_or_default();
         for (n, line) in text.lines().enumerate() {
             let Some(spec) = line.trim().strip_prefix("OnCalendar=") else {
                 continue;
