@@ -10,7 +10,7 @@ use std::process::Command;
 
 use camino::Utf8Path;
 
-use super::tool::{run, which};
+use super::tool::{run, stand_in_certificate, which};
 use super::{FileReport, HostCheck};
 use crate::error::{Error, Result};
 
@@ -24,19 +24,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     let sandbox = host.staging.path("nginx");
     std::fs::create_dir_all(sandbox.join("logs")).map_err(|e| Error::write(sandbox.clone(), e))?;
     let (cert, key) = (sandbox.join("cert.pem"), sandbox.join("key.pem"));
-    let made = run(Command::new(&openssl)
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=gen-check", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert));
+    let made = stand_in_certificate(openssl.as_ref(), cert.as_ref(), key.as_ref());
     for file in files {
         if !made.success {
             file.fail(format!(

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::tool::{as_user, chown_to, run, which, Output};
+use super::tool::{as_user, chown_to, run, stand_in_certificate, which, Output};
 use super::{find, FileReport, HostCheck};
 use crate::catalog::Validator;
 use crate::error::{Error, Result};
@@ -541,21 +541,7 @@ fn stand_in_tls(dir: &Utf8Path) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     if !cert.exists() {
         let openssl = which("openssl").unwrap_or_else(|| "openssl".into());
-        let _ = run(Command::new(openssl)
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .args(["-nodes", "-days", "2", "-subj", "/CN=gen-check", "-keyout"])
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert));
-        use std::os::unix::fs::PermissionsExt as _;
-        let _ = std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600));
+        let _ = stand_in_certificate(openssl.as_ref(), cert.as_ref(), key.as_ref());
     }
     Ok((cert, key))
 }

@@ -185,3 +185,28 @@ impl Drop for Netns {
         let _ = run(Command::new("umount").arg(self.handle.as_str()));
     }
 }
+
+/// A throw-away self-signed P-256 certificate and key for a sandbox that
+/// must load TLS files the real host has and this machine does not.
+pub fn stand_in_certificate(
+    openssl: &std::path::Path,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Output {
+    let made = run(Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=gen-check", "-keyout"])
+        .arg(key)
+        .arg("-out")
+        .arg(cert));
+    use std::os::unix::fs::PermissionsExt as _;
+    let _ = std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600));
+    made
+}
