@@ -115,3 +115,18 @@ fn stet_has_a_replica_and_budgeted_pools() {
     );
     insta::assert_snapshot!("stet_cron", cron);
 }
+
+/// Every rendered file of every fixture, one snapshot each, for review with
+/// `cargo insta review` whenever a template or a derivation changes.
+#[test]
+fn every_fixture_file_is_snapshotted() {
+    for fixture in ["docsense", "smartattend", "stet"] {
+        for (path, content) in build_fixture(fixture) {
+            let name = path.replace('/', "__");
+            let text = String::from_utf8(content).expect("generated files are UTF-8");
+            insta::with_settings!({ snapshot_path => "snapshots/files", prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!(name, text);
+            });
+        }
+    }
+}
