@@ -149,6 +149,9 @@ pub struct Session {
     _lock: fs::File,
     /// Generations an interrupted run left and this session rolled back.
     pub recovered: Vec<u64>,
+    /// Generation records an apply died while writing, before it touched any
+    /// managed file; this session removed them.
+    pub discarded: usize,
 }
 
 impl Session {
@@ -161,9 +164,15 @@ impl Session {
             store,
             _lock: lock,
             recovered: Vec::new(),
+            discarded: 0,
         };
         session.recover()?;
         Ok(session)
+    }
+
+    /// Whether opening this session finished off an interrupted apply or rollback.
+    pub fn recovered_anything(&self) -> bool {
+        !self.recovered.is_empty() || self.discarded > 0
     }
 
     pub fn store(&self) -> &Store {
@@ -176,12 +185,16 @@ impl Session {
         let (generations, partial) = self.store.list()?;
         for dir in &partial {
             self.store.discard(dir)?;
+            self.discarded += 1;
         }
         for generation in generations.iter().rev() {
             if matches!(generation.state, State::InProgress | State::RollingBack) {
                 self.restore(generation.clone())?;
                 self.recovered.push(generation.number);
             }
+        }
+        for generation in &generations {
+            self.store.clean_temp(generation.number)?;
         }
         if let Some(latest) = generations.last() {
             self.clean_temp(latest.before.iter().map(|b| b.path.as_str()));
@@ -346,11 +359,21 @@ impl Session {
     /// record says `rolling_back` until every path is restored, so a rollback
     /// that is itself interrupted is finished by the next run.
     fn restore(&self, mut generation: Generation) -> Result<()> {
-        if generation.state != State::RollingBack {
+        // An `in_progress` record already means "roll back on the next run":
+        // only a complete generation needs the extra state, and not writing it
+        // lets a failed apply undo itself on a full disk.
+        if generation.state == State::Complete {
             generation.state = State::RollingBack;
             self.store.save(&generation)?;
         }
-        for before in generation.before.iter().rev() {
+        // Files the apply created go first: removing them frees the space the
+        // restored contents need.
+        let (created, replaced): (Vec<_>, Vec<_>) = generation
+            .before
+            .iter()
+            .rev()
+            .partition(|b| b.file.is_none());
+        for before in created.into_iter().chain(replaced) {
             let resolved = self.root.resolve(&before.path)?;
             match &before.file {
                 None => {

@@ -11,6 +11,7 @@ use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fault;
 
 /// Every temporary file gen leaves behind starts with this; the next run removes them.
 pub const TEMP_PREFIX: &str = ".gen-tmp-";
@@ -35,12 +36,16 @@ pub fn write_file(
     let (dir, name) = split(path)?;
     let temp = dir.join(format!("{TEMP_PREFIX}{name}-{}", std::process::id()));
     let result = stage(&temp, content, attributes)
-        .and_then(|()| check(&temp))
+        .and_then(|()| {
+            fault::step("temporary file written and fsynced");
+            check(&temp)
+        })
         .and_then(|()| fs::rename(&temp, path).map_err(|e| Error::write(path, e)));
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     result?;
+    fault::step("renamed over the destination");
     sync_dir(dir)
 }
 
@@ -78,6 +83,7 @@ pub fn remove_file(path: &Utf8Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::write(path, e)),
     }
+    fault::step("file removed");
     let (dir, _) = split(path)?;
     sync_dir(dir)
 }
@@ -91,6 +97,7 @@ pub fn create_dir(path: &Utf8Path, mode: u32) -> Result<()> {
     }
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .map_err(|e| Error::write(path, e))?;
+    fault::step("directory created");
     let (dir, _) = split(path)?;
     sync_dir(dir)
 }
@@ -99,6 +106,7 @@ pub fn create_dir(path: &Utf8Path, mode: u32) -> Result<()> {
 pub fn remove_dir_if_empty(path: &Utf8Path) -> Result<()> {
     match fs::remove_dir(path) {
         Ok(()) => {
+            fault::step("directory removed");
             let (dir, _) = split(path)?;
             sync_dir(dir)
         }
@@ -109,7 +117,9 @@ pub fn remove_dir_if_empty(path: &Utf8Path) -> Result<()> {
 pub fn sync_dir(dir: &Utf8Path) -> Result<()> {
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(|e| Error::write(dir, e))
+        .map_err(|e| Error::write(dir, e))?;
+    fault::step("directory fsynced");
+    Ok(())
 }
 
 /// Removes gen's temporary files from `dir` (an interrupted run's leftovers).

@@ -92,6 +92,15 @@ impl Store {
         &self.dir
     }
 
+    /// Removes temporary files an interrupted save left in a generation's
+    /// own directories (its record and its kept contents).
+    pub fn clean_temp(&self, number: u64) -> Result<()> {
+        let dir = self.generation_dir(number);
+        atomic::clean_temp(&dir)?;
+        atomic::clean_temp(&dir.join(CONTENT_DIR))?;
+        Ok(())
+    }
+
     fn generation_dir(&self, number: u64) -> Utf8PathBuf {
         self.dir.join(number.to_string())
     }

@@ -21,6 +21,7 @@ pub mod derive;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod fault;
 pub mod generation;
 pub mod graph;
 pub mod load;

@@ -14,6 +14,20 @@ pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number}");
     }
+    if session.discarded > 0 {
+        eprintln!("removed the record of an apply that was interrupted before it changed any file");
+    }
+    // An interrupted apply is the last apply: undoing it is this rollback's
+    // whole job. Walking further back takes another `gen rollback`.
+    if session.recovered_anything() {
+        if format == Format::Json {
+            println!(
+                "{}",
+                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded})
+            );
+        }
+        return Ok(Outcome::Clean);
+    }
     match session.rollback()? {
         Some(generation) => {
             match format {
@@ -31,7 +45,6 @@ pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
             }
             Ok(Outcome::Clean)
         }
-        None if !session.recovered.is_empty() => Ok(Outcome::Clean),
         None => Err(Error::Usage {
             message: format!("no applied generation to roll back under `{root}`"),
             help: Some("`gen generations` lists what is recorded".into()),
