@@ -30,6 +30,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod profile;
+pub mod progress;
 pub mod render;
 pub mod schema;
 pub mod source;

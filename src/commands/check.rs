@@ -87,6 +87,7 @@ fn check_all(dirs: &[Utf8PathBuf]) -> Result<Vec<HostReport>> {
         .clamp(1, 4)
         .min(dirs.len().max(1));
     let next = AtomicUsize::new(0);
+    let progress = crate::progress::Progress::new("checking", dirs.len());
     let results: Mutex<Vec<(usize, Result<HostReport>)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -94,12 +95,14 @@ fn check_all(dirs: &[Utf8PathBuf]) -> Result<Vec<HostReport>> {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(dir) = dirs.get(i) else { break };
                 let result = check::check_host(dir);
+                progress.tick(dir.as_str());
                 if let Ok(mut results) = results.lock() {
                     results.push((i, result));
                 }
             });
         }
     });
+    drop(progress);
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
