@@ -12,6 +12,9 @@ use crate::source::{SourceMap, Underline};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many problems of one profile are reported in full.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
     #[error("cannot read `{path}`")]
@@ -187,9 +190,23 @@ impl Error {
         }
     }
 
-    /// Folds a list of errors into one, or none.
+    /// Folds a list of errors into one, or none. At most
+    /// [`MAX_REPORTED_ERRORS`] are kept: each one quotes its source, and a
+    /// profile broken in thousands of places would otherwise take minutes to
+    /// report, with the first screenful all anyone reads.
     pub fn collect(profile: &str, mut errors: Vec<Error>) -> Result<()> {
-        match errors.len() {
+        let total = errors.len();
+        if total > MAX_REPORTED_ERRORS {
+            errors.truncate(MAX_REPORTED_ERRORS);
+            errors.push(Error::InvalidProject {
+                message: format!(
+                    "{} more problems are not shown",
+                    total - MAX_REPORTED_ERRORS
+                ),
+                help: Some("fix the problems above and run gen again".into()),
+            });
+        }
+        match total {
             0 => Ok(()),
             1 => Err(errors.remove(0)),
             count => Err(Error::Many {

@@ -72,11 +72,22 @@ impl SourceMap {
         self.keys.insert(path, location);
     }
 
+    /// Removes every key below `path`. Keys below it sort right after its
+    /// `.` and `[` prefixes, so only those ranges are visited: recording stays
+    /// linear in the number of keys however large the profile is.
     fn forget_below(&mut self, path: &str) {
-        let dotted = format!("{path}.");
-        let indexed = format!("{path}[");
-        self.keys
-            .retain(|key, _| !(key.starts_with(&dotted) || key.starts_with(&indexed)));
+        for prefix in [format!("{path}."), format!("{path}[")] {
+            let below: Vec<String> = self
+                .keys
+                .range(prefix.clone()..)
+                .map(|(key, _)| key)
+                .take_while(|key| key.starts_with(&prefix))
+                .cloned()
+                .collect();
+            for key in below {
+                self.keys.remove(&key);
+            }
+        }
     }
 
     /// The source location of `path`, or of its nearest recorded ancestor when
