@@ -136,7 +136,12 @@ pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
             Activation::Restart { unit: unit.clone() },
         );
         // Secrets are files referenced by path, but the compose file maps them, so treat it as sensitive-adjacent: readable by root only.
-        out.push(compose.mode(0o640));
+        let compose = compose.mode(0o640);
+        out.push(if containers.iter().any(|s| !s.secrets.is_empty()) {
+            compose.sensitive()
+        } else {
+            compose
+        });
         out.push(artifact(
             "systemd/compose.service.j2",
             format!("/etc/systemd/system/{unit}"),

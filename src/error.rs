@@ -8,7 +8,7 @@ use std::sync::Arc;
 use camino::Utf8PathBuf;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
-use crate::source::{SourceMap, Underline};
+use crate::source::{Located, SourceMap, Underline};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -39,12 +39,13 @@ pub enum Error {
         help("fix the TOML syntax at the marked position")
     )]
     Syntax {
+        /// The file, or `file:line:column` when the line is too long to quote.
         path: Utf8PathBuf,
         message: String,
         #[source_code]
-        src: NamedSource<Arc<String>>,
+        src: Option<NamedSource<Arc<String>>>,
         #[label("here")]
-        span: SourceSpan,
+        span: Option<SourceSpan>,
     },
 
     /// A profile value that is missing, unknown, of the wrong type, out of range
@@ -114,6 +115,14 @@ pub enum Error {
     Manifest { path: Utf8PathBuf, message: String },
 }
 
+fn located_position(located: &Located) -> String {
+    crate::source::position(
+        located.src.name(),
+        located.src.inner(),
+        located.span.offset(),
+    )
+}
+
 impl Error {
     /// A located profile error. The key path doubles as the label so the report
     /// names the key even when the span is the whole table.
@@ -126,7 +135,7 @@ impl Error {
     ) -> Error {
         let message = message.into();
         match sources.locate(key, underline) {
-            Some(located) => Error::Invalid {
+            Some(located) if located.quotable => Error::Invalid {
                 key: key.to_string(),
                 label: if key.is_empty() {
                     "here".to_string()
@@ -136,6 +145,12 @@ impl Error {
                 message,
                 src: located.src,
                 span: located.span,
+                help,
+            },
+            Some(located) => Error::InvalidRedacted {
+                key: key.to_string(),
+                message,
+                location: located_position(&located),
                 help,
             },
             None => Error::InvalidProject { message, help },
@@ -152,19 +167,12 @@ impl Error {
     ) -> Error {
         let message = message.into();
         match sources.locate(key, Underline::Key) {
-            Some(located) => {
-                let text = located.src.inner();
-                let offset = located.span.offset().min(text.len());
-                let before = &text[..offset];
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                Error::InvalidRedacted {
-                    key: key.to_string(),
-                    message,
-                    location: format!("{}:{line}:{column}", located.src.name()),
-                    help,
-                }
-            }
+            Some(located) => Error::InvalidRedacted {
+                key: key.to_string(),
+                message,
+                location: located_position(&located),
+                help,
+            },
             None => Error::InvalidProject { message, help },
         }
     }

@@ -274,17 +274,24 @@ fn display_name(stem: &str) -> Utf8PathBuf {
 }
 
 fn parse_file(shown: Utf8PathBuf, text: String) -> Result<(SourceFile, toml::Table, Spanned)> {
-    let file = SourceFile {
-        name: shown,
-        text: text.into(),
-    };
+    let file = SourceFile::new(shown, text);
     let syntax_error = |err: toml::de::Error| {
         let span = err.span().unwrap_or(0..0);
-        Error::Syntax {
-            path: file.name.clone(),
-            message: err.message().trim_end().to_string(),
-            src: file.named_source(),
-            span: (span.start, span.len()).into(),
+        let message = clip(err.message().trim_end());
+        if file.quotable && crate::source::span_quotable(&file.text, &span) {
+            Error::Syntax {
+                path: file.name.clone(),
+                message,
+                src: Some(file.named_source()),
+                span: Some((span.start, span.len()).into()),
+            }
+        } else {
+            Error::Syntax {
+                path: crate::source::position(file.name.as_str(), &file.text, span.start).into(),
+                message,
+                src: None,
+                span: None,
+            }
         }
     };
     let document = DeTable::parse(&file.text).map_err(syntax_error)?;
@@ -371,13 +378,24 @@ fn deserialize(sources: &SourceMap, merged: toml::Table) -> Result<Profile> {
                 Segment::Unknown => path,
             };
         }
-        let message = err.inner().message().trim_end().to_string();
+        let message = clip(err.inner().message().trim_end());
         let underline = if message.starts_with("unknown field") {
             Underline::Key
         } else {
             Underline::Value
         };
         let help = help_for_serde_message(&message);
+        if references_credential(&path) && !message.starts_with("unknown field") {
+            // serde quotes the value it could not use; here it may be a credential.
+            return Error::invalid_redacted(
+                sources,
+                &path,
+                format!(
+                    "`{path}` has the wrong type (the value is not shown: it may be a credential)"
+                ),
+                Some("secrets are referenced by the absolute path of a file on the host".into()),
+            );
+        }
         let shown_key = if path.is_empty() {
             "the profile".to_string()
         } else {
@@ -391,6 +409,32 @@ fn deserialize(sources: &SourceMap, merged: toml::Table) -> Result<Profile> {
             help,
         )
     })
+}
+
+/// Keys whose value names a file holding a credential.
+fn references_credential(path: &str) -> bool {
+    path.contains(".secrets")
+        || [
+            "password_file",
+            "auth_file",
+            "replication_passfile",
+            "tls_key",
+            "certificate_key",
+        ]
+        .iter()
+        .any(|suffix| path.ends_with(suffix))
+}
+
+/// A parser's message, cut to a readable length: serde quotes the offending
+/// value, which may be 100 KB long.
+fn clip(message: &str) -> String {
+    const MAX: usize = 300;
+    if message.chars().count() <= MAX {
+        return message.to_string();
+    }
+    let mut out: String = message.chars().take(MAX).collect();
+    out.push('…');
+    out
 }
 
 fn help_for_serde_message(message: &str) -> Option<String> {

@@ -49,3 +49,34 @@ fn regression_thousands_of_errors_are_capped_and_fast() {
     assert!(shown.contains("more problems are not shown"), "{shown}");
     assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
 }
+
+/// Found by the fuzzer: an error on a line longer than 65535 columns crashed
+/// gen (exit 101) while it drew the underline. Such lines are now named by
+/// `file:line:column` instead of quoted.
+#[test]
+fn regression_errors_on_very_long_lines_do_not_crash() {
+    let long = "a".repeat(100 * 1024);
+    let cases = [
+        // A type error located by validation.
+        (
+            super::support::valid_with("port = 8000", &format!("port = \"{long}\"")),
+            "profiles/shop.toml:15:8",
+        ),
+        // A TOML syntax error at the end of the line.
+        (
+            super::support::valid_with("port = 8000", &format!("port = \"{long}\"\"")),
+            "profiles/shop.toml:15:",
+        ),
+    ];
+    for (text, location) in cases {
+        let err = compile::compile_text("shop", &text, &Renderer::new()).expect_err("refused");
+        let shown = rendered(&err);
+        assert!(shown.contains(location), "{shown}");
+        assert!(shown.len() < 4096, "the error quotes the long line");
+        let project = super::support::Project::new().profile("shop", &text);
+        let run = project.gen(&["build"]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert!(run.stderr.contains(location), "{}", run.stderr);
+    }
+}
