@@ -51,7 +51,12 @@ pub struct ArtifactSpec {
     pub mode: u32,
     pub owner: &'static str,
     pub group: &'static str,
-    /// Holds or references credentials: never printed in diffs.
+    /// Holds credentials: never printed in diffs. gen writes credentials into
+    /// no file (profiles only reference credential files, which the host
+    /// provides), so every artifact it renders says `false`; files that
+    /// reference credentials get restrictive modes instead and stay reviewable.
+    /// The manifest keeps the flag so `gen diff` and `gen apply` hide any file
+    /// a manifest marks, as they hide files readable by their owner only.
     pub sensitive: bool,
     pub activation: Activation,
     pub validator: Validator,
@@ -87,11 +92,6 @@ impl ArtifactSpec {
     fn owned_by(mut self, owner: &'static str, group: &'static str) -> Self {
         self.owner = owner;
         self.group = group;
-        self
-    }
-
-    fn sensitive(mut self) -> Self {
-        self.sensitive = true;
         self
     }
 
@@ -135,7 +135,7 @@ pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
             Validator::Compose,
             Activation::Restart { unit: unit.clone() },
         );
-        // Secrets are files referenced by path, but the compose file maps them, so treat it as sensitive-adjacent: readable by root only.
+        // It names the secret files the containers read: root-only.
         out.push(compose.mode(0o640));
         out.push(artifact(
             "systemd/compose.service.j2",
@@ -153,11 +153,7 @@ pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
             Activation::DaemonReload { unit },
         )
         .for_service(service);
-        out.push(if service.secrets.is_empty() {
-            spec
-        } else {
-            spec.sensitive()
-        });
+        out.push(spec);
     }
 
     if host.has(Role::LoadBalancer) && !d.sites.is_empty() {
@@ -244,8 +240,7 @@ pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
                 },
             )
             .mode(0o640)
-            .owned_by("postgres", "postgres")
-            .sensitive(),
+            .owned_by("postgres", "postgres"),
         );
     }
 
@@ -260,13 +255,7 @@ pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
         )
         .mode(0o640)
         .owned_by("redis", "redis");
-        out.push(
-            if d.redis.as_ref().is_some_and(|r| r.password_file.is_some()) {
-                spec.sensitive()
-            } else {
-                spec
-            },
-        );
+        out.push(spec);
     }
 
     if host.has(Role::Monitoring) {

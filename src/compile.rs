@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::derive::{self, Derived};
 use crate::error::Result;
-use crate::load::{self, LoadedProfile};
+use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
 use crate::manifest::{self, FileRecord, Manifest};
 use crate::model::Deployment;
 use crate::render::{Artifact, Renderer, TEMPLATES};
@@ -32,14 +32,38 @@ pub struct CompiledProfile {
 
 /// Front half of the pipeline: a profile's checked model and derived values.
 pub fn analyse(project: &Utf8Path, name: &str) -> Result<(LoadedProfile, Deployment, Derived)> {
-    let loaded = load::load_profile(project, name)?;
+    analyse_from(&DiskProfiles::new(project), name)
+}
+
+/// [`analyse`] over profile files from anywhere.
+pub fn analyse_from(
+    files: &dyn ProfileFiles,
+    name: &str,
+) -> Result<(LoadedProfile, Deployment, Derived)> {
+    let loaded = load::load_from(files, name)?;
     let deployment = validate::validate(&loaded)?;
     let derived = derive::derive(&deployment, &loaded.sources)?;
     Ok((loaded, deployment, derived))
 }
 
+/// Compiles `<project>/profiles/<name>.toml`.
 pub fn compile(project: &Utf8Path, name: &str, renderer: &Renderer) -> Result<CompiledProfile> {
-    let (loaded, deployment, derived) = analyse(project, name)?;
+    compile_from(&DiskProfiles::new(project), name, renderer)
+}
+
+/// Compiles one profile given as text, with no base to extend: the whole
+/// pipeline, pure and in memory (fuzzing and property tests drive this).
+pub fn compile_text(name: &str, text: &str, renderer: &Renderer) -> Result<CompiledProfile> {
+    compile_from(&MemoryProfiles::default().with(name, text), name, renderer)
+}
+
+/// Compiles profile `name` read from `files`.
+pub fn compile_from(
+    files: &dyn ProfileFiles,
+    name: &str,
+    renderer: &Renderer,
+) -> Result<CompiledProfile> {
+    let (loaded, deployment, derived) = analyse_from(files, name)?;
     let input_hash = input_hash(&loaded);
     let profile_file = loaded.file.to_string();
     let hosts = deployment

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use camino::Utf8PathBuf;
 use miette::{Diagnostic, NamedSource, SourceSpan};
 
-use crate::source::{SourceMap, Underline};
+use crate::source::{Located, SourceMap, Underline};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many problems of one profile are reported in full.
+pub const MAX_REPORTED_ERRORS: usize = 100;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
@@ -36,12 +39,13 @@ pub enum Error {
         help("fix the TOML syntax at the marked position")
     )]
     Syntax {
+        /// The file, or `file:line:column` when the line is too long to quote.
         path: Utf8PathBuf,
         message: String,
         #[source_code]
-        src: NamedSource<Arc<String>>,
+        src: Option<NamedSource<Arc<String>>>,
         #[label("here")]
-        span: SourceSpan,
+        span: Option<SourceSpan>,
     },
 
     /// A profile value that is missing, unknown, of the wrong type, out of range
@@ -212,6 +216,14 @@ pub enum Error {
     Activation { failures: String },
 }
 
+fn located_position(located: &Located) -> String {
+    crate::source::position(
+        located.src.name(),
+        located.src.inner(),
+        located.span.offset(),
+    )
+}
+
 impl Error {
     /// A located profile error. The key path doubles as the label so the report
     /// names the key even when the span is the whole table.
@@ -224,7 +236,7 @@ impl Error {
     ) -> Error {
         let message = message.into();
         match sources.locate(key, underline) {
-            Some(located) => Error::Invalid {
+            Some(located) if located.quotable => Error::Invalid {
                 key: key.to_string(),
                 label: if key.is_empty() {
                     "here".to_string()
@@ -234,6 +246,12 @@ impl Error {
                 message,
                 src: located.src,
                 span: located.span,
+                help,
+            },
+            Some(located) => Error::InvalidRedacted {
+                key: key.to_string(),
+                message,
+                location: located_position(&located),
                 help,
             },
             None => Error::InvalidProject { message, help },
@@ -250,19 +268,12 @@ impl Error {
     ) -> Error {
         let message = message.into();
         match sources.locate(key, Underline::Key) {
-            Some(located) => {
-                let text = located.src.inner();
-                let offset = located.span.offset().min(text.len());
-                let before = &text[..offset];
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                Error::InvalidRedacted {
-                    key: key.to_string(),
-                    message,
-                    location: format!("{}:{line}:{column}", located.src.name()),
-                    help,
-                }
-            }
+            Some(located) => Error::InvalidRedacted {
+                key: key.to_string(),
+                message,
+                location: located_position(&located),
+                help,
+            },
             None => Error::InvalidProject { message, help },
         }
     }
@@ -288,9 +299,23 @@ impl Error {
         }
     }
 
-    /// Folds a list of errors into one, or none.
+    /// Folds a list of errors into one, or none. At most
+    /// [`MAX_REPORTED_ERRORS`] are kept: each one quotes its source, and a
+    /// profile broken in thousands of places would otherwise take minutes to
+    /// report, with the first screenful all anyone reads.
     pub fn collect(profile: &str, mut errors: Vec<Error>) -> Result<()> {
-        match errors.len() {
+        let total = errors.len();
+        if total > MAX_REPORTED_ERRORS {
+            errors.truncate(MAX_REPORTED_ERRORS);
+            errors.push(Error::InvalidProject {
+                message: format!(
+                    "{} more problems are not shown",
+                    total - MAX_REPORTED_ERRORS
+                ),
+                help: Some("fix the problems above and run gen again".into()),
+            });
+        }
+        match total {
             0 => Ok(()),
             1 => Err(errors.remove(0)),
             count => Err(Error::Many {

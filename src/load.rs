@@ -38,53 +38,130 @@ impl LoadedProfile {
     }
 }
 
+/// Where profile files come from. gen reads them from the project's
+/// `profiles/` directory; fuzzing and property tests hand the same pipeline
+/// text held in memory, so there is one loader, not two.
+pub trait ProfileFiles {
+    /// The text of `profiles/<stem>.toml`, or `None` when there is no such file.
+    fn read(&self, stem: &str) -> Result<Option<String>>;
+    /// The stems of every profile file, bases included, sorted.
+    fn stems(&self) -> Result<Vec<String>>;
+}
+
+/// The profiles of a project on disk: `<project>/profiles/*.toml`.
+#[derive(Debug, Clone)]
+pub struct DiskProfiles {
+    dir: Utf8PathBuf,
+}
+
+impl DiskProfiles {
+    pub fn new(project: &Utf8Path) -> DiskProfiles {
+        DiskProfiles {
+            dir: project.join(PROFILES_DIR),
+        }
+    }
+}
+
+impl ProfileFiles for DiskProfiles {
+    fn read(&self, stem: &str) -> Result<Option<String>> {
+        let path = self.dir.join(format!("{stem}.toml"));
+        if !path.is_file() {
+            return Ok(None);
+        }
+        std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(|e| Error::read(display_name(stem), e))
+    }
+
+    fn stems(&self) -> Result<Vec<String>> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::read(&self.dir, e))?;
+        let mut stems = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read(&self.dir, e))?;
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if let Some(stem) = file_name.strip_suffix(".toml") {
+                if !stem.is_empty() {
+                    stems.push(stem.to_string());
+                }
+            }
+        }
+        stems.sort();
+        Ok(stems)
+    }
+}
+
+/// Profile files held in memory, stem → text.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryProfiles {
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+impl MemoryProfiles {
+    pub fn with(mut self, stem: &str, text: impl Into<String>) -> MemoryProfiles {
+        self.files.insert(stem.to_string(), text.into());
+        self
+    }
+}
+
+impl ProfileFiles for MemoryProfiles {
+    fn read(&self, stem: &str) -> Result<Option<String>> {
+        Ok(self.files.get(stem).cloned())
+    }
+
+    fn stems(&self) -> Result<Vec<String>> {
+        Ok(self.files.keys().cloned().collect())
+    }
+}
+
 /// Lists the buildable profiles in `profiles_dir`: every `*.toml` whose name
 /// does not start with `_` (those are bases that only exist to be extended).
 pub fn list_profiles(profiles_dir: &Utf8Path) -> Result<Vec<String>> {
-    let entries = std::fs::read_dir(profiles_dir).map_err(|e| Error::read(profiles_dir, e))?;
-    let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::read(profiles_dir, e))?;
-        let file_name = entry.file_name();
-        let Some(file_name) = file_name.to_str() else {
-            continue;
-        };
-        if let Some(stem) = file_name.strip_suffix(".toml") {
-            if !stem.starts_with('_') && !stem.is_empty() {
-                names.push(stem.to_string());
-            }
-        }
-    }
-    names.sort();
-    Ok(names)
+    let files = DiskProfiles {
+        dir: profiles_dir.to_path_buf(),
+    };
+    buildable(&files)
+}
+
+/// The stems of `files` that are profiles of their own, not bases.
+pub fn buildable(files: &dyn ProfileFiles) -> Result<Vec<String>> {
+    Ok(files
+        .stems()?
+        .into_iter()
+        .filter(|stem| !stem.starts_with('_'))
+        .collect())
 }
 
 /// Loads `<project>/profiles/<name>.toml` and everything it extends. Files are
 /// named relative to the project (`profiles/production.toml`) in errors and in
 /// the manifest, so the output does not depend on where the project lives.
 pub fn load_profile(project: &Utf8Path, name: &str) -> Result<LoadedProfile> {
-    let profiles_dir = project.join(PROFILES_DIR);
-    let profiles_dir = profiles_dir.as_path();
+    load_from(&DiskProfiles::new(project), name)
+}
+
+/// Loads profile `name` and everything it extends from `files`.
+pub fn load_from(files: &dyn ProfileFiles, name: &str) -> Result<LoadedProfile> {
     if !is_profile_name(name) {
         return Err(Error::Usage {
             message: format!("`{name}` is not a profile name"),
             help: Some("profile names are file names in `profiles/` without `.toml`".into()),
         });
     }
-    let path = profiles_dir.join(format!("{name}.toml"));
-    if !path.is_file() {
-        let known = list_profiles(profiles_dir).unwrap_or_default();
+    let Some(text) = files.read(name)? else {
+        let known = buildable(files).unwrap_or_default();
         return Err(Error::Usage {
             message: format!("no profile `{name}` in `{PROFILES_DIR}/`"),
             help: Some(format!("known profiles: {}", known.join(", "))),
         });
-    }
+    };
 
     // Read the chain root-first: production.toml, then _base.toml, ...
     let mut chain: Vec<(SourceFile, toml::Table, Spanned)> = Vec::new();
-    let mut next = Some(path);
-    while let Some(path) = next.take() {
-        let shown = display_name(&path);
+    let mut next = Some((name.to_string(), text));
+    while let Some((stem, text)) = next.take() {
+        let shown = display_name(&stem);
         if chain.iter().any(|(file, _, _)| file.name == shown) {
             return Err(Error::Usage {
                 message: format!("profile `{name}` extends itself through `{shown}`"),
@@ -97,12 +174,10 @@ pub fn load_profile(project: &Utf8Path, name: &str) -> Result<LoadedProfile> {
                 help: None,
             });
         }
-        let (file, table, spans) = parse_file(&path, shown)?;
+        let (file, table, spans) = parse_file(shown, text)?;
         next = match table.get("extends") {
             None => None,
-            Some(toml::Value::String(base)) => {
-                Some(resolve_extends(profiles_dir, &file, &spans, base)?)
-            }
+            Some(toml::Value::String(base)) => Some(resolve_extends(files, &file, &spans, base)?),
             Some(_) => {
                 return Err(spans.error(
                     &file,
@@ -128,7 +203,7 @@ pub fn load_profile(project: &Utf8Path, name: &str) -> Result<LoadedProfile> {
     let profile = deserialize(&sources, merged)?;
     Ok(LoadedProfile {
         name: name.to_string(),
-        file: display_name(&project.join(PROFILES_DIR).join(format!("{name}.toml"))),
+        file: display_name(name),
         profile,
         sources,
     })
@@ -142,29 +217,32 @@ fn is_profile_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// The base a profile extends: its stem and text.
 fn resolve_extends(
-    profiles_dir: &Utf8Path,
+    files: &dyn ProfileFiles,
     file: &SourceFile,
     spans: &Spanned,
     base: &str,
-) -> Result<Utf8PathBuf> {
+) -> Result<(String, String)> {
     let stem = base.strip_suffix(".toml").unwrap_or(base);
     if !is_profile_name(stem) {
         return Err(spans.error(
             file,
             "extends",
-            format!("`extends = {base:?}` must name a profile file in the same directory, like `_base.toml`"),
+            format!(
+                "`extends = \"{}\"` must name a profile file in the same directory, like `_base.toml`",
+                crate::syntax::shown(base)
+            ),
         ));
     }
-    let path = profiles_dir.join(format!("{stem}.toml"));
-    if !path.is_file() {
-        return Err(spans.error(
+    match files.read(stem)? {
+        Some(text) => Ok((stem.to_string(), text)),
+        None => Err(spans.error(
             file,
             "extends",
             format!("base profile `{PROFILES_DIR}/{stem}.toml` does not exist"),
-        ));
+        )),
     }
-    Ok(path)
 }
 
 /// Key spans of one file, kept until the file gets its index in the source map.
@@ -190,23 +268,30 @@ impl Spanned {
     }
 }
 
-fn display_name(path: &Utf8Path) -> Utf8PathBuf {
-    Utf8Path::new(PROFILES_DIR).join(path.file_name().unwrap_or_default())
+/// `profiles/<stem>.toml`: how a profile file is named in errors and manifests.
+fn display_name(stem: &str) -> Utf8PathBuf {
+    Utf8Path::new(PROFILES_DIR).join(format!("{stem}.toml"))
 }
 
-fn parse_file(path: &Utf8Path, shown: Utf8PathBuf) -> Result<(SourceFile, toml::Table, Spanned)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::read(shown.clone(), e))?;
-    let file = SourceFile {
-        name: shown,
-        text: text.into(),
-    };
+fn parse_file(shown: Utf8PathBuf, text: String) -> Result<(SourceFile, toml::Table, Spanned)> {
+    let file = SourceFile::new(shown, text);
     let syntax_error = |err: toml::de::Error| {
         let span = err.span().unwrap_or(0..0);
-        Error::Syntax {
-            path: file.name.clone(),
-            message: err.message().trim_end().to_string(),
-            src: file.named_source(),
-            span: (span.start, span.len()).into(),
+        let message = clip(err.message().trim_end());
+        if file.quotable && crate::source::span_quotable(&file.text, &span) {
+            Error::Syntax {
+                path: file.name.clone(),
+                message,
+                src: Some(file.named_source()),
+                span: Some((span.start, span.len()).into()),
+            }
+        } else {
+            Error::Syntax {
+                path: crate::source::position(file.name.as_str(), &file.text, span.start).into(),
+                message,
+                src: None,
+                span: None,
+            }
         }
     };
     let document = DeTable::parse(&file.text).map_err(syntax_error)?;
@@ -293,13 +378,24 @@ fn deserialize(sources: &SourceMap, merged: toml::Table) -> Result<Profile> {
                 Segment::Unknown => path,
             };
         }
-        let message = err.inner().message().trim_end().to_string();
+        let message = clip(err.inner().message().trim_end());
         let underline = if message.starts_with("unknown field") {
             Underline::Key
         } else {
             Underline::Value
         };
         let help = help_for_serde_message(&message);
+        if references_credential(&path) && !message.starts_with("unknown field") {
+            // serde quotes the value it could not use; here it may be a credential.
+            return Error::invalid_redacted(
+                sources,
+                &path,
+                format!(
+                    "`{path}` has the wrong type (the value is not shown: it may be a credential)"
+                ),
+                Some("secrets are referenced by the absolute path of a file on the host".into()),
+            );
+        }
         let shown_key = if path.is_empty() {
             "the profile".to_string()
         } else {
@@ -313,6 +409,32 @@ fn deserialize(sources: &SourceMap, merged: toml::Table) -> Result<Profile> {
             help,
         )
     })
+}
+
+/// Keys whose value names a file holding a credential.
+fn references_credential(path: &str) -> bool {
+    path.contains(".secrets")
+        || [
+            "password_file",
+            "auth_file",
+            "replication_passfile",
+            "tls_key",
+            "certificate_key",
+        ]
+        .iter()
+        .any(|suffix| path.ends_with(suffix))
+}
+
+/// A parser's message, cut to a readable length: serde quotes the offending
+/// value, which may be 100 KB long.
+fn clip(message: &str) -> String {
+    const MAX: usize = 300;
+    if message.chars().count() <= MAX {
+        return message.to_string();
+    }
+    let mut out: String = message.chars().take(MAX).collect();
+    out.push('…');
+    out
 }
 
 fn help_for_serde_message(message: &str) -> Option<String> {

@@ -15,9 +15,20 @@ pub struct SourceFile {
     /// The path as the user should see it (relative to the project when possible).
     pub name: Utf8PathBuf,
     pub text: Arc<String>,
+    /// Whether errors may quote this file at all (see [`file_quotable`]).
+    pub quotable: bool,
 }
 
 impl SourceFile {
+    pub fn new(name: Utf8PathBuf, text: String) -> SourceFile {
+        let quotable = file_quotable(&text);
+        SourceFile {
+            name,
+            text: Arc::new(text),
+            quotable,
+        }
+    }
+
     pub fn named_source(&self) -> NamedSource<Arc<String>> {
         NamedSource::new(self.name.as_str(), Arc::clone(&self.text)).with_language("toml")
     }
@@ -38,11 +49,62 @@ pub enum Underline {
     Value,
 }
 
+/// The longest source line an error quotes. miette pads the underline to the
+/// span's column, and Rust's formatter panics on a width past 65535, so a
+/// value on a very long line would crash gen while reporting it; past this
+/// length gen names the file, line and column instead of quoting the line.
+pub const MAX_QUOTED_LINE: usize = 1024;
+
+/// Whether errors may quote a file at all. A file holding control characters
+/// (TOML refuses them, but they are in the file) is never quoted: an escape
+/// sequence in an error message could rewrite what the terminal shows. Nor is
+/// a file that seems to hold a credential: miette shows the lines around the
+/// one in error, so an unrelated mistake would print it.
+pub fn file_quotable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        && !crate::syntax::text_holds_credential(text)
+}
+
+/// Whether an error can quote the lines `span` starts and ends on.
+pub fn span_quotable(text: &str, span: &Range<usize>) -> bool {
+    let line_length = |offset: usize| {
+        let offset = offset.min(text.len());
+        let start = text.as_bytes()[..offset]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = text.as_bytes()[offset..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(text.len(), |i| offset + i);
+        end - start
+    };
+    text.is_char_boundary(span.start.min(text.len()))
+        && line_length(span.start) <= MAX_QUOTED_LINE
+        && line_length(span.end) <= MAX_QUOTED_LINE
+}
+
+/// `file:line:column` of a byte offset, column counted in characters.
+pub fn position(name: &str, text: &str, offset: usize) -> String {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{name}:{line}:{column}")
+}
+
 /// A located source excerpt ready for a diagnostic.
 #[derive(Debug, Clone)]
 pub struct Located {
     pub src: NamedSource<Arc<String>>,
     pub span: SourceSpan,
+    /// Whether the error may quote the excerpt.
+    pub quotable: bool,
 }
 
 /// Every key path of the merged profile (`hosts.db1.hardware.memory`,
@@ -72,11 +134,22 @@ impl SourceMap {
         self.keys.insert(path, location);
     }
 
+    /// Removes every key below `path`. Keys below it sort right after its
+    /// `.` and `[` prefixes, so only those ranges are visited: recording stays
+    /// linear in the number of keys however large the profile is.
     fn forget_below(&mut self, path: &str) {
-        let dotted = format!("{path}.");
-        let indexed = format!("{path}[");
-        self.keys
-            .retain(|key, _| !(key.starts_with(&dotted) || key.starts_with(&indexed)));
+        for prefix in [format!("{path}."), format!("{path}[")] {
+            let below: Vec<String> = self
+                .keys
+                .range(prefix.clone()..)
+                .map(|(key, _)| key)
+                .take_while(|key| key.starts_with(&prefix))
+                .cloned()
+                .collect();
+            for key in below {
+                self.keys.remove(&key);
+            }
+        }
     }
 
     /// The source location of `path`, or of its nearest recorded ancestor when
@@ -93,6 +166,7 @@ impl SourceMap {
                 return Some(Located {
                     src: file.named_source(),
                     span: (range.start, range.len()).into(),
+                    quotable: file.quotable && span_quotable(&file.text, &range),
                 });
             }
             current = parent_path(&current)?;

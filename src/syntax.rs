@@ -146,6 +146,22 @@ pub fn looks_like_secret(name: &str, value: &str) -> bool {
     by_name || by_value
 }
 
+/// Whether a profile's text seems to hold a credential anywhere: an
+/// assignment [`looks_like_secret`] would refuse (a path is a reference, not
+/// a credential). Errors never quote such a file, not even as context lines
+/// around an unrelated mistake.
+pub fn text_holds_credential(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.split([',', '{', '}']).any(|piece| {
+            piece.split_once('=').is_some_and(|(name, value)| {
+                let name = name.trim().trim_start_matches('#').trim().trim_matches('"');
+                let value = value.trim().trim_matches(['"', '\'']);
+                !value.is_empty() && !value.starts_with('/') && looks_like_secret(name, value)
+            })
+        })
+    })
+}
+
 pub fn is_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
@@ -504,6 +520,13 @@ mod tests {
             "/run/secrets/db"
         ));
         assert!(!looks_like_secret("LOG_LEVEL", "info"));
+        assert!(text_holds_credential(
+            "environment = { A = 1, DB_PASSWORD = \"x\" }"
+        ));
+        assert!(text_holds_credential("URL = \"redis://u:pw@cache:6379\""));
+        assert!(!text_holds_credential(
+            "secrets = { api_key = \"/etc/shop/api_key\" }\npassword_file = \"/etc/redis/pw\""
+        ));
         assert!(!looks_like_secret("API_URL", "https://api.example.com/v1"));
     }
 

@@ -16,7 +16,7 @@ use crate::model::{
 use crate::profile::{
     EvictionPolicy, Persistence, PoolMode, Profile, Role, Runtime, Service, ServiceRole,
 };
-use crate::source::{SourceMap, Underline};
+use crate::source::{push_key, SourceMap, Underline};
 use crate::syntax;
 use crate::units::{ByteSize, Duration};
 
@@ -75,6 +75,20 @@ impl Checker<'_> {
             || format!("`{key}`: `{}` is not a safe absolute path", syntax::shown(value)),
             "paths are absolute, without `..`, `.` or empty components, and use only letters, digits and `._-@+/`",
         );
+    }
+
+    /// A path that references a credential. A value that is not a safe path
+    /// may be the credential itself pasted in the wrong place, so the error
+    /// shows neither the value nor its line.
+    fn secret_path(&mut self, key: &str, value: &str) {
+        if !syntax::is_safe_path(value) {
+            self.errors.push(Error::invalid_redacted(
+                self.sources,
+                key,
+                format!("`{key}` is not a safe absolute path (the value is not shown: it may be a credential)"),
+                Some("secrets are referenced by the absolute path of a file on the host; the value never goes in the profile".into()),
+            ));
+        }
     }
 
     fn url_path(&mut self, key: &str, value: &str) {
@@ -201,7 +215,7 @@ impl Checker<'_> {
             );
         }
         for (name, host) in &p.hosts {
-            let key = format!("hosts.{name}");
+            let key = push_key("hosts", name);
             self.name(&key, name, "host name");
             if let Some(other) = seen_addresses.insert(host.address, name) {
                 self.fail(
@@ -274,7 +288,7 @@ impl Checker<'_> {
     }
 
     fn service(&mut self, p: &Profile, name: &str, s: &Service) -> ServiceSpec {
-        let key = format!("services.{name}");
+        let key = push_key("services", name);
         self.name(&key, name, "service name");
         let role = s.role.unwrap_or(ServiceRole::Api);
         let replicas = s.replicas.unwrap_or(1);
@@ -403,7 +417,7 @@ impl Checker<'_> {
         }
         let environment = s.environment.clone().unwrap_or_default();
         for (var, value) in &environment {
-            let var_key = format!("{key}.environment.{var}");
+            let var_key = push_key(&format!("{key}.environment"), var);
             self.check(
                 syntax::is_env_name(var),
                 &var_key,
@@ -415,8 +429,9 @@ impl Checker<'_> {
                 },
                 "letters, digits and `_`, not starting with a digit",
             );
-            self.text(&var_key, value);
-            if syntax::looks_like_secret(var, value) {
+            if !syntax::looks_like_secret(var, value) {
+                self.text(&var_key, value);
+            } else {
                 self.errors.push(Error::invalid_redacted(
                     self.sources,
                     &var_key,
@@ -432,7 +447,7 @@ impl Checker<'_> {
         }
         let secrets = s.secrets.clone().unwrap_or_default();
         for (secret, path) in &secrets {
-            let secret_key = format!("{key}.secrets.{secret}");
+            let secret_key = push_key(&format!("{key}.secrets"), secret);
             self.check(
                 syntax::is_secret_name(secret),
                 &secret_key,
@@ -444,7 +459,7 @@ impl Checker<'_> {
                 },
                 "lowercase letters, digits and `_`, starting with a letter",
             );
-            self.path(&secret_key, path);
+            self.secret_path(&secret_key, path);
         }
         let healthcheck = s.healthcheck.as_ref().map(|h| {
             let hkey = format!("{key}.healthcheck");
@@ -642,7 +657,7 @@ impl Checker<'_> {
             .replication_passfile
             .clone()
             .unwrap_or_else(|| "/var/lib/postgresql/.pgpass".into());
-        self.path("postgres.replication_passfile", &replication_passfile);
+        self.secret_path("postgres.replication_passfile", &replication_passfile);
         let extensions = pg.extensions.clone().unwrap_or_default();
         for (i, ext) in extensions.iter().enumerate() {
             self.check(
@@ -660,7 +675,7 @@ impl Checker<'_> {
         let tls = match (&pg.tls_certificate, &pg.tls_key) {
             (Some(certificate), Some(key)) => {
                 self.path("postgres.tls_certificate", certificate);
-                self.path("postgres.tls_key", key);
+                self.secret_path("postgres.tls_key", key);
                 Some(TlsFiles {
                     certificate: certificate.clone(),
                     key: key.clone(),
@@ -678,7 +693,7 @@ impl Checker<'_> {
         };
         let mut overrides = BTreeMap::new();
         for (name, value) in pg.overrides.iter().flatten() {
-            let okey = format!("postgres.overrides.{name}");
+            let okey = push_key("postgres.overrides", name);
             if !syntax::is_postgres_setting(name) {
                 self.fail(
                     &okey,
@@ -762,7 +777,7 @@ impl Checker<'_> {
             .auth_file
             .clone()
             .unwrap_or_else(|| "/etc/pgbouncer/userlist.txt".into());
-        self.path("pgbouncer.auth_file", &auth_file);
+        self.secret_path("pgbouncer.auth_file", &auth_file);
         let port = b.port.unwrap_or(6432);
         self.check(
             port >= 1024,
@@ -824,7 +839,7 @@ impl Checker<'_> {
             );
         }
         if let Some(path) = &r.password_file {
-            self.path("redis.password_file", path);
+            self.secret_path("redis.password_file", path);
         }
         let port = r.port.unwrap_or(6379);
         self.check(
@@ -858,7 +873,7 @@ impl Checker<'_> {
         let mut all_names: BTreeMap<String, String> = BTreeMap::new();
         let mut sites = Vec::new();
         for (name, site) in &p.sites {
-            let key = format!("sites.{name}");
+            let key = push_key("sites", name);
             self.name(&key, name, "site name");
             if site.server_names.is_empty() {
                 self.fail(
@@ -889,7 +904,7 @@ impl Checker<'_> {
                 }
             }
             self.path(&format!("{key}.certificate"), &site.certificate);
-            self.path(&format!("{key}.certificate_key"), &site.certificate_key);
+            self.secret_path(&format!("{key}.certificate_key"), &site.certificate_key);
             let health_path = site.health_path.clone().unwrap_or_else(|| "/health".into());
             self.url_path(&format!("{key}.health_path"), &health_path);
             let rate_limit = site.rate_limit.as_ref().map(|r| {
@@ -1185,7 +1200,7 @@ impl Checker<'_> {
     /// Invariants between sections, once every section has been read.
     fn cross_checks(&mut self, d: &Deployment) {
         for service in &d.services {
-            let key = format!("services.{}", service.name);
+            let key = push_key("services", &service.name);
             if d.hosts_running(service).next().is_none() {
                 self.fail(
                     &format!("{key}.role"),
@@ -1271,7 +1286,7 @@ impl Checker<'_> {
 
         for site in &d.sites {
             for (i, location) in site.locations.iter().enumerate() {
-                let lkey = format!("sites.{}.locations[{i}]", site.name);
+                let lkey = format!("{}.locations[{i}]", push_key("sites", &site.name));
                 let LocationTarget::Service { service: name } = &location.target else {
                     continue;
                 };
@@ -1332,12 +1347,12 @@ impl Checker<'_> {
                 }
             }
             let mut used: u64 = 0;
-            let mut last_key = format!("hosts.{}.hardware.memory", host.name);
+            let mut last_key = format!("{}.hardware.memory", push_key("hosts", &host.name));
             for service in d.services_on(host) {
                 if let Some(memory) = service.memory {
                     used = used
                         .saturating_add(memory.bytes().saturating_mul(u64::from(service.replicas)));
-                    last_key = format!("services.{}.limits.memory", service.name);
+                    last_key = format!("{}.limits.memory", push_key("services", &service.name));
                 }
             }
             if host.has(Role::Cache) {

@@ -137,3 +137,60 @@ pub fn valid_with(from: &str, to: &str) -> String {
     assert!(VALID.contains(from), "test profile has no {from:?}");
     VALID.replacen(from, to, 1)
 }
+
+/// Values that try to break out of whatever file or path they land in, by name.
+/// The fuzzer splices them into profiles; the injection suite puts each into
+/// every field that reaches a file.
+pub fn hostile_values() -> Vec<(&'static str, String)> {
+    let fixed: &[(&str, &str)] = &[
+        ("newline", "a\nlisten 8080;"),
+        ("carriage return", "a\rb"),
+        ("crlf", "a\r\nb = 1"),
+        ("semicolon", "a; deny all"),
+        ("braces", "a } server { listen 9999"),
+        ("single quote", "a' b"),
+        ("double quote", "a\" b"),
+        ("dollar", "$HOME"),
+        ("command substitution", "$(touch /tmp/pwned)"),
+        ("backticks", "`id`"),
+        ("hash", "a # b"),
+        ("dot dot", "../../etc/shadow"),
+        ("dot dot component", "/etc/../../root"),
+        ("absolute path", "/etc/passwd"),
+        ("nul", "a\0b"),
+        ("tab", "a\tb"),
+        ("escape", "a\u{1b}[31mred"),
+        ("backspace", "a\u{8}b"),
+        ("delete", "a\u{7f}b"),
+        ("line separator", "a\u{2028}b"),
+        ("one dot leader", "a\u{2024}b"),
+        ("fullwidth semicolon", "a\u{ff1b}b"),
+        ("rtl override", "a\u{202e}b"),
+        ("zero-width joiner", "a\u{200d}b"),
+        ("bom", "\u{feff}a"),
+        ("yaml alias", "*anchor"),
+        ("yaml anchor", "&anchor a"),
+        ("yaml tag", "!!python/object a"),
+        ("yaml mapping", "a: b"),
+        ("yaml sequence", "- a"),
+        ("yaml block", "|\n  a"),
+        ("yaml flow", "{a: b}"),
+        ("cron job", "* * * * * root rm -rf /"),
+        ("cron reboot", "@reboot"),
+        ("cron percent", "a%b"),
+        ("backslash", "a\\b"),
+        ("systemd specifier", "%h/%n"),
+        ("jinja", "{{ 7*7 }}{% raw %}"),
+        ("empty", ""),
+        ("space", " "),
+    ];
+    let mut values: Vec<(&'static str, String)> =
+        fixed.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    values.push(("100 KB", "a".repeat(100 * 1024)));
+    values
+}
+
+/// A string as a TOML basic string (JSON escapes are valid TOML escapes).
+pub fn toml_string(value: &str) -> String {
+    serde_json::to_string(value).expect("a string serialises")
+}
