@@ -98,8 +98,10 @@ fn roles(i: usize, n: usize) -> &'static str {
 /// timer and script this gives an app host about 30 files.
 const NATIVE_PER_ROLE: usize = 12;
 
-/// A fleet profile of `n` hosts. `variant` changes the environment of one
-/// api-side native service, so about 1% of the fleet's files change.
+/// A fleet profile of `n` hosts. `variant` 1 is a typical small change:
+/// PostgreSQL workload, nginx body size, an alert threshold and Redis memory,
+/// which rewrites the files (and manifests) of the database, load balancer,
+/// monitoring and cache hosts: under 1% of the fleet's files.
 fn fleet_profile(n: usize, variant: u32) -> String {
     let mut p = String::new();
     p.push_str(
@@ -126,8 +128,8 @@ repository = "https://git.example.com/ops/fleet.git"
         let _ = writeln!(
             p,
             "[hosts.h{i:04}]\naddress = \"10.{}.{}.{}\"\nroles = {}\nhardware = {{ cores = {cores}, memory = \"{memory}\", storage = \"{storage}\", disk = \"{disk}\" }}\n",
-            1 + i / 65536,
-            (i / 256) % 256,
+            1 + i / 62500,
+            (i / 250) % 250,
             1 + i % 250,
             roles(i, n)
         );
@@ -164,11 +166,7 @@ limits = { cpus = 1.0, memory = "768MiB" }
     );
     for role in ["api", "worker"] {
         for k in 0..NATIVE_PER_ROLE {
-            let level = if role == "api" && k == 0 && variant == 1 {
-                "debug"
-            } else {
-                "info"
-            };
+            let level = "info";
             let _ = writeln!(
                 p,
                 "[services.{role}-agent-{k:02}]\nruntime = \"native\"\nrole = \"{role}\"\ncommand = [\"/opt/fleet/bin/agent-{k:02}\", \"--interval\", \"{}s\"]\nuser = \"fleet\"\nworking_directory = \"/var/lib/fleet\"\nenvironment = {{ AGENT = \"{role}-{k:02}\", LOG_LEVEL = \"{level}\" }}\nlimits = {{ memory = \"64MiB\" }}\n",
@@ -180,7 +178,7 @@ limits = { cpus = 1.0, memory = "768MiB" }
         p,
         r#"[postgres]
 version = 15
-workload = "web"
+workload = "{}"
 database = "fleet"
 users = ["fleet_app"]
 synchronous_replicas = {}
@@ -189,15 +187,19 @@ synchronous_replicas = {}
 pool_mode = "transaction"
 
 [redis]
-maxmemory = "4GiB"
+maxmemory = "{}"
 
 [monitoring]
 alertmanagers = ["10.0.0.13:9093"]
+
+[alerts]
+error_ratio = {}
 
 [sites.main]
 server_names = ["fleet.example.com"]
 certificate = "/etc/letsencrypt/live/fleet.example.com/fullchain.pem"
 certificate_key = "/etc/letsencrypt/live/fleet.example.com/privkey.pem"
+client_max_body_size = "{}"
 
 [[sites.main.locations]]
 path = "/"
@@ -209,7 +211,11 @@ schedule = "*-*-* 03:15:00"
 retention_days = 14
 destination = "/var/backups/fleet"
 "#,
-        usize::from(replicas > 0)
+        if variant == 1 { "oltp" } else { "web" },
+        usize::from(replicas > 0),
+        if variant == 1 { "6GiB" } else { "4GiB" },
+        if variant == 1 { "0.03" } else { "0.05" },
+        if variant == 1 { "50MiB" } else { "25MiB" },
     );
     p
 }

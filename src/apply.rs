@@ -107,7 +107,12 @@ impl Target {
     }
 
     fn record(&self, path: &str) -> Option<&FileRecord> {
-        self.manifest.files.iter().find(|r| r.path == path)
+        // Sorted by path: checked when the manifest was read.
+        self.manifest
+            .files
+            .binary_search_by(|r| r.path.as_str().cmp(path))
+            .ok()
+            .map(|index| &self.manifest.files[index])
     }
 }
 
@@ -323,17 +328,22 @@ impl Session {
         ))
     }
 
+    /// Writes the plan's changes: folders first, then every new content in
+    /// one batch (all staged, fsynced and validated before the first rename;
+    /// see `atomic::write_files`), then the removals.
     fn write_changes(
         &self,
         target: &Target,
         plan: &Plan,
         attributes: &BTreeMap<String, Attributes>,
     ) -> Result<()> {
+        let mut writes = Vec::new();
+        let mut removals = Vec::new();
         for change in &plan.changes {
             let resolved = self.root.resolve(&change.path)?;
             if change.kind == ChangeKind::Remove {
                 if resolved.metadata.is_some() {
-                    atomic::remove_file(&resolved.path)?;
+                    removals.push(resolved.path);
                 }
                 continue;
             }
@@ -349,14 +359,26 @@ impl Session {
                     message: format!("`{}` is not in the manifest", change.path),
                 });
             };
-            atomic::write_file(&resolved.path, content, *attributes, |staged| {
-                validate_staged(record, staged).map_err(|message| Error::Validation {
-                    path: change.path.clone(),
-                    message,
-                })
-            })?;
+            writes.push((resolved.path, content, *attributes, record));
         }
-        Ok(())
+        let pending: Vec<atomic::Pending> = writes
+            .iter()
+            .map(|(path, content, attributes, _)| atomic::Pending {
+                path,
+                content,
+                attributes: *attributes,
+            })
+            .collect();
+        atomic::write_files(&pending, |index, staged| {
+            let record = writes[index].3;
+            validate_staged(record, staged).map_err(|message| Error::Validation {
+                path: record.path.clone(),
+                message,
+            })
+        })?;
+        removals
+            .iter()
+            .try_for_each(|path| atomic::remove_file(path))
     }
 
     /// Restores what `generation` replaced: the rollback of one apply. The
