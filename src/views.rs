@@ -246,7 +246,12 @@ pub fn build<'a>(
         } else {
             Vec::new()
         },
-        health_targets: health_targets(d, derived),
+        // Proportional to the fleet: built only for the file that lists it.
+        health_targets: if wants("scripts/healthcheck.sh.j2") {
+            health_targets(d, derived)
+        } else {
+            Vec::new()
+        },
         textfile_dir: catalog::TEXTFILE_DIR,
         compose_path: catalog::compose_path(&d.project),
         compose_secrets,
