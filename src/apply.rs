@@ -324,17 +324,22 @@ impl Session {
         ))
     }
 
+    /// Writes the plan's changes: folders first, then every new content in
+    /// one batch (all staged, fsynced and validated before the first rename;
+    /// see `atomic::write_files`), then the removals.
     fn write_changes(
         &self,
         target: &Target,
         plan: &Plan,
         attributes: &BTreeMap<String, Attributes>,
     ) -> Result<()> {
+        let mut writes = Vec::new();
+        let mut removals = Vec::new();
         for change in &plan.changes {
             let resolved = self.root.resolve(&change.path)?;
             if change.kind == ChangeKind::Remove {
                 if resolved.metadata.is_some() {
-                    atomic::remove_file(&resolved.path)?;
+                    removals.push(resolved.path);
                 }
                 continue;
             }
@@ -349,10 +354,21 @@ impl Session {
                     message: format!("`{}` is not in the manifest", change.path),
                 });
             };
-            // The validators already passed on the whole tree (commands::apply).
-            atomic::write_file(&resolved.path, content, *attributes, |_| Ok(()))?;
+            writes.push((resolved.path, content, *attributes));
         }
-        Ok(())
+        let pending: Vec<atomic::Pending> = writes
+            .iter()
+            .map(|(path, content, attributes)| atomic::Pending {
+                path,
+                content,
+                attributes: *attributes,
+            })
+            .collect();
+        // The validators already passed on the whole tree (commands::apply).
+        atomic::write_files(&pending)?;
+        removals
+            .iter()
+            .try_for_each(|path| atomic::remove_file(path))
     }
 
     /// Restores what `generation` replaced: the rollback of one apply. The

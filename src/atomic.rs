@@ -4,6 +4,7 @@
 //! mode, and renamed over the destination; then the directory is fsynced. A
 //! reader (or a crash) sees the old file or the new one, never a mix.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::{self, Write as _};
 use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -47,6 +48,61 @@ pub fn write_file(
     result?;
     fault::step("renamed over the destination");
     sync_dir(dir)
+}
+
+/// One file of a batch: where it goes, what it holds, how it ends up owned.
+pub struct Pending<'a> {
+    pub path: &'a Utf8Path,
+    pub content: &'a [u8],
+    pub attributes: Attributes,
+}
+
+/// Writes many files, each atomically, with fewer waits on the disk than one
+/// `write_file` each: every file is staged and fsynced beside its destination,
+/// then all are renamed into place, then each directory is fsynced once. A
+/// crash at any point leaves every destination
+/// holding its old content or its new one; an error while staging leaves them
+/// all untouched and removes the staged files.
+pub fn write_files(files: &[Pending<'_>]) -> Result<()> {
+    let mut staged: Vec<(Utf8PathBuf, &Utf8Path)> = Vec::with_capacity(files.len());
+    let mut result = Ok(());
+    for file in files {
+        let (dir, name) = match split(file.path) {
+            Ok(split) => split,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        let temp = dir.join(format!("{TEMP_PREFIX}{name}-{}", std::process::id()));
+        // Pushed before staging, so a half-written temporary file is removed too.
+        staged.push((temp.clone(), file.path));
+        if let Err(e) = stage(&temp, file.content, file.attributes) {
+            result = Err(e);
+            break;
+        }
+        fault::step("temporary file written and fsynced");
+    }
+    if let Err(e) = result {
+        for (temp, _) in &staged {
+            let _ = fs::remove_file(temp);
+        }
+        return Err(e);
+    }
+    let mut dirs = BTreeSet::new();
+    for (index, (temp, path)) in staged.iter().enumerate() {
+        if let Err(e) = fs::rename(temp, path) {
+            for (temp, _) in &staged[index..] {
+                let _ = fs::remove_file(temp);
+            }
+            return Err(Error::write(*path, e));
+        }
+        fault::step("renamed over the destination");
+        if let Some(dir) = path.parent() {
+            dirs.insert(dir);
+        }
+    }
+    dirs.into_iter().try_for_each(sync_dir)
 }
 
 fn stage(temp: &Utf8Path, content: &[u8], attributes: Attributes) -> Result<()> {

@@ -8,9 +8,11 @@ use crate::derive::{self, Derived};
 use crate::error::Result;
 use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
 use crate::manifest::{self, FileRecord, Manifest};
-use crate::model::Deployment;
+use crate::model::{Deployment, HostSpec};
+use crate::parallel;
 use crate::render::{Artifact, Renderer, TEMPLATES};
 use crate::validate;
+use crate::views::Shared;
 
 /// One host's target state.
 #[derive(Debug, Clone)]
@@ -46,7 +48,93 @@ pub fn analyse_from(
     Ok((loaded, deployment, derived))
 }
 
-/// Compiles `<project>/profiles/<name>.toml`.
+/// A profile through the front half of the pipeline, ready to render host by
+/// host: what `gen build` streams to disk without holding the fleet's files.
+#[derive(Debug)]
+pub struct Analysed {
+    pub name: String,
+    pub loaded: LoadedProfile,
+    pub deployment: Deployment,
+    pub derived: Derived,
+    input_hash: String,
+    profile_file: String,
+    shared: Shared,
+}
+
+impl Analysed {
+    pub fn new(project: &Utf8Path, name: &str) -> Result<Analysed> {
+        Analysed::from_files(&DiskProfiles::new(project), name)
+    }
+
+    /// [`Analysed::new`] over profile files from anywhere.
+    pub fn from_files(files: &dyn ProfileFiles, name: &str) -> Result<Analysed> {
+        let (loaded, deployment, derived) = analyse_from(files, name)?;
+        Ok(Analysed {
+            name: name.to_string(),
+            input_hash: input_hash(&loaded),
+            profile_file: loaded.file.to_string(),
+            shared: Shared::new(&deployment, &derived),
+            loaded,
+            deployment,
+            derived,
+        })
+    }
+
+    /// Renders and hashes one host's artifacts and manifest. Hosts are
+    /// independent of each other, so they may be compiled in any order or at once.
+    pub fn compile_host(&self, host: &HostSpec, renderer: &Renderer) -> Result<CompiledHost> {
+        let artifacts = renderer.render_host_shared(
+            &self.deployment,
+            &self.derived,
+            &self.shared,
+            host,
+            &self.profile_file,
+        )?;
+        let records = artifacts
+            .iter()
+            .map(|a| FileRecord {
+                path: a.spec.path.clone(),
+                sha256: manifest::sha256_hex(&a.content),
+                size: a.content.len() as u64,
+                mode: manifest::mode_string(a.spec.mode),
+                owner: a.spec.owner.to_string(),
+                group: a.spec.group.to_string(),
+                sensitive: a.spec.sensitive,
+                template: a.spec.template.to_string(),
+                source: self.profile_file.clone(),
+                activation: a.spec.activation.clone(),
+                validator: a.spec.validator,
+            })
+            .collect();
+        Ok(CompiledHost {
+            host: host.name.clone(),
+            manifest: Manifest::new(
+                &self.deployment.profile,
+                &host.name,
+                self.input_hash.clone(),
+                records,
+            ),
+            artifacts,
+        })
+    }
+
+    /// `f` applied to every compiled host, on `threads` threads, results in
+    /// host order (see `parallel::map`).
+    pub fn map_hosts<R: Send>(
+        &self,
+        renderer: &Renderer,
+        threads: usize,
+        f: impl Fn(CompiledHost) -> Result<R> + Sync,
+    ) -> Result<Vec<R>> {
+        parallel::map(&self.deployment.hosts, threads, |host| {
+            f(self.compile_host(host, renderer)?)
+        })
+    }
+}
+
+/// Every host of `<project>/profiles/<name>.toml` compiled and held in memory
+/// (for callers that need all artifacts at once; `gen build` streams through
+/// `Analysed` instead).
 pub fn compile(project: &Utf8Path, name: &str, renderer: &Renderer) -> Result<CompiledProfile> {
     compile_from(&DiskProfiles::new(project), name, renderer)
 }
@@ -63,47 +151,13 @@ pub fn compile_from(
     name: &str,
     renderer: &Renderer,
 ) -> Result<CompiledProfile> {
-    let (loaded, deployment, derived) = analyse_from(files, name)?;
-    let input_hash = input_hash(&loaded);
-    let profile_file = loaded.file.to_string();
-    let hosts = deployment
-        .hosts
-        .iter()
-        .map(|host| {
-            let artifacts = renderer.render_host(&deployment, &derived, host, &profile_file)?;
-            let records = artifacts
-                .iter()
-                .map(|a| FileRecord {
-                    path: a.spec.path.clone(),
-                    sha256: manifest::sha256_hex(&a.content),
-                    size: a.content.len() as u64,
-                    mode: manifest::mode_string(a.spec.mode),
-                    owner: a.spec.owner.to_string(),
-                    group: a.spec.group.to_string(),
-                    sensitive: a.spec.sensitive,
-                    template: a.spec.template.to_string(),
-                    source: profile_file.clone(),
-                    activation: a.spec.activation.clone(),
-                    validator: a.spec.validator,
-                })
-                .collect();
-            Ok(CompiledHost {
-                host: host.name.clone(),
-                manifest: Manifest::new(
-                    &deployment.profile,
-                    &host.name,
-                    input_hash.clone(),
-                    records,
-                ),
-                artifacts,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let analysed = Analysed::from_files(files, name)?;
+    let hosts = analysed.map_hosts(renderer, parallel::threads(), Ok)?;
     Ok(CompiledProfile {
-        name: name.to_string(),
-        loaded,
-        deployment,
-        derived,
+        name: analysed.name,
+        loaded: analysed.loaded,
+        deployment: analysed.deployment,
+        derived: analysed.derived,
         hosts,
     })
 }

@@ -173,9 +173,21 @@ impl Store {
         ensure_dir(&dir)?;
         let content_dir = dir.join(CONTENT_DIR);
         ensure_dir(&content_dir)?;
-        for (sha256, bytes) in contents {
-            atomic::write_file(&content_dir.join(sha256), bytes, private(), |_| Ok(()))?;
-        }
+        let paths: Vec<Utf8PathBuf> = contents
+            .iter()
+            .map(|(sha256, _)| content_dir.join(sha256))
+            .collect();
+        let attributes = private();
+        let pending: Vec<atomic::Pending> = paths
+            .iter()
+            .zip(contents)
+            .map(|(path, (_, bytes))| atomic::Pending {
+                path,
+                content: bytes,
+                attributes,
+            })
+            .collect();
+        atomic::write_files(&pending)?;
         self.save(generation)?;
         atomic::sync_dir(&self.dir)
     }

@@ -28,6 +28,7 @@ pub mod load;
 pub mod manifest;
 pub mod model;
 pub mod output;
+pub mod parallel;
 pub mod plan;
 pub mod profile;
 pub mod progress;

@@ -150,10 +150,29 @@ impl Renderer {
         host: &HostSpec,
         profile_file: &str,
     ) -> Result<Vec<Artifact>> {
+        self.render_host_shared(
+            d,
+            derived,
+            &views::Shared::new(d, derived),
+            host,
+            profile_file,
+        )
+    }
+
+    /// Renders every artifact of `host`, with the deployment's template
+    /// values converted once for all hosts (`views::Shared`).
+    pub fn render_host_shared(
+        &self,
+        d: &Deployment,
+        derived: &Derived,
+        shared: &views::Shared,
+        host: &HostSpec,
+        profile_file: &str,
+    ) -> Result<Vec<Artifact>> {
         crate::catalog::artifacts_for(d, host)
             .into_iter()
             .map(|spec| {
-                let context = views::build(d, derived, host, &spec, profile_file);
+                let context = views::build(d, derived, shared, host, &spec, profile_file);
                 let render_error = |e: minijinja::Error| Error::Render {
                     template: spec.template.to_string(),
                     message: format!("{e:#}"),

@@ -19,8 +19,10 @@ pub struct Context<'a> {
     pub header: Header<'a>,
     pub project: &'a str,
     pub host: &'a HostSpec,
-    pub d: &'a Deployment,
-    pub derived: &'a Derived,
+    /// The whole deployment and its derived values, converted for the
+    /// templates once per profile (see `Shared`) and shared by every render.
+    pub d: minijinja::Value,
+    pub derived: minijinja::Value,
     /// This host's postgresql.conf settings, on database hosts.
     pub pg: Option<&'a PostgresConf>,
     pub containers: Vec<ServiceView>,
@@ -160,9 +162,29 @@ pub fn upstream_name(project: &str, service: &str) -> String {
     )
 }
 
+/// The deployment and derived values as template values. Converting them is
+/// proportional to the fleet; done once per profile, each render then shares
+/// them by reference instead of converting the fleet again for every file
+/// (which made a build quadratic in the number of hosts).
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub d: minijinja::Value,
+    pub derived: minijinja::Value,
+}
+
+impl Shared {
+    pub fn new(d: &Deployment, derived: &Derived) -> Shared {
+        Shared {
+            d: minijinja::Value::from_serialize(d),
+            derived: minijinja::Value::from_serialize(derived),
+        }
+    }
+}
+
 pub fn build<'a>(
     d: &'a Deployment,
     derived: &'a Derived,
+    shared: &Shared,
     host: &'a HostSpec,
     artifact: &'a ArtifactSpec,
     profile_file: &'a str,
@@ -199,8 +221,8 @@ pub fn build<'a>(
         },
         project: &d.project,
         host,
-        d,
-        derived,
+        d: shared.d.clone(),
+        derived: shared.derived.clone(),
         pg: derived.postgres.get(&host.name),
         containers,
         item,
@@ -226,7 +248,12 @@ pub fn build<'a>(
         } else {
             Vec::new()
         },
-        health_targets: health_targets(d, derived),
+        // Proportional to the fleet: built only for the file that lists it.
+        health_targets: if wants("scripts/healthcheck.sh.j2") {
+            health_targets(d, derived)
+        } else {
+            Vec::new()
+        },
         textfile_dir: catalog::TEXTFILE_DIR,
         compose_path: catalog::compose_path(&d.project),
         compose_secrets,

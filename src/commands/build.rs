@@ -3,7 +3,7 @@
 use camino::Utf8Path;
 
 use crate::cli::{Format, Outcome};
-use crate::compile::{self, CompiledProfile};
+use crate::compile::Analysed;
 use crate::error::Result;
 use crate::load;
 use crate::output::{self, Discrepancy, Scope};
@@ -25,14 +25,15 @@ pub fn run(
         (selected.to_vec(), Scope::Profiles(selected.to_vec()))
     };
     let renderer = Renderer::new();
-    // Every profile compiles before anything is written.
-    let compiled = names
+    // Every profile is loaded, validated and derived before anything is
+    // written; hosts are then rendered straight into the staged tree.
+    let analysed = names
         .iter()
-        .map(|name| compile::compile(project, name, &renderer))
-        .collect::<Result<Vec<CompiledProfile>>>()?;
+        .map(|name| Analysed::new(project, name))
+        .collect::<Result<Vec<Analysed>>>()?;
 
     if check {
-        let discrepancies = output::check(generated, &compiled, &scope)?;
+        let discrepancies = output::check(generated, &analysed, &renderer, &scope)?;
         report_check(generated, &discrepancies, format);
         return Ok(if discrepancies.is_empty() {
             Outcome::Clean
@@ -40,8 +41,8 @@ pub fn run(
             Outcome::Differences
         });
     }
-    let files = output::write(generated, &compiled, &scope)?;
-    let hosts: usize = compiled.iter().map(|p| p.hosts.len()).sum();
+    let files = output::write(generated, &analysed, &renderer, &scope)?;
+    let hosts: usize = analysed.iter().map(|p| p.deployment.hosts.len()).sum();
     match format {
         Format::Json => println!(
             "{}",

@@ -102,68 +102,72 @@ fn against_tree(
             args.profile
         )));
     }
-    let mut out = Vec::new();
-    for host in hosts {
-        let read = |dir: &Utf8Path| -> Result<Manifest> {
-            let path = dir.join(&host).join(MANIFEST_FILE);
-            if path.is_file() {
-                Manifest::read(&path)
-            } else {
-                Ok(Manifest::new(
-                    &args.profile,
-                    &host,
-                    String::new(),
-                    Vec::new(),
-                ))
-            }
-        };
-        let new_manifest = read(&new_dir)?;
-        let old_manifest = read(&old_dir)?;
-        let before: BTreeMap<String, Actual> = old_manifest
-            .files
-            .iter()
-            .map(|r| {
-                (
-                    r.path.clone(),
-                    Actual::Present(LiveFile {
-                        sha256: r.sha256.clone(),
-                        mode: r.mode.clone(),
-                        uid: 0,
-                        gid: 0,
-                        owner: r.owner.clone(),
-                        group: r.group.clone(),
-                    }),
-                )
-            })
-            .collect();
-        let plan = plan::plan(&new_manifest, &before, Some(&old_manifest));
-        let mut old = BTreeMap::new();
-        let mut new = BTreeMap::new();
-        for change in &plan.changes {
-            if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
-                continue;
-            }
-            if change.expected_sha256.is_some() {
-                let path = tree_path(&old_dir.join(&host), &change.path);
-                old.insert(
-                    change.path.clone(),
-                    std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
-                );
-            }
-            if change.target_sha256.is_some() {
-                let path = tree_path(&new_dir.join(&host), &change.path);
-                new.insert(
-                    change.path.clone(),
-                    std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
-                );
-            }
+    // Hosts are independent: read and compare them on every core, in order.
+    crate::parallel::map(&hosts, crate::parallel::threads(), |host| {
+        host_against_tree(&new_dir, &old_dir, &args.profile, host)
+    })
+}
+
+/// One host of `new_dir` against the same host in `old_dir`.
+fn host_against_tree(
+    new_dir: &Utf8Path,
+    old_dir: &Utf8Path,
+    profile: &str,
+    host: &str,
+) -> Result<HostDiff> {
+    let read = |dir: &Utf8Path| -> Result<Manifest> {
+        let path = dir.join(host).join(MANIFEST_FILE);
+        if path.is_file() {
+            Manifest::read(&path)
+        } else {
+            Ok(Manifest::new(profile, host, String::new(), Vec::new()))
         }
-        out.push(HostDiff {
-            plan,
-            before,
-            old,
-            new,
-        });
+    };
+    let new_manifest = read(new_dir)?;
+    let old_manifest = read(old_dir)?;
+    let before: BTreeMap<String, Actual> = old_manifest
+        .files
+        .iter()
+        .map(|r| {
+            (
+                r.path.clone(),
+                Actual::Present(LiveFile {
+                    sha256: r.sha256.clone(),
+                    mode: r.mode.clone(),
+                    uid: 0,
+                    gid: 0,
+                    owner: r.owner.clone(),
+                    group: r.group.clone(),
+                }),
+            )
+        })
+        .collect();
+    let plan = plan::plan(&new_manifest, &before, Some(&old_manifest));
+    let mut old = BTreeMap::new();
+    let mut new = BTreeMap::new();
+    for change in &plan.changes {
+        if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
+            continue;
+        }
+        if change.expected_sha256.is_some() {
+            let path = tree_path(&old_dir.join(host), &change.path);
+            old.insert(
+                change.path.clone(),
+                std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
+            );
+        }
+        if change.target_sha256.is_some() {
+            let path = tree_path(&new_dir.join(host), &change.path);
+            new.insert(
+                change.path.clone(),
+                std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
+            );
+        }
     }
-    Ok(out)
+    Ok(HostDiff {
+        plan,
+        before,
+        old,
+        new,
+    })
 }

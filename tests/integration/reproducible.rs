@@ -79,3 +79,80 @@ fn generated_files_carry_no_timestamps_or_machine_names() {
         );
     }
 }
+
+/// Every file and folder below `dir` with its mode, and symlinks flagged.
+fn modes(dir: &std::path::Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|e| {
+            let metadata = e.path().symlink_metadata().expect("metadata");
+            let kind = if metadata.file_type().is_symlink() {
+                0o120000
+            } else {
+                0
+            };
+            (
+                e.path().display().to_string(),
+                kind | (metadata.permissions().mode() & 0o7777),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn parallel_builds_and_rebuilds_equal_the_single_threaded_build() {
+    let single = tempfile::tempdir().expect("tmp");
+    let parallel = tempfile::tempdir().expect("tmp");
+    copy_project(single.path());
+    copy_project(parallel.path());
+    let build = |dir: &std::path::Path, threads: &str| {
+        let out = run(gen_command()
+            .current_dir(dir)
+            .env("GEN_THREADS", threads)
+            .arg("build"));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    };
+    build(single.path(), "1");
+    build(parallel.path(), "7");
+    let reference = tree(&single.path().join("generated"));
+    assert_eq!(tree(&parallel.path().join("generated")), reference);
+
+    // A rebuild over a tree with a hand-edited file of the same size, a
+    // changed mode, a symbolic link and an extra file: reused files must be
+    // exactly the unchanged ones, and the result the reference tree again.
+    let generated = parallel.path().join("generated");
+    let conf = generated.join("pilot/pilot1/root/etc/redis/redis.conf");
+    let mut bytes = std::fs::read(&conf).expect("redis.conf");
+    bytes[0] ^= 0x01;
+    std::fs::write(&conf, &bytes).expect("edit");
+    let manifest = generated.join("pilot/pilot1/manifest.json");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&manifest, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let cron = generated.join("production/db1/root/etc/cron.d/atlas");
+    let copy = parallel.path().join("cron-copy");
+    std::fs::rename(&cron, &copy).expect("move");
+    std::os::unix::fs::symlink(&copy, &cron).expect("symlink");
+    std::fs::write(generated.join("production/extra.txt"), "x\n").expect("extra");
+    build(parallel.path(), "3");
+    assert_eq!(tree(&generated), reference);
+    let strip = |dir: &std::path::Path| -> Vec<(String, u32)> {
+        modes(dir)
+            .into_iter()
+            .map(|(p, m)| (p.replacen(&dir.display().to_string(), "", 1), m))
+            .collect()
+    };
+    assert_eq!(
+        strip(&generated),
+        strip(&single.path().join("generated")),
+        "same files, folders and modes, no symbolic links"
+    );
+    let check = run(gen_command()
+        .current_dir(parallel.path())
+        .args(["build", "--check"]));
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}
