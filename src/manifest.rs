@@ -107,6 +107,37 @@ impl Manifest {
         out
     }
 
+    /// Whether two manifests, as gen writes them, list the same files with the
+    /// same records: byte-equal but for the lines that say what produced them
+    /// (`input_hash`, `gen_version`). `gen diff --against` uses it to skip
+    /// parsing the hosts a change did not touch; anything else (a manifest
+    /// formatted another way) takes the full path.
+    pub fn same_records(a: &[u8], b: &[u8]) -> bool {
+        fn records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+            bytes.split(|b| *b == b'\n').filter(|line| {
+                !line.starts_with(b"  \"input_hash\": ")
+                    && !line.starts_with(b"  \"gen_version\": ")
+            })
+        }
+        a.len().abs_diff(b.len()) < 256 && records(a).eq(records(b))
+    }
+
+    /// The tree hash and the number of files of a manifest as gen writes it,
+    /// without parsing it whole; `None` for any other layout.
+    pub fn summary(bytes: &[u8]) -> Option<(String, usize)> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let tree_hash = text
+            .lines()
+            .find_map(|l| l.strip_prefix("  \"tree_hash\": \""))?
+            .strip_suffix("\",")?
+            .to_string();
+        let files = text
+            .lines()
+            .filter(|l| l.starts_with("      \"path\": "))
+            .count();
+        Some((tree_hash, files))
+    }
+
     pub fn read(path: &Utf8Path) -> Result<Manifest> {
         let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
         Manifest::parse(path, &bytes)
@@ -148,5 +179,69 @@ impl Manifest {
             ));
         }
         Ok(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &str, sha: char) -> FileRecord {
+        FileRecord {
+            path: path.into(),
+            sha256: sha.to_string().repeat(64),
+            size: 1,
+            mode: "0644".into(),
+            owner: "root".into(),
+            group: "root".into(),
+            sensitive: false,
+            template: "t.j2".into(),
+            source: "profiles/p.toml".into(),
+            activation: Activation::None,
+            validator: Validator::Shell,
+        }
+    }
+
+    #[test]
+    fn same_records_ignores_only_what_produced_the_manifest() {
+        let a = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b')],
+        );
+        let mut b = a.clone();
+        b.input_hash = "2".repeat(64);
+        b.gen_version = "9.9.9".into();
+        assert!(Manifest::same_records(&a.to_json(), &b.to_json()));
+        let c = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'c')],
+        );
+        assert!(!Manifest::same_records(&a.to_json(), &c.to_json()));
+        let d = Manifest::new(
+            "p",
+            "other",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b')],
+        );
+        assert!(!Manifest::same_records(&a.to_json(), &d.to_json()));
+    }
+
+    #[test]
+    fn summary_reads_the_tree_hash_and_counts_files_as_a_parse_would() {
+        let m = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b'), record("/c", 'c')],
+        );
+        let bytes = m.to_json();
+        assert_eq!(Manifest::summary(&bytes), Some((m.tree_hash.clone(), 3)));
+        let parsed = Manifest::parse(Utf8Path::new("m.json"), &bytes).expect("valid");
+        assert_eq!(parsed.files.len(), 3);
+        assert_eq!(Manifest::summary(b"{\"tree_hash\":\"x\"}"), None);
     }
 }

@@ -115,16 +115,46 @@ fn host_against_tree(
     profile: &str,
     host: &str,
 ) -> Result<HostDiff> {
-    let read = |dir: &Utf8Path| -> Result<Manifest> {
+    let bytes = |dir: &Utf8Path| -> Result<Option<Vec<u8>>> {
         let path = dir.join(host).join(MANIFEST_FILE);
-        if path.is_file() {
-            Manifest::read(&path)
-        } else {
-            Ok(Manifest::new(profile, host, String::new(), Vec::new()))
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::read(&path, e)),
         }
     };
-    let new_manifest = read(new_dir)?;
-    let old_manifest = read(old_dir)?;
+    let (new_bytes, old_bytes) = (bytes(new_dir)?, bytes(old_dir)?);
+    // Most hosts of a review are untouched: their manifests differ at most in
+    // what produced them, so there is nothing to parse, plan or read.
+    if let (Some(new), Some(old)) = (&new_bytes, &old_bytes) {
+        if Manifest::same_records(new, old) {
+            if let Some((tree_hash, files)) = Manifest::summary(new) {
+                let plan = crate::plan::Plan {
+                    format: crate::plan::FORMAT,
+                    profile: profile.to_string(),
+                    host: host.to_string(),
+                    tree_hash,
+                    unchanged: files,
+                    changes: Vec::new(),
+                    activations: Default::default(),
+                };
+                return Ok(HostDiff {
+                    plan,
+                    before: BTreeMap::new(),
+                    old: BTreeMap::new(),
+                    new: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    let parse = |dir: &Utf8Path, bytes: &Option<Vec<u8>>| -> Result<Manifest> {
+        match bytes {
+            Some(bytes) => Manifest::parse(&dir.join(host).join(MANIFEST_FILE), bytes),
+            None => Ok(Manifest::new(profile, host, String::new(), Vec::new())),
+        }
+    };
+    let new_manifest = parse(new_dir, &new_bytes)?;
+    let old_manifest = parse(old_dir, &old_bytes)?;
     let before: BTreeMap<String, Actual> = old_manifest
         .files
         .iter()
