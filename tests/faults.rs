@@ -1,15 +1,26 @@
 //! Failures on the live side, each ending in a clear error or a clean
-//! recovery, never in a silently wrong host: a full filesystem, a read-only
-//! one, a FIFO or a directory where a file belongs, a lock left by a killed
-//! process, a corrupted generation record.
+//! recovery, never in a silently wrong host.
+//!
+//! Power-loss simulation: `gen apply` and `gen rollback` are stopped dead
+//! (abort, no cleanup) right after each of their filesystem steps in turn —
+//! every write, fsync, rename and removal, of the files and of the generation
+//! record. After each crash every managed file must be entirely old or
+//! entirely new, and the next `gen apply` (or `gen rollback`) must bring the
+//! root to exactly the state a clean run gives, with no temporary file left.
+//!
+//! Then the faults around them: a full filesystem, a read-only one, a FIFO or
+//! a directory where a file belongs, a lock left by a killed process, a
+//! corrupted generation record.
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const PROFILE: &str = r#"[project]
+const BEFORE: &str = r#"[project]
 name = "shop"
 
 [network]
@@ -17,7 +28,7 @@ internal = ["10.1.0.0/16"]
 
 [hosts.web1]
 address = "10.1.0.10"
-roles = ["load_balancer", "api"]
+roles = ["load_balancer", "api", "monitoring"]
 hardware = { cores = 2, memory = "4GiB", storage = "ssd" }
 
 [services.api]
@@ -36,6 +47,18 @@ path = "/"
 service = "api"
 "#;
 
+/// The change under test: a new image and body size (files updated), a
+/// native service (files created), monitoring dropped (files removed).
+fn after() -> String {
+    BEFORE
+        .replace("api:1.0.0", "api:1.1.0")
+        .replace("\"load_balancer\", \"api\", \"monitoring\"", "\"load_balancer\", \"api\"")
+        .replace(
+            "[sites.main]\n",
+            "[services.agent]\nruntime = \"native\"\ncommand = [\"/usr/local/bin/agent\"]\nuser = \"nobody\"\n\n[sites.main]\nclient_max_body_size = \"50MiB\"\n",
+        )
+}
+
 fn gen() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gen"));
     command
@@ -45,22 +68,21 @@ fn gen() -> Command {
     command
 }
 
-fn build(dir: &Path) -> PathBuf {
+fn build(dir: &Path, profile: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("profiles")).unwrap();
-    std::fs::write(dir.join("profiles/shop.toml"), PROFILE).unwrap();
-    assert!(gen()
-        .arg("-C")
-        .arg(dir)
-        .arg("build")
-        .output()
-        .unwrap()
-        .status
-        .success());
+    std::fs::write(dir.join("profiles/shop.toml"), profile).unwrap();
+    let out = gen().arg("-C").arg(dir).arg("build").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir.join("generated")
 }
 
-fn apply(generated: &Path, root: &Path) -> Output {
-    gen()
+fn apply(generated: &Path, root: &Path, crash_after: Option<u64>) -> Output {
+    let mut command = gen();
+    command
         .args([
             "apply",
             "--yes",
@@ -73,9 +95,79 @@ fn apply(generated: &Path, root: &Path) -> Output {
         ])
         .arg(generated)
         .arg("--root")
-        .arg(root)
-        .output()
-        .unwrap()
+        .arg(root);
+    if let Some(n) = crash_after {
+        command.env("GEN_CRASH_AFTER", n.to_string());
+    }
+    command.output().unwrap()
+}
+
+fn rollback(root: &Path) -> Output {
+    rollback_crashing(root, None)
+}
+
+fn rollback_crashing(root: &Path, crash_after: Option<u64>) -> Output {
+    let mut command = gen();
+    command.args(["rollback", "--root"]).arg(root);
+    if let Some(n) = crash_after {
+        command.env("GEN_CRASH_AFTER", n.to_string());
+    }
+    command.output().unwrap()
+}
+
+/// Everything under the root but gen's own journal: path → mode and the
+/// content's hash (directories have none).
+fn listing(root: &Path) -> BTreeMap<String, (u32, Option<String>)> {
+    walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            !e.path().starts_with(root.join("var/lib/gen"))
+                && e.path() != root.join("var/lib")
+                && e.path() != root.join("var")
+        })
+        .map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let meta = e.metadata().unwrap();
+            let content = e.file_type().is_file().then(|| {
+                let bytes = std::fs::read(e.path()).unwrap();
+                format!("{} bytes, {:016x}", bytes.len(), fxhash(&bytes))
+            });
+            (rel, (meta.permissions().mode() & 0o7777, content))
+        })
+        .collect()
+}
+
+/// A content fingerprint for readable failure messages (FNV-1a).
+fn fxhash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn temp_files(root: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".gen-tmp-"))
+        .map(|e| e.path().display().to_string())
+        .collect()
+}
+
+fn copy_root(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn stderr(out: &Output) -> String {
@@ -132,9 +224,182 @@ impl Drop for Mount {
 }
 
 #[test]
+fn a_crash_after_any_step_leaves_old_or_new_files_and_the_next_run_recovers() {
+    let work = tempfile::tempdir().unwrap();
+    let before_tree = build(&work.path().join("before"), BEFORE);
+    let after_tree = build(&work.path().join("after"), &after());
+
+    // The host as it is: an unmanaged file, and a hand-written site gen replaces.
+    let base = work.path().join("base");
+    std::fs::create_dir_all(base.join("etc/nginx/sites-enabled")).unwrap();
+    std::fs::write(
+        base.join("etc/nginx/sites-enabled/shop.conf"),
+        "# hand-written\n",
+    )
+    .unwrap();
+    std::fs::write(base.join("etc/motd"), "unmanaged\n").unwrap();
+    assert!(apply(&before_tree, &base, None).status.success());
+    let old = listing(&base);
+
+    let clean = work.path().join("clean");
+    std::fs::create_dir_all(&clean).unwrap();
+    copy_root(&base, &clean);
+    assert!(apply(&after_tree, &clean, None).status.success());
+    let new = listing(&clean);
+    assert_ne!(old, new, "the change must change something");
+
+    let mut crashes = 0;
+    for n in 1..=400u64 {
+        let root = work.path().join(format!("crash-{n}"));
+        std::fs::create_dir_all(&root).unwrap();
+        copy_root(&base, &root);
+        let out = apply(&after_tree, &root, Some(n));
+        if out.status.success() {
+            // Step n is past the last step: every crash point has been tried.
+            assert_eq!(listing(&root), new);
+            break;
+        }
+        assert_eq!(
+            out.status.signal(),
+            Some(6),
+            "step {n}: expected an abort, got {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crashes += 1;
+
+        // Old or new, path by path, never torn.
+        let now = listing(&root);
+        for path in old.keys().chain(new.keys()).chain(now.keys()) {
+            // A staged temporary file beside its destination; the next run removes it.
+            if path
+                .rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(".gen-tmp-"))
+            {
+                continue;
+            }
+            let state = now.get(path);
+            let ok = state == old.get(path) || state == new.get(path);
+            // A directory an apply creates exists with or without its files.
+            let dir_in_progress = state.is_some_and(|(_, c)| c.is_none())
+                && (old.contains_key(path) || new.contains_key(path));
+            assert!(
+                ok || dir_in_progress,
+                "step {n}: `{path}` is neither old nor new: {state:?}"
+            );
+        }
+
+        // Recover: every other crash by applying again, the rest by rolling back.
+        if n % 2 == 1 {
+            let again = apply(&after_tree, &root, None);
+            assert!(
+                again.status.success(),
+                "step {n}: {}",
+                String::from_utf8_lossy(&again.stderr)
+            );
+            assert_eq!(
+                listing(&root),
+                new,
+                "step {n}: apply after the crash did not converge"
+            );
+        } else {
+            let back = rollback(&root);
+            assert!(
+                back.status.success(),
+                "step {n}: {}",
+                String::from_utf8_lossy(&back.stderr)
+            );
+            assert_eq!(
+                listing(&root),
+                old,
+                "step {n}: rollback after the crash did not restore the old state"
+            );
+        }
+        assert_eq!(
+            temp_files(&root),
+            Vec::<String>::new(),
+            "step {n}: temporary files left"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    eprintln!("{crashes} crash points tried");
+    assert!(
+        crashes >= 20,
+        "only {crashes} crash points: the apply has more steps than that"
+    );
+}
+
+#[test]
+fn a_crash_during_rollback_is_finished_by_the_next_rollback() {
+    let work = tempfile::tempdir().unwrap();
+    let before_tree = build(&work.path().join("before"), BEFORE);
+    let after_tree = build(&work.path().join("after"), &after());
+    let base = work.path().join("base");
+    std::fs::create_dir_all(base.join("etc")).unwrap();
+    std::fs::write(base.join("etc/motd"), "unmanaged\n").unwrap();
+    assert!(apply(&before_tree, &base, None).status.success());
+    let old = listing(&base);
+    assert!(apply(&after_tree, &base, None).status.success());
+
+    let mut crashes = 0;
+    for n in 1..=400u64 {
+        let root = work.path().join(format!("crash-{n}"));
+        std::fs::create_dir_all(&root).unwrap();
+        copy_root(&base, &root);
+        let out = rollback_crashing(&root, Some(n));
+        if out.status.success() {
+            assert_eq!(listing(&root), old);
+            break;
+        }
+        assert_eq!(
+            out.status.signal(),
+            Some(6),
+            "step {n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        crashes += 1;
+        // A crash after the record says `rolled_back` came after the rollback
+        // was complete and durable: nothing is left to finish.
+        let list = gen()
+            .args(["--format", "json", "generations", "--root"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        let generations: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+        let finished = generations["generations"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["state"]
+            == "rolled_back";
+        if !finished {
+            let again = rollback(&root);
+            assert!(
+                again.status.success(),
+                "step {n}: {}",
+                String::from_utf8_lossy(&again.stderr)
+            );
+        }
+        assert_eq!(
+            listing(&root),
+            old,
+            "step {n}: the rollback was not finished"
+        );
+        assert_eq!(
+            temp_files(&root),
+            Vec::<String>::new(),
+            "step {n}: temporary files left"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    assert!(crashes >= 10, "only {crashes} crash points in a rollback");
+}
+
+#[test]
 fn a_full_filesystem_fails_cleanly_and_leaves_the_old_files() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"));
+    let generated = build(&work.path().join("project"), BEFORE);
     let root = work.path().join("root");
     // Room for gen's journal and a few files, not for the whole tree.
     let Some(_mount) = Mount::tmpfs(&root, "size=24k") else {
@@ -147,7 +412,7 @@ fn a_full_filesystem_fails_cleanly_and_leaves_the_old_files() {
     )
     .unwrap();
     let before = files(&root);
-    let out = apply(&generated, &root);
+    let out = apply(&generated, &root, None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("No space left on device"),
@@ -170,12 +435,12 @@ fn a_full_filesystem_fails_cleanly_and_leaves_the_old_files() {
 #[test]
 fn a_read_only_filesystem_is_refused_with_nothing_changed() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"));
+    let generated = build(&work.path().join("project"), BEFORE);
     let root = work.path().join("root");
     let Some(_mount) = Mount::tmpfs(&root, "ro,size=1m") else {
         return;
     };
-    let out = apply(&generated, &root);
+    let out = apply(&generated, &root, None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("Read-only file system"),
@@ -188,7 +453,7 @@ fn a_read_only_filesystem_is_refused_with_nothing_changed() {
 #[test]
 fn a_fifo_where_a_file_belongs_is_refused_without_blocking() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"));
+    let generated = build(&work.path().join("project"), BEFORE);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc/cron.d")).unwrap();
     let fifo = root.join("etc/cron.d/shop");
@@ -198,7 +463,7 @@ fn a_fifo_where_a_file_belongs_is_refused_without_blocking() {
         .unwrap()
         .success());
     let started = std::time::Instant::now();
-    let out = apply(&generated, &root);
+    let out = apply(&generated, &root, None);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "gen blocked on a FIFO"
@@ -214,10 +479,10 @@ fn a_fifo_where_a_file_belongs_is_refused_without_blocking() {
 #[test]
 fn a_directory_where_a_file_belongs_is_refused() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"));
+    let generated = build(&work.path().join("project"), BEFORE);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc/cron.d/shop/inside")).unwrap();
-    let out = apply(&generated, &root);
+    let out = apply(&generated, &root, None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("etc/cron.d/shop"), "{}", stderr(&out));
     assert!(
@@ -229,7 +494,7 @@ fn a_directory_where_a_file_belongs_is_refused() {
 #[test]
 fn a_lock_left_by_a_killed_process_does_not_block() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"));
+    let generated = build(&work.path().join("project"), BEFORE);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("var/lib/gen")).unwrap();
     let lock = root.join("var/lib/gen/lock");
@@ -246,7 +511,7 @@ fn a_lock_left_by_a_killed_process_does_not_block() {
     holder.wait().unwrap();
     assert!(lock.exists(), "the lock file stays behind");
     let started = std::time::Instant::now();
-    let out = apply(&generated, &root);
+    let out = apply(&generated, &root, None);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
@@ -257,10 +522,10 @@ fn a_lock_left_by_a_killed_process_does_not_block() {
 #[test]
 fn a_corrupted_generation_record_is_reported_and_nothing_is_written() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"));
+    let generated = build(&work.path().join("project"), BEFORE);
     let root = work.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
-    assert!(apply(&generated, &root).status.success());
+    assert!(apply(&generated, &root, None).status.success());
     let record = walkdir::WalkDir::new(root.join("var/lib/gen/generations"))
         .into_iter()
         .filter_map(Result::ok)
@@ -286,7 +551,7 @@ fn a_corrupted_generation_record_is_reported_and_nothing_is_written() {
 
     std::fs::write(root.join("etc/cron.d/shop"), "edited\n").unwrap();
     let before = files(&root);
-    let again = apply(&generated, &root);
+    let again = apply(&generated, &root, None);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
     assert!(
         stderr(&again).contains("generation.json"),
