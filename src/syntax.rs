@@ -384,16 +384,139 @@ pub fn systemd_environment(name: &str, value: &str) -> String {
     out
 }
 
-/// A systemd `OnCalendar=` expression: the characters it can contain, no more.
-/// `systemd-analyze calendar` checks the meaning during `gen check`.
-pub fn is_calendar(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 128
-        && !value.starts_with(' ')
-        && value.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(b, b'*' | b'-' | b':' | b'/' | b',' | b'.' | b'~' | b' ')
+/// A systemd `OnCalendar=` expression in the forms gen accepts: a shorthand
+/// (`daily`, `weekly`, …) or `[weekdays] [year-month-day] hour:minute[:second]`,
+/// every component `*`, a number in its range, a list (`,`), a range (`..`)
+/// or a repetition (`/`). Anything `systemd-analyze calendar` would refuse is
+/// refused here first; `gen check` still runs it.
+pub fn check_calendar(value: &str) -> Result<(), String> {
+    const SHORTHANDS: &[&str] = &[
+        "minutely",
+        "hourly",
+        "daily",
+        "weekly",
+        "monthly",
+        "yearly",
+        "annually",
+        "quarterly",
+        "semiannually",
+    ];
+    const WEEKDAYS: &[&str] = &["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    if value.is_empty() || value.len() > 128 {
+        return Err("it is empty or longer than 128 characters".into());
+    }
+    if SHORTHANDS.contains(&value) {
+        return Ok(());
+    }
+    let mut parts: Vec<&str> = value.split(' ').collect();
+    if parts.iter().any(|p| p.is_empty()) || parts.len() > 3 {
+        return Err("it needs `[weekdays] [date] time`, separated by single spaces".into());
+    }
+    let weekday_ok = |spec: &str| {
+        spec.split(',').all(|item| {
+            let mut ends = item.split("..");
+            let valid = |d: Option<&str>| d.is_some_and(|d| WEEKDAYS.contains(&d));
+            match (ends.next(), ends.next(), ends.next()) {
+                (a, None, None) => valid(a),
+                (a, b, None) => valid(a) && valid(b),
+                _ => false,
+            }
         })
+    };
+    if parts
+        .first()
+        .is_some_and(|p| p.starts_with(|c: char| c.is_ascii_alphabetic()))
+    {
+        if !weekday_ok(parts[0]) {
+            return Err(format!(
+                "`{}` is not a list of weekdays like `Mon..Fri`",
+                shown(parts[0])
+            ));
+        }
+        parts.remove(0);
+    }
+    let Some(time) = parts.pop() else {
+        return Err("it has no time of day (`03:00`)".into());
+    };
+    // Each component: `*`, or `,`-separated numbers, ranges `a..b` and repetitions `a/b`.
+    let component = |spec: &str, what: &str, low: u32, high: u32| -> Result<(), String> {
+        if spec == "*" {
+            return Ok(());
+        }
+        for item in spec.split(',') {
+            let (range, step) = match item.split_once('/') {
+                Some((range, step)) => (range, Some(step)),
+                None => (item, None),
+            };
+            if let Some(step) = step {
+                let ok =
+                    step.len() <= 4 && step.parse::<u32>().is_ok_and(|s| s > 0 && s <= high.max(1));
+                if !ok {
+                    return Err(format!(
+                        "the {what} repetition `/{}` is not valid",
+                        shown(step)
+                    ));
+                }
+            }
+            let number = |n: &str| -> Result<u32, String> {
+                let parsed = if n.len() <= 4 {
+                    n.parse::<u32>().ok()
+                } else {
+                    None
+                };
+                parsed
+                    .filter(|v| (low..=high).contains(v))
+                    .ok_or_else(|| format!("the {what} `{}` is outside {low}-{high}", shown(n)))
+            };
+            if range == "*" && step.is_some() {
+                continue;
+            }
+            match range.split_once("..") {
+                Some((a, b)) if number(a)? > number(b)? => {
+                    return Err(format!("the {what} range `{range}` runs backwards"));
+                }
+                Some(_) => {}
+                None => {
+                    number(range)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let clock: Vec<&str> = time.split(':').collect();
+    if !(2..=3).contains(&clock.len()) {
+        return Err(format!(
+            "`{}` is not a time like `03:00` or `*:0/15`",
+            shown(time)
+        ));
+    }
+    component(clock[0], "hour", 0, 23)?;
+    component(clock[1], "minute", 0, 59)?;
+    if let Some(second) = clock.get(2) {
+        component(second, "second", 0, 59)?;
+    }
+    if let Some(date) = parts.pop() {
+        let fields: Vec<&str> = date.split('-').collect();
+        let (year, month, day) = match fields.as_slice() {
+            [year, month, day] => (Some(*year), *month, *day),
+            [month, day] => (None, *month, *day),
+            _ => {
+                return Err(format!(
+                    "`{}` is not a date like `*-*-*` or `*-01-01`",
+                    shown(date)
+                ))
+            }
+        };
+        if let Some(year) = year {
+            component(year, "year", 1970, 2199)?;
+        }
+        component(month, "month", 1, 12)?;
+        component(day, "day", 1, 31)?;
+    }
+    if !parts.is_empty() {
+        return Err("it needs `[weekdays] [date] time`".into());
+    }
+    Ok(())
 }
 
 /// Checks a five-field cron schedule: every field a list of `*`, numbers,
@@ -552,6 +675,37 @@ mod tests {
         assert!(is_branch_name("release/2026-11"));
         for bad in ["", "-x", "a..b", "a b", "a;b", "x.lock", "a/"] {
             assert!(!is_branch_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn calendar_expressions_are_checked_like_systemd_does() {
+        for good in [
+            "daily",
+            "*-*-* 03:15:00",
+            "Mon..Fri *-*-* 02:00",
+            "Sat,Sun 04:30",
+            "*:0/15",
+            "*-01-01 00:00:00",
+            "2026-*-1,15 12:00",
+        ] {
+            assert_eq!(check_calendar(good), Ok(()), "{good:?}");
+        }
+        for bad in [
+            "",
+            "*-*-* 25:00:00",
+            "*-*-* 03:60",
+            "*-13-* 03:00",
+            "Funday 03:00",
+            "*-*-* 03",
+            "nightly",
+            "*-*-*  03:00",
+            "03:00;rm",
+            "*-*-* 03:00 extra",
+            "Mon..Fri..Sun 03:00",
+            "*-*-* 03:00/0",
+        ] {
+            assert!(check_calendar(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -1026,17 +1026,16 @@ impl Checker<'_> {
             .schedule
             .clone()
             .unwrap_or_else(|| "*-*-* 03:00:00".into());
-        self.check(
-            syntax::is_calendar(&schedule),
-            "backup.schedule",
-            || {
+        if let Err(problem) = syntax::check_calendar(&schedule) {
+            self.fail(
+                "backup.schedule",
                 format!(
-                    "`backup.schedule`: `{}` is not a systemd calendar expression",
+                    "`backup.schedule`: `{}` is not a systemd calendar expression: {problem}",
                     syntax::shown(&schedule)
-                )
-            },
-            "for example `*-*-* 03:00:00` or `daily`",
-        );
+                ),
+                "for example `*-*-* 03:00:00` or `daily`",
+            );
+        }
         self.check(
             (1..=3650).contains(&b.retention_days),
             "backup.retention_days",

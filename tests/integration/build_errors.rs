@@ -334,3 +334,11 @@ fn one_secret_name_means_one_file_per_host() {
         "{stderr}"
     );
 }
+
+#[test]
+fn backup_schedule_is_a_calendar_systemd_accepts() {
+    let stderr = build_fails(&format!(
+        "{VALID}\n[backup]\nschedule = \"*-*-* 25:00:00\"\nretention_days = 7\ndestination = \"/var/backups/shop\"\n"
+    ));
+    assert!(stderr.contains("the hour `25` is"), "{stderr}");
+}
