@@ -161,3 +161,84 @@ fn an_unknown_profile_is_an_error_with_help() {
     );
     assert!(stderr.contains("run `gen build` first"), "{stderr}");
 }
+
+/// `gen apply` runs the validators on the real tree of a database host before
+/// writing (with a small sandbox beside the host's services) and applies it.
+#[test]
+fn apply_validates_a_database_host_tree_then_writes_it() {
+    let tree = Tree::build();
+    let root = tempfile::tempdir().unwrap();
+    let out = common::gen()
+        .args([
+            "apply",
+            "--profile",
+            "ha",
+            "--host",
+            "db1",
+            "--yes",
+            "--no-reload",
+            "--generated",
+        ])
+        .arg(tree.generated())
+        .arg("--root")
+        .arg(root.path())
+        .env("GEN_SYSTEMCTL", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(root
+        .path()
+        .join("etc/postgresql/15/main/postgresql.conf")
+        .is_file());
+
+    // The same tree with a broken setting is refused before anything changes.
+    let conf = tree.path("ha", "db2", "/etc/postgresql/15/main/postgresql.conf");
+    let broken = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("max_connections = ", "max_connectionz = ");
+    std::fs::write(&conf, broken).unwrap();
+    // Keep the manifest's hash in step, so only the validator can refuse it.
+    let manifest_path = tree.generated().join("ha/db2/manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let bytes = std::fs::read(&conf).unwrap();
+    for record in manifest["files"].as_array_mut().unwrap() {
+        if record["path"] == "/etc/postgresql/15/main/postgresql.conf" {
+            record["sha256"] = gen::manifest::sha256_hex(&bytes).into();
+            record["size"] = bytes.len().into();
+        }
+    }
+    let files: Vec<gen::manifest::FileRecord> =
+        serde_json::from_value(manifest["files"].clone()).unwrap();
+    manifest["tree_hash"] = gen::manifest::tree_hash(&files).into();
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let root2 = tempfile::tempdir().unwrap();
+    let refused = common::gen()
+        .args([
+            "apply",
+            "--profile",
+            "ha",
+            "--host",
+            "db2",
+            "--yes",
+            "--no-reload",
+            "--generated",
+        ])
+        .arg(tree.generated())
+        .arg("--root")
+        .arg(root2.path())
+        .env("GEN_SYSTEMCTL", "true")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("failed validation, nothing was written"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!root2.path().join("etc").exists(), "nothing may be written");
+}

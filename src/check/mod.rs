@@ -26,6 +26,17 @@ pub use report::{CheckReport, FileReport, HostReport, Status};
 pub use staging::Staging;
 pub use tool::Netns;
 
+/// How much the sandboxes may take from the machine they run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sandbox {
+    /// Run every file as written, as far as this machine allows (CI).
+    Faithful,
+    /// On a live host beside its running services (`gen apply`): PostgreSQL's
+    /// sandbox gets a small `shared_buffers` whatever the file says; every
+    /// other setting is still checked.
+    Frugal,
+}
+
 /// Everything the validators of one host share: the staged files and, when
 /// namespaces work here, a private network for the daemons they start.
 pub struct HostCheck {
@@ -33,10 +44,16 @@ pub struct HostCheck {
     pub netns: Option<Netns>,
     /// Every host path in the manifest: files that will exist on the host.
     pub managed: Vec<String>,
+    pub sandbox: Sandbox,
 }
 
 /// Checks every file of one host tree (`generated/<profile>/<host>`).
 pub fn check_host(host_dir: &Utf8Path) -> Result<HostReport> {
+    check_host_with(host_dir, Sandbox::Faithful)
+}
+
+/// [`check_host`] with the sandboxes sized for where it runs.
+pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostReport> {
     let manifest = Manifest::read(&host_dir.join("manifest.json"))?;
     let staging = Staging::new(host_dir)?;
     let netns = Netns::new(staging.dir());
@@ -45,6 +62,7 @@ pub fn check_host(host_dir: &Utf8Path) -> Result<HostReport> {
         staging,
         netns,
         managed,
+        sandbox,
     };
     let mut files: Vec<FileReport> = manifest
         .files

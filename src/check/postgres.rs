@@ -114,10 +114,16 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     }
     if let Some(buffers) = value("shared_buffers").and_then(|v| conf::memory_kb(&v)) {
         let available = conf::mem_available_kb().unwrap_or(0.0);
-        if buffers > available * 0.4 {
+        let frugal = host.sandbox == super::Sandbox::Frugal && buffers > 128.0 * 1024.0;
+        if buffers > available * 0.4 || frugal {
             notes.push(format!(
-                "shared_buffers overridden to 128MB in the sandbox: {} is more than this machine can map",
-                value("shared_buffers").unwrap_or_default()
+                "shared_buffers overridden to 128MB in the sandbox: {} is {}",
+                value("shared_buffers").unwrap_or_default(),
+                if frugal {
+                    "not taken from a live host's services for a check"
+                } else {
+                    "more than this machine can map"
+                }
             ));
             overrides.insert("shared_buffers", "128MB".into());
         }
