@@ -389,6 +389,11 @@ impl Session {
             .iter()
             .rev()
             .partition(|b| b.file.is_none());
+        let kept = if replaced.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.store.contents(generation.number)?
+        };
         for before in created.into_iter().chain(replaced) {
             let resolved = self.root.resolve(&before.path)?;
             match &before.file {
@@ -412,8 +417,11 @@ impl Session {
                     for dir in &resolved.missing_dirs {
                         atomic::create_dir(dir, 0o755)?;
                     }
-                    let content = self.store.content(generation.number, &file.sha256)?;
-                    atomic::write_file(&resolved.path, &content, wanted, |_| Ok(()))?;
+                    let content = kept.get(&file.sha256).ok_or_else(|| Error::Generation {
+                        path: self.store.record_path(generation.number),
+                        message: format!("no kept content for `{}`", before.path),
+                    })?;
+                    atomic::write_file(&resolved.path, content, wanted, |_| Ok(()))?;
                 }
             }
         }

@@ -2,10 +2,13 @@
 //! `<root>/var/lib/gen/generations/<N>/generation.json` records, before any
 //! managed file is touched, what every path to be changed held (content, mode,
 //! uid, gid) or that it did not exist, plus the manifest being applied; the old
-//! contents are kept beside it under `content/<sha256>`. The record's `state`
+//! contents are kept beside it in one file, `contents` (one fsync however many
+//! files an apply replaces), each entry `<sha256> <length>\n` followed by
+//! exactly that many bytes. The record's `state`
 //! is the journal: `in_progress` while files are written, `complete` after,
 //! `rolling_back` while a rollback restores it, `rolled_back` after.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::fs::PermissionsExt as _;
@@ -18,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{sha256_hex, Manifest};
 
 pub const RECORD_FILE: &str = "generation.json";
-const CONTENT_DIR: &str = "content";
+const CONTENTS_FILE: &str = "contents";
 /// Generations kept after an apply unless `--keep` says otherwise.
 pub const DEFAULT_KEEP: usize = 10;
 
@@ -95,9 +98,7 @@ impl Store {
     /// Removes temporary files an interrupted save left in a generation's
     /// own directories (its record and its kept contents).
     pub fn clean_temp(&self, number: u64) -> Result<()> {
-        let dir = self.generation_dir(number);
-        atomic::clean_temp(&dir)?;
-        atomic::clean_temp(&dir.join(CONTENT_DIR))?;
+        atomic::clean_temp(&self.generation_dir(number))?;
         Ok(())
     }
 
@@ -171,25 +172,19 @@ impl Store {
         ensure_dir(&self.dir)?;
         let dir = self.generation_dir(generation.number);
         ensure_dir(&dir)?;
-        let content_dir = dir.join(CONTENT_DIR);
-        ensure_dir(&content_dir)?;
-        let paths: Vec<Utf8PathBuf> = contents
-            .iter()
-            .map(|(sha256, _)| content_dir.join(sha256))
-            .collect();
-        let attributes = private();
-        let pending: Vec<atomic::Pending> = paths
-            .iter()
-            .zip(contents)
-            .map(|(path, (_, bytes))| atomic::Pending {
-                path,
-                content: bytes,
-                attributes,
-            })
-            .collect();
-        atomic::write_files(&pending)?;
+        let mut bundle = Vec::with_capacity(contents.iter().map(|(_, b)| b.len() + 80).sum());
+        for (sha256, bytes) in contents {
+            bundle.extend_from_slice(format!("{sha256} {}\n", bytes.len()).as_bytes());
+            bundle.extend_from_slice(bytes);
+        }
+        atomic::write_file(&dir.join(CONTENTS_FILE), &bundle, private(), |_| Ok(()))?;
         self.save(generation)?;
         atomic::sync_dir(&self.dir)
+    }
+
+    /// Where a generation's record lives.
+    pub fn record_path(&self, number: u64) -> Utf8PathBuf {
+        self.generation_dir(number).join(RECORD_FILE)
     }
 
     /// Rewrites a generation's record atomically (its state changed).
@@ -203,17 +198,40 @@ impl Store {
         atomic::write_file(&path, &bytes, private(), |_| Ok(()))
     }
 
-    /// An old content a generation kept, checked against its hash.
-    pub fn content(&self, number: u64, sha256: &str) -> Result<Vec<u8>> {
-        let path = self.generation_dir(number).join(CONTENT_DIR).join(sha256);
+    /// The old contents a generation kept, by sha256, each checked against
+    /// its hash.
+    pub fn contents(&self, number: u64) -> Result<BTreeMap<String, Vec<u8>>> {
+        let path = self.generation_dir(number).join(CONTENTS_FILE);
         let bytes = fs::read(&path).map_err(|e| Error::read(&path, e))?;
-        if sha256_hex(&bytes) != sha256 {
-            return Err(Error::Generation {
-                path,
-                message: "the kept content does not match its hash".into(),
-            });
+        let corrupt = |message: &str| Error::Generation {
+            path: path.clone(),
+            message: message.to_string(),
+        };
+        let mut kept = BTreeMap::new();
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let newline = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or_else(|| corrupt("an entry has no header line"))?;
+            let header = std::str::from_utf8(&rest[..newline])
+                .map_err(|_| corrupt("a header is not text"))?;
+            let (sha256, length) = header
+                .split_once(' ')
+                .ok_or_else(|| corrupt("a header is not `<sha256> <length>`"))?;
+            let length: usize = length
+                .parse()
+                .map_err(|_| corrupt("a length is not a number"))?;
+            let body = rest
+                .get(newline + 1..newline + 1 + length)
+                .ok_or_else(|| corrupt("an entry is shorter than its length"))?;
+            if sha256_hex(body) != sha256 {
+                return Err(corrupt("a kept content does not match its hash"));
+            }
+            kept.insert(sha256.to_string(), body.to_vec());
+            rest = &rest[newline + 1 + length..];
         }
-        Ok(bytes)
+        Ok(kept)
     }
 
     /// Removes a directory an apply died while starting.
@@ -266,5 +284,41 @@ fn ensure_dir(dir: &Utf8Path) -> Result<()> {
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::write(dir, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_contents_round_trip_through_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        let store = Store::new(&root);
+        let generation = Generation {
+            number: 1,
+            state: State::InProgress,
+            profile: "p".into(),
+            host: "h".into(),
+            tree_hash: String::new(),
+            before: Vec::new(),
+            created_dirs: Vec::new(),
+            manifest: Manifest::new("p", "h", String::new(), Vec::new()),
+        };
+        let contents: Vec<(String, Vec<u8>)> = [
+            b"one\n".to_vec(),
+            b"two lines\nwith \n newlines\n".to_vec(),
+            Vec::new(),
+        ]
+        .into_iter()
+        .map(|b| (sha256_hex(&b), b))
+        .collect();
+        store.begin(&generation, &contents).unwrap();
+        let kept = store.contents(1).unwrap();
+        assert_eq!(kept.len(), 3);
+        for (sha, bytes) in &contents {
+            assert_eq!(&kept[sha], bytes);
+        }
     }
 }

@@ -564,3 +564,44 @@ fn a_corrupted_generation_record_is_reported_and_nothing_is_written() {
         "no write while the journal cannot be trusted"
     );
 }
+
+#[test]
+fn corrupted_kept_contents_stop_a_rollback_before_any_change() {
+    let work = tempfile::tempdir().unwrap();
+    let generated = build(&work.path().join("project"), BEFORE);
+    let root = work.path().join("root");
+    std::fs::create_dir_all(root.join("etc/nginx/sites-enabled")).unwrap();
+    std::fs::write(
+        root.join("etc/nginx/sites-enabled/shop.conf"),
+        "# hand-written\n",
+    )
+    .unwrap();
+    assert!(apply(&generated, &root, None).status.success());
+    let kept = walkdir::WalkDir::new(root.join("var/lib/gen/generations"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name() == "contents")
+        .expect("kept contents")
+        .into_path();
+    let mut bytes = std::fs::read(&kept).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    std::fs::write(&kept, bytes).unwrap();
+    let before = files(&root);
+    let back = gen()
+        .args(["rollback", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(back.status.code(), Some(2), "{}", stderr(&back));
+    assert!(
+        stderr(&back).contains("does not match its hash"),
+        "{}",
+        stderr(&back)
+    );
+    assert_eq!(
+        files(&root),
+        before,
+        "a rollback that cannot restore must not start"
+    );
+}
