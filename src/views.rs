@@ -189,11 +189,16 @@ pub fn build<'a>(
     artifact: &'a ArtifactSpec,
     profile_file: &'a str,
 ) -> Context<'a> {
-    let containers: Vec<ServiceView> = d
-        .services_on(host)
-        .filter(|s| s.runtime == Runtime::Container)
-        .map(|s| service_view(d, host, s))
-        .collect();
+    let wants = |template: &str| artifact.template == template;
+    // Only the compose file lists the containers: other files skip the work.
+    let containers: Vec<ServiceView> = if wants("compose/compose.yaml.j2") {
+        d.services_on(host)
+            .filter(|s| s.runtime == Runtime::Container)
+            .map(|s| service_view(d, host, s))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut compose_secrets: Vec<NamedPath> = Vec::new();
     for container in &containers {
         for (name, path) in &container.spec.secrets {
@@ -211,7 +216,6 @@ pub fn build<'a>(
         .as_deref()
         .and_then(|name| d.service(name))
         .map(|s| service_view(d, host, s));
-    let wants = |template: &str| artifact.template == template;
     Context {
         header: Header {
             profile: &d.profile,
