@@ -605,3 +605,60 @@ fn corrupted_kept_contents_stop_a_rollback_before_any_change() {
         "a rollback that cannot restore must not start"
     );
 }
+
+/// On a terminal, `gen apply` shows the diff and asks; only `y` or `yes`
+/// applies. (`script` gives the process a terminal.)
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let work = tempfile::tempdir().unwrap();
+    let generated = build(&work.path().join("project"), BEFORE);
+    let ask = |root: &Path, answer: &str| -> Output {
+        let command = format!(
+            "{} apply --skip-validation --no-reload --profile shop --host web1 --generated {} --root {}",
+            env!("CARGO_BIN_EXE_gen"),
+            generated.display(),
+            root.display()
+        );
+        let mut child = Command::new("script")
+            .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+
+    let declined = work.path().join("declined");
+    std::fs::create_dir_all(&declined).unwrap();
+    let out = ask(&declined, "n\n");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.contains("? [y/N]"), "no question asked: {shown}");
+    assert!(
+        shown.contains("+++ b/etc/nginx/sites-enabled/shop.conf"),
+        "the diff is shown before asking: {shown}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        files(&declined).is_empty(),
+        "a declined apply writes nothing"
+    );
+
+    let accepted = work.path().join("accepted");
+    std::fs::create_dir_all(&accepted).unwrap();
+    let out = ask(&accepted, "yes\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(accepted.join("etc/nginx/sites-enabled/shop.conf").is_file());
+}
