@@ -132,13 +132,6 @@ impl Analysed {
     }
 }
 
-/// Every host of `<project>/profiles/<name>.toml` compiled and held in memory
-/// (for callers that need all artifacts at once; `gen build` streams through
-/// `Analysed` instead).
-pub fn compile(project: &Utf8Path, name: &str, renderer: &Renderer) -> Result<CompiledProfile> {
-    compile_from(&DiskProfiles::new(project), name, renderer)
-}
-
 /// Compiles one profile given as text, with no base to extend: the whole
 /// pipeline, pure and in memory (fuzzing and property tests drive this).
 pub fn compile_text(name: &str, text: &str, renderer: &Renderer) -> Result<CompiledProfile> {

@@ -28,8 +28,3 @@ pub fn step(what: &str) {
         std::process::abort();
     }
 }
-
-/// How many steps this process has taken.
-pub fn steps() -> u64 {
-    STEPS.load(Ordering::SeqCst)
-}

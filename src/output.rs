@@ -10,7 +10,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::compile::{Analysed, CompiledHost, CompiledProfile};
+use crate::compile::{Analysed, CompiledHost};
 use crate::error::{Error, Result};
 use crate::parallel;
 use crate::render::Renderer;
@@ -27,24 +27,6 @@ pub fn tree_path(host_dir: &Utf8Path, host_path: &str) -> Utf8PathBuf {
     host_dir
         .join(ROOT_DIR)
         .join(host_path.trim_start_matches('/'))
-}
-
-/// Every file of the compiled profiles, keyed by path relative to `generated/`.
-pub fn expected_files(profiles: &[CompiledProfile]) -> BTreeMap<Utf8PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for profile in profiles {
-        for host in &profile.hosts {
-            let host_dir = Utf8Path::new(&profile.name).join(&host.host);
-            for artifact in &host.artifacts {
-                files.insert(
-                    tree_path(&host_dir, &artifact.spec.path),
-                    artifact.content.clone(),
-                );
-            }
-            files.insert(host_dir.join(MANIFEST_FILE), host.manifest.to_json());
-        }
-    }
-    files
 }
 
 /// Which part of `generated/` a build owns: all of it, or some profiles' folders.

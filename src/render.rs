@@ -142,23 +142,6 @@ impl Renderer {
         Renderer { env }
     }
 
-    /// Renders every artifact of `host`.
-    pub fn render_host(
-        &self,
-        d: &Deployment,
-        derived: &Derived,
-        host: &HostSpec,
-        profile_file: &str,
-    ) -> Result<Vec<Artifact>> {
-        self.render_host_shared(
-            d,
-            derived,
-            &views::Shared::new(d, derived),
-            host,
-            profile_file,
-        )
-    }
-
     /// Renders every artifact of `host`, with the deployment's template
     /// values converted once for all hosts (`views::Shared`).
     pub fn render_host_shared(

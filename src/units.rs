@@ -26,14 +26,6 @@ impl ByteSize {
         self.0
     }
 
-    pub fn kib(self) -> u64 {
-        self.0 / KIB
-    }
-
-    pub fn mib(self) -> u64 {
-        self.0 / MIB
-    }
-
     /// The largest whole unit: `4GB`, `512MB`, `20560kB`, as PostgreSQL and
     /// PgBouncer spell memory (an odd byte count rounds up to whole kB).
     pub fn postgres(self) -> String {
