@@ -174,24 +174,11 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Files under `root` (gen's journal excluded) with their size and a
-/// fingerprint of their content.
+/// The regular files of [`listing`], with their content fingerprints.
 fn files(root: &Path) -> Vec<(String, String)> {
-    walkdir::WalkDir::new(root)
-        .sort_by_file_name()
+    listing(root)
         .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file() && !e.path().starts_with(root.join("var/lib/gen")))
-        .map(|e| {
-            let bytes = std::fs::read(e.path()).unwrap();
-            let fingerprint = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-            });
-            (
-                e.path().strip_prefix(root).unwrap().display().to_string(),
-                format!("{} bytes {fingerprint:016x}", bytes.len()),
-            )
-        })
+        .filter_map(|(path, (_, content))| content.map(|c| (path, c)))
         .collect()
 }
 
