@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 
 use gen::compile::{self, CompiledProfile};
-use gen::error::Error;
 use gen::render::Renderer;
 
 use super::shapes;
-use super::support::{hostile_values, toml_string, Project, VALID};
+use super::support::{hostile_values, rendered, toml_string, Project, VALID};
 
 /// `VALID` plus a native service, a static location, a backup and the
 /// optional keys, so every field that reaches a file is present.
@@ -284,14 +283,6 @@ fn shapes_of(compiled: &CompiledProfile) -> BTreeMap<String, Vec<String>> {
             out.insert(format!("{}:{}", host.host, artifact.spec.path), shape);
         }
     }
-    out
-}
-
-fn rendered(err: &Error) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .render_report(&mut out, err)
-        .expect("an error renders");
     out
 }
 

@@ -7,7 +7,7 @@ use gen::compile;
 use gen::error::{Error, MAX_REPORTED_ERRORS};
 use gen::render::Renderer;
 
-use super::support::VALID;
+use super::support::{rendered, VALID};
 
 /// `count` extra api hosts, all outside `network.internal`: two errors each.
 fn many_broken_hosts(count: usize) -> String {
@@ -20,14 +20,6 @@ fn many_broken_hosts(count: usize) -> String {
         ));
     }
     text
-}
-
-fn rendered(err: &Error) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .render_report(&mut out, err)
-        .expect("an error renders");
-    out
 }
 
 /// Found by the fuzzer: 200 host tables took a second, 2000 took

@@ -194,3 +194,12 @@ pub fn hostile_values() -> Vec<(&'static str, String)> {
 pub fn toml_string(value: &str) -> String {
     serde_json::to_string(value).expect("a string serialises")
 }
+
+/// An error as a user sees it (miette's graphical report, no colour).
+pub fn rendered(err: &gen::error::Error) -> String {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .render_report(&mut out, err)
+        .expect("an error renders");
+    out
+}
