@@ -49,6 +49,12 @@ pub fn is_name(value: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
+/// A PostgreSQL database or role name gen writes unquoted into pg_hba.conf,
+/// pgbouncer.ini and scripts: an [`is_name`] that may also hold `_`.
+pub fn is_sql_name(value: &str) -> bool {
+    is_name(&value.replace('_', "-"))
+}
+
 /// A unix user or group name as Debian's adduser accepts it.
 pub fn is_unix_user(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -595,6 +601,17 @@ mod tests {
             &"a".repeat(64),
         ] {
             assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sql_names_allow_underscores_and_nothing_else_new() {
+        assert!(is_sql_name("atlas_app"));
+        assert!(is_sql_name("read-only"));
+        for bad in [
+            "", "_app", "app_", "App", "1app", "app;drop", "app name", "app'x",
+        ] {
+            assert!(!is_sql_name(bad), "{bad:?}");
         }
     }
 

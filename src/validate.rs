@@ -68,6 +68,21 @@ impl Checker<'_> {
         );
     }
 
+    /// A database, role or user name: like other names, `_` allowed too.
+    fn sql_name(&mut self, key: &str, value: &str, what: &str) {
+        self.check(
+            syntax::is_sql_name(value),
+            key,
+            || {
+                format!(
+                    "`{key}`: {what} `{}` is not a valid name",
+                    syntax::shown(value)
+                )
+            },
+            "1 to 63 characters: lowercase letters, digits, `_` and `-`, starting with a letter",
+        );
+    }
+
     fn path(&mut self, key: &str, value: &str) {
         self.check(
             syntax::is_safe_path(value),
@@ -528,11 +543,7 @@ impl Checker<'_> {
             );
         }
         let database = s.database.as_ref().map(|db| {
-            self.name(
-                &format!("{key}.database.user"),
-                &db.user.replace('_', "-"),
-                "database user",
-            );
+            self.sql_name(&format!("{key}.database.user"), &db.user, "database user");
             DatabaseUse {
                 user: db.user.clone(),
                 pooled: db.pooled.unwrap_or(p.pgbouncer.is_some()),
@@ -625,11 +636,7 @@ impl Checker<'_> {
                 "a commit would wait forever for replicas that do not exist",
             );
         }
-        self.name(
-            "postgres.database",
-            &pg.database.replace('_', "-"),
-            "database",
-        );
+        self.sql_name("postgres.database", &pg.database, "database");
         if pg.users.is_empty() {
             self.fail(
                 "postgres.users",
@@ -638,21 +645,13 @@ impl Checker<'_> {
             );
         }
         for (i, user) in pg.users.iter().enumerate() {
-            self.name(
-                &format!("postgres.users[{i}]"),
-                &user.replace('_', "-"),
-                "role",
-            );
+            self.sql_name(&format!("postgres.users[{i}]"), user, "role");
         }
         let replication_user = pg
             .replication_user
             .clone()
             .unwrap_or_else(|| "replicator".into());
-        self.name(
-            "postgres.replication_user",
-            &replication_user.replace('_', "-"),
-            "role",
-        );
+        self.sql_name("postgres.replication_user", &replication_user, "role");
         let replication_passfile = pg
             .replication_passfile
             .clone()
