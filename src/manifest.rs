@@ -248,6 +248,43 @@ mod tests {
     }
 
     #[test]
+    fn parse_refuses_a_manifest_edited_without_its_tree_hash() {
+        let path = Utf8Path::new("m.json");
+        let good = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b')],
+        );
+        assert!(Manifest::parse(path, &good.to_json()).is_ok());
+
+        let mut edited = good.clone();
+        edited.files[0].sha256 = "c".repeat(64);
+        let err =
+            Manifest::parse(path, &edited.to_json()).expect_err("tree hash no longer matches");
+        assert!(
+            err.to_string().contains("tree hash does not match"),
+            "{err}"
+        );
+
+        let mut escaping = good.clone();
+        escaping.files[0].path = "/etc/../root/.ssh/authorized_keys".into();
+        escaping.tree_hash = tree_hash(&escaping.files);
+        let err = Manifest::parse(path, &escaping.to_json()).expect_err("unsafe path");
+        assert!(err.to_string().contains("is malformed"), "{err}");
+
+        let mut unsorted = good.clone();
+        unsorted.files.swap(0, 1);
+        unsorted.tree_hash = tree_hash(&unsorted.files);
+        let err = Manifest::parse(path, &unsorted.to_json()).expect_err("unsorted");
+        assert!(err.to_string().contains("not sorted"), "{err}");
+
+        let mut future = good;
+        future.format = FORMAT + 1;
+        assert!(Manifest::parse(path, &future.to_json()).is_err());
+    }
+
+    #[test]
     fn summary_reads_the_tree_hash_and_counts_files_as_a_parse_would() {
         let m = Manifest::new(
             "p",
