@@ -342,3 +342,45 @@ fn backup_schedule_is_a_calendar_systemd_accepts() {
     ));
     assert!(stderr.contains("the hour `25` is"), "{stderr}");
 }
+
+#[test]
+fn extends_must_name_an_existing_base_file() {
+    for (extends, expected) in [
+        (
+            "extends = \"_missing.toml\"\n",
+            "base profile `profiles/_missing.toml` does not exist",
+        ),
+        (
+            "extends = \"../outside.toml\"\n",
+            "must name a profile file in the same directory",
+        ),
+        ("extends = 3\n", "`extends` must be a file name"),
+    ] {
+        let stderr = build_fails(&format!("{extends}{VALID}"));
+        assert!(stderr.contains(expected), "{extends}: {stderr}");
+        assert!(
+            stderr.contains("profiles/shop.toml:1"),
+            "{extends}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_profile_is_a_usage_error_listing_the_known_ones() {
+    let project = Project::new().profile("shop", VALID);
+    let run = project.gen(&["build", "--profile", "shoop"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no profile `shoop`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("known profiles: shop"),
+        "{}",
+        run.stderr
+    );
+    let run = project.gen(&["build", "--profile", "../etc/passwd"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("is not a profile name"),
+        "{}",
+        run.stderr
+    );
+}
