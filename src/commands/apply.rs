@@ -91,9 +91,12 @@ pub fn run(
 
     let root = LiveRoot::new(&args.root);
     let session = Session::open(root, accounts)?;
+    // Planned once under the lock: decides whether the validators run, and
+    // is what an operator confirms.
+    let planned = session.plan(&target)?;
     // Validators take seconds (PostgreSQL starts a sandbox cluster): run them
     // only when something is going to be written.
-    if options.validate && !session.plan(&target)?.is_empty() {
+    if options.validate && !planned.is_empty() {
         validate(&host_dir)?;
     }
     for number in &session.recovered {
@@ -101,7 +104,7 @@ pub fn run(
     }
     let mut shown = None;
     if !options.yes {
-        let plan = session.plan(&target)?;
+        let plan = planned;
         if plan.is_empty() {
             eprintln!(
                 "{}/{} is up to date under {}",
