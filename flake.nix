@@ -14,7 +14,7 @@
 
         gen = pkgs.rustPlatform.buildRustPackage {
           pname = "gen";
-          version = cargoToml.package.version;
+          version = cargoToml.workspace.package.version;
           src = pkgs.lib.cleanSource ./.;
           cargoLock.lockFile = ./Cargo.lock;
           # The test suite runs the real validators; inside the sandbox only

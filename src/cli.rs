@@ -9,7 +9,7 @@ use camino::Utf8PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::commands;
-use crate::error::Result;
+use gen_target::error::Result;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -140,7 +140,7 @@ pub enum Command {
         #[arg(long)]
         skip_validation: bool,
         /// How many generations to keep under `<root>/var/lib/gen/generations` (oldest pruned first).
-        #[arg(long, value_name = "N", default_value_t = crate::generation::DEFAULT_KEEP)]
+        #[arg(long, value_name = "N", default_value_t = gen_live::generation::DEFAULT_KEEP)]
         keep: usize,
     },
 
@@ -290,9 +290,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         }
         Command::Schema { markdown } => {
             if *markdown {
-                print!("{}", crate::schema::reference_markdown());
+                print!("{}", gen_compile::schema::reference_markdown());
             } else {
-                print!("{}", crate::schema::profile_schema_json());
+                print!("{}", gen_compile::schema::profile_schema_json());
             }
             Ok(Outcome::Clean)
         }
@@ -318,9 +318,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             let mut page = Vec::new();
             clap_mangen::Man::new(command)
                 .render(&mut page)
-                .map_err(|e| crate::error::Error::write("<stdout>", e))?;
+                .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
             std::io::Write::write_all(&mut std::io::stdout(), &page)
-                .map_err(|e| crate::error::Error::write("<stdout>", e))?;
+                .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
             Ok(Outcome::Clean)
         }
         Command::Diff { live, against } => {

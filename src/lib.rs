@@ -2,40 +2,12 @@
 //! tree of host configuration files, shows how it differs from a live host, and
 //! applies it atomically with rollback.
 //!
-//! The pipeline, one module per stage, data flowing one way:
-//! `load` → `validate` → `derive` → `render` → `manifest` → `output`, then on
-//! the live host `actual` → `plan` → `diff` / `apply` (+ `generation`, `activate`).
+//! This crate is the command line only; the work is done by the crates it
+//! wires together:
+//! - `gen-target`: the manifest, the tree layout and the vocabulary both sides share;
+//! - `gen-compile`: `load` → `validate` → `derive` → `render` → manifest → `output`;
+//! - `gen-live`: `actual` → `plan` → `diff` / `apply` (+ `generation`, `activate`);
+//! - `gen-check`: the real validators, run on a staged copy of a host's tree.
 
-pub mod accounts;
-pub mod activate;
-pub mod actual;
-pub mod ansible;
-pub mod apply;
-pub mod atomic;
-pub mod catalog;
-pub mod check;
 pub mod cli;
 pub mod commands;
-pub mod compile;
-pub mod derive;
-pub mod diff;
-pub mod error;
-pub mod explain;
-pub mod fault;
-pub mod generation;
-pub mod graph;
-pub mod load;
-pub mod manifest;
-pub mod model;
-pub mod output;
-pub mod parallel;
-pub mod plan;
-pub mod profile;
-pub mod progress;
-pub mod render;
-pub mod schema;
-pub mod source;
-pub mod syntax;
-pub mod units;
-pub mod validate;
-pub mod views;

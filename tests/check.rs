@@ -204,13 +204,13 @@ fn apply_validates_a_database_host_tree_then_writes_it() {
     let bytes = std::fs::read(&conf).unwrap();
     for record in manifest["files"].as_array_mut().unwrap() {
         if record["path"] == "/etc/postgresql/15/main/postgresql.conf" {
-            record["sha256"] = gen::manifest::sha256_hex(&bytes).into();
+            record["sha256"] = gen_target::manifest::sha256_hex(&bytes).into();
             record["size"] = bytes.len().into();
         }
     }
-    let files: Vec<gen::manifest::FileRecord> =
+    let files: Vec<gen_target::manifest::FileRecord> =
         serde_json::from_value(manifest["files"].clone()).unwrap();
-    manifest["tree_hash"] = gen::manifest::tree_hash(&files).into();
+    manifest["tree_hash"] = gen_target::manifest::tree_hash(&files).into();
     std::fs::write(
         &manifest_path,
         serde_json::to_vec_pretty(&manifest).unwrap(),

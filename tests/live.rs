@@ -12,8 +12,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use camino::Utf8Path;
-use gen::catalog::{Activation, Validator};
-use gen::manifest::{sha256_hex, FileRecord, Manifest};
+use gen_compile::catalog::{Activation, Validator};
+use gen_target::manifest::{sha256_hex, FileRecord, Manifest};
 use tempfile::TempDir;
 
 const PROFILE: &str = "p";

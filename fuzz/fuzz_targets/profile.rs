@@ -3,9 +3,9 @@
 //! with an error, never panic; the error must render as gen prints it.
 #![no_main]
 
-use gen::compile;
-use gen::load::MemoryProfiles;
-use gen::render::Renderer;
+use gen_compile::compile;
+use gen_compile::load::MemoryProfiles;
+use gen_compile::render::Renderer;
 use libfuzzer_sys::fuzz_target;
 
 const BASE: &str = include_str!("../../profiles/_base.toml");

@@ -4,14 +4,14 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use camino::Utf8Path;
 
-use crate::accounts::Accounts;
-use crate::activate;
-use crate::actual::LiveRoot;
-use crate::apply::{Session, Target};
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::{diff, live};
-use crate::error::{Error, Result};
-use crate::plan::Plan;
+use gen_live::accounts::Accounts;
+use gen_live::activate;
+use gen_live::actual::LiveRoot;
+use gen_live::apply::{Session, Target};
+use gen_live::plan::Plan;
+use gen_target::error::{Error, Result};
 
 pub struct Options<'a> {
     pub plan: Option<&'a Utf8Path>,
@@ -27,16 +27,16 @@ pub struct Options<'a> {
 /// that is not installed on this host is reported and does not block.
 fn validate(host_dir: &Utf8Path) -> Result<()> {
     // Beside the host's running services: the sandboxes stay small.
-    let report = crate::check::check_host_with(host_dir, crate::check::Sandbox::Frugal)?;
+    let report = gen_check::check_host_with(host_dir, gen_check::Sandbox::Frugal)?;
     let mut failures = Vec::new();
     for file in &report.files {
         match file.status {
-            crate::check::Status::Failed => failures.push(file),
-            crate::check::Status::Skipped => eprintln!(
+            gen_check::Status::Failed => failures.push(file),
+            gen_check::Status::Skipped => eprintln!(
                 "note: no validator for {} is installed here; it was not checked before applying",
                 file.path
             ),
-            crate::check::Status::Passed => {}
+            gen_check::Status::Passed => {}
         }
     }
     match failures.first() {
@@ -167,12 +167,12 @@ fn read_plan(path: &Utf8Path) -> Result<Plan> {
     let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| Error::PlanMismatch {
         message: format!("`{path}` is not a gen plan: {e}"),
     })?;
-    if plan.format != crate::plan::FORMAT {
+    if plan.format != gen_live::plan::FORMAT {
         return Err(Error::PlanMismatch {
             message: format!(
                 "`{path}` has plan format {}, gen reads {}",
                 plan.format,
-                crate::plan::FORMAT
+                gen_live::plan::FORMAT
             ),
         });
     }

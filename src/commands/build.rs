@@ -3,11 +3,11 @@
 use camino::Utf8Path;
 
 use crate::cli::{Format, Outcome};
-use crate::compile::Analysed;
-use crate::error::Result;
-use crate::load;
-use crate::output::{self, Discrepancy, Scope};
-use crate::render::Renderer;
+use gen_compile::compile::Analysed;
+use gen_compile::load;
+use gen_compile::output::{self, Discrepancy, Scope};
+use gen_compile::render::Renderer;
+use gen_target::error::Result;
 
 pub fn run(
     project: &Utf8Path,

@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::check::{self, CheckReport, HostReport, Status};
 use crate::cli::{Format, Outcome};
-use crate::error::{Error, Result};
+use gen_check::{CheckReport, HostReport, Status};
+use gen_target::error::{Error, Result};
 
 pub fn run(
     generated: &Utf8Path,
@@ -87,14 +87,14 @@ fn check_all(dirs: &[Utf8PathBuf]) -> Result<Vec<HostReport>> {
         .clamp(1, 4)
         .min(dirs.len().max(1));
     let next = AtomicUsize::new(0);
-    let progress = crate::progress::Progress::new("checking", dirs.len());
+    let progress = gen_target::progress::Progress::new("checking", dirs.len());
     let results: Mutex<Vec<(usize, Result<HostReport>)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(dir) = dirs.get(i) else { break };
-                let result = check::check_host(dir);
+                let result = gen_check::check_host(dir);
                 progress.tick(dir.as_str());
                 if let Ok(mut results) = results.lock() {
                     results.push((i, result));

@@ -4,16 +4,16 @@ use std::collections::BTreeMap;
 
 use camino::Utf8Path;
 
-use crate::accounts::Accounts;
-use crate::actual::{Actual, LiveFile, LiveRoot};
-use crate::apply::{self, Target};
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::live;
-use crate::diff::{self, HostDiff};
-use crate::error::{Error, Result};
-use crate::manifest::Manifest;
-use crate::output::{tree_path, MANIFEST_FILE};
-use crate::plan::{self, ChangeKind};
+use gen_live::accounts::Accounts;
+use gen_live::actual::{Actual, LiveFile, LiveRoot};
+use gen_live::apply::{self, Target};
+use gen_live::diff::{self, HostDiff};
+use gen_live::plan::{self, ChangeKind};
+use gen_target::error::{Error, Result};
+use gen_target::layout::{tree_path, MANIFEST_FILE};
+use gen_target::manifest::Manifest;
 
 pub fn run(
     project: &Utf8Path,
@@ -57,7 +57,8 @@ pub fn against_live(host_dir: &Utf8Path, root: &Utf8Path) -> Result<HostDiff> {
     let mut old = BTreeMap::new();
     for change in &plan.changes {
         if change.expected_sha256.is_some() && !change.sensitive {
-            if let (_, Some(content)) = crate::actual::read_one(&root, &accounts, &change.path)? {
+            if let (_, Some(content)) = gen_live::actual::read_one(&root, &accounts, &change.path)?
+            {
                 old.insert(change.path.clone(), content);
             }
         }
@@ -103,7 +104,7 @@ fn against_tree(
         )));
     }
     // Hosts are independent: read and compare them on every core, in order.
-    crate::parallel::map(&hosts, crate::parallel::threads(), |host| {
+    gen_target::parallel::map(&hosts, gen_target::parallel::threads(), |host| {
         host_against_tree(&new_dir, &old_dir, &args.profile, host)
     })
 }
@@ -129,8 +130,8 @@ fn host_against_tree(
     if let (Some(new), Some(old)) = (&new_bytes, &old_bytes) {
         if Manifest::same_records(new, old) {
             if let Some((tree_hash, files)) = Manifest::summary(new) {
-                let plan = crate::plan::Plan {
-                    format: crate::plan::FORMAT,
+                let plan = gen_live::plan::Plan {
+                    format: gen_live::plan::FORMAT,
                     profile: profile.to_string(),
                     host: host.to_string(),
                     tree_hash,

@@ -3,9 +3,9 @@
 use camino::Utf8Path;
 
 use crate::cli::{Format, Outcome};
-use crate::compile;
-use crate::error::{Error, Result};
-use crate::explain;
+use gen_compile::compile;
+use gen_compile::explain;
+use gen_target::error::{Error, Result};
 
 pub fn run(
     project: &Utf8Path,
@@ -27,7 +27,7 @@ pub fn run(
                 .join(", ")
         )),
     })?;
-    let artifacts = crate::catalog::artifacts_for(&deployment, host);
+    let artifacts = gen_compile::catalog::artifacts_for(&deployment, host);
     let spec = artifacts
         .iter()
         .find(|a| a.path == path)

@@ -6,9 +6,9 @@ use std::process::{Command, Stdio};
 use camino::Utf8Path;
 
 use crate::cli::{GraphFormat, Outcome};
-use crate::compile;
-use crate::error::{Error, Result};
-use crate::graph;
+use gen_compile::compile;
+use gen_compile::graph;
+use gen_target::error::{Error, Result};
 
 pub fn run(project: &Utf8Path, profile: &str, format: GraphFormat) -> Result<Outcome> {
     let (_, deployment, derived) = compile::analyse(project, profile)?;

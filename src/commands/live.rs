@@ -5,7 +5,7 @@ use std::fs;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cli::LiveArgs;
-use crate::error::{Error, Result};
+use gen_target::error::{Error, Result};
 
 /// The `generated/` tree the command reads (never re-rendered).
 pub fn generated(project: &Utf8Path, args: &LiveArgs) -> Utf8PathBuf {
@@ -54,7 +54,7 @@ pub fn hosts(profile_dir: &Utf8Path) -> Vec<String> {
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter(|e| e.path().join(crate::output::MANIFEST_FILE).is_file())
+                .filter(|e| e.path().join(gen_compile::output::MANIFEST_FILE).is_file())
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .collect()
         })

@@ -2,12 +2,12 @@
 
 use camino::Utf8Path;
 
-use crate::accounts::Accounts;
-use crate::actual::LiveRoot;
-use crate::apply::{self, Target};
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::live;
-use crate::error::{Error, Result};
+use gen_live::accounts::Accounts;
+use gen_live::actual::LiveRoot;
+use gen_live::apply::{self, Target};
+use gen_target::error::{Error, Result};
 
 pub fn run(
     project: &Utf8Path,

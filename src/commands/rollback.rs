@@ -2,12 +2,12 @@
 
 use camino::Utf8Path;
 
-use crate::accounts::Accounts;
-use crate::actual::LiveRoot;
-use crate::apply::Session;
 use crate::cli::{Format, Outcome};
-use crate::error::{Error, Result};
-use crate::generation::Store;
+use gen_live::accounts::Accounts;
+use gen_live::actual::LiveRoot;
+use gen_live::apply::Session;
+use gen_live::generation::Store;
+use gen_target::error::{Error, Result};
 
 pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
     let session = Session::open(LiveRoot::new(root), Accounts::system()?)?;

@@ -21,9 +21,9 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use gen::compile;
-use gen::load::MemoryProfiles;
-use gen::render::Renderer;
+use gen_compile::compile;
+use gen_compile::load::MemoryProfiles;
+use gen_compile::render::Renderer;
 
 use super::support::{hostile_values, repo, toml_string};
 
@@ -342,7 +342,7 @@ fn keep_failure(text: &str, what: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("failure directory");
     let path = dir.join(format!(
         "{what}-{}.toml",
-        gen::manifest::sha256_hex(text.as_bytes())
+        gen_target::manifest::sha256_hex(text.as_bytes())
     ));
     std::fs::write(&path, text).expect("write failing input");
     path

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use gen::compile::{self, CompiledProfile};
-use gen::render::Renderer;
+use gen_compile::compile::{self, CompiledProfile};
+use gen_compile::render::Renderer;
 
 use super::shapes;
 use super::support::{hostile_values, rendered, toml_string, Project, VALID};

@@ -5,6 +5,7 @@ mod bundled;
 mod fixtures;
 mod fuzz;
 mod injection;
+mod layers;
 mod properties;
 mod regressions;
 mod reproducible;

@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use gen::compile::{self, CompiledProfile};
-use gen::render::Renderer;
+use gen_compile::compile::{self, CompiledProfile};
+use gen_compile::render::Renderer;
 use proptest::prelude::*;
 
 use super::shapes;

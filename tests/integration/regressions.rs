@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use gen::compile;
-use gen::error::{Error, MAX_REPORTED_ERRORS};
-use gen::render::Renderer;
+use gen_compile::compile;
+use gen_compile::render::Renderer;
+use gen_target::error::{Error, MAX_REPORTED_ERRORS};
 
 use super::support::{rendered, VALID};
 

@@ -196,7 +196,7 @@ pub fn toml_string(value: &str) -> String {
 }
 
 /// An error as a user sees it (miette's graphical report, no colour).
-pub fn rendered(err: &gen::error::Error) -> String {
+pub fn rendered(err: &gen_target::error::Error) -> String {
     let mut out = String::new();
     miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
         .render_report(&mut out, err)

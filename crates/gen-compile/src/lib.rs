@@ -1,0 +1,24 @@
+//! The compile side of gen: profile sources to a target tree, one module per
+//! stage, data flowing one way:
+//! `load` → `validate` → `derive` → `render` (with `views` and the `catalog`
+//! of artifact kinds) → manifest (`compile`) → `output`.
+//! `explain`, `graph`, `schema` and `ansible` read the same checked model.
+
+pub mod ansible;
+pub mod catalog;
+pub mod compile;
+pub mod derive;
+pub mod explain;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod output;
+pub mod profile;
+pub mod profile_error;
+pub mod render;
+pub mod schema;
+pub mod source;
+pub mod syntax;
+pub mod units;
+pub mod validate;
+pub mod views;

@@ -1,0 +1,468 @@
+//! Load stage: read a profile and the bases it extends, merge them, and turn the
+//! result into the raw [`Profile`] while remembering where every key was written.
+//!
+//! Merge rule (documented in the README): a profile may name one base with
+//! `extends`. Tables merge key by key, recursively; every other value (string,
+//! number, boolean, array) in the extending profile replaces the base's value
+//! whole. Bases may extend further bases; cycles are an error.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_path_to_error::Segment;
+use toml::de::{DeTable, DeValue};
+
+use crate::profile::Profile;
+use crate::source::{push_index, push_key, KeyLocation, SourceFile, SourceMap, Underline};
+use gen_target::error::{Error, Result};
+
+/// Where profiles live inside a project.
+pub const PROFILES_DIR: &str = "profiles";
+
+/// How deep `extends` chains may go before gen assumes a mistake.
+const MAX_EXTENDS_DEPTH: usize = 8;
+
+/// A profile as loaded from disk, before validation.
+#[derive(Debug, Clone)]
+pub struct LoadedProfile {
+    /// The profile's name: its file name without `.toml`.
+    pub name: String,
+    /// The profile's own file, project-relative (`profiles/production.toml`).
+    pub file: Utf8PathBuf,
+    pub profile: Profile,
+    pub sources: SourceMap,
+}
+
+impl LoadedProfile {
+    /// The files that produced this profile, bases first (used for the input hash).
+    pub fn files(&self) -> &[SourceFile] {
+        &self.sources.files
+    }
+}
+
+/// Where profile files come from. gen reads them from the project's
+/// `profiles/` directory; fuzzing and property tests hand the same pipeline
+/// text held in memory, so there is one loader, not two.
+pub trait ProfileFiles {
+    /// The text of `profiles/<stem>.toml`, or `None` when there is no such file.
+    fn read(&self, stem: &str) -> Result<Option<String>>;
+    /// The stems of every profile file, bases included, sorted.
+    fn stems(&self) -> Result<Vec<String>>;
+}
+
+/// The profiles of a project on disk: `<project>/profiles/*.toml`.
+#[derive(Debug, Clone)]
+pub struct DiskProfiles {
+    dir: Utf8PathBuf,
+}
+
+impl DiskProfiles {
+    pub fn new(project: &Utf8Path) -> DiskProfiles {
+        DiskProfiles {
+            dir: project.join(PROFILES_DIR),
+        }
+    }
+}
+
+impl ProfileFiles for DiskProfiles {
+    fn read(&self, stem: &str) -> Result<Option<String>> {
+        let path = self.dir.join(format!("{stem}.toml"));
+        if !path.is_file() {
+            return Ok(None);
+        }
+        std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(|e| Error::read(display_name(stem), e))
+    }
+
+    fn stems(&self) -> Result<Vec<String>> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::read(&self.dir, e))?;
+        let mut stems = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read(&self.dir, e))?;
+            let file_name = entry.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if let Some(stem) = file_name.strip_suffix(".toml") {
+                if !stem.is_empty() {
+                    stems.push(stem.to_string());
+                }
+            }
+        }
+        stems.sort();
+        Ok(stems)
+    }
+}
+
+/// Profile files held in memory, stem → text.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryProfiles {
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+impl MemoryProfiles {
+    pub fn with(mut self, stem: &str, text: impl Into<String>) -> MemoryProfiles {
+        self.files.insert(stem.to_string(), text.into());
+        self
+    }
+}
+
+impl ProfileFiles for MemoryProfiles {
+    fn read(&self, stem: &str) -> Result<Option<String>> {
+        Ok(self.files.get(stem).cloned())
+    }
+
+    fn stems(&self) -> Result<Vec<String>> {
+        Ok(self.files.keys().cloned().collect())
+    }
+}
+
+/// Lists the buildable profiles in `profiles_dir`: every `*.toml` whose name
+/// does not start with `_` (those are bases that only exist to be extended).
+pub fn list_profiles(profiles_dir: &Utf8Path) -> Result<Vec<String>> {
+    let files = DiskProfiles {
+        dir: profiles_dir.to_path_buf(),
+    };
+    buildable(&files)
+}
+
+/// The stems of `files` that are profiles of their own, not bases.
+pub fn buildable(files: &dyn ProfileFiles) -> Result<Vec<String>> {
+    Ok(files
+        .stems()?
+        .into_iter()
+        .filter(|stem| !stem.starts_with('_'))
+        .collect())
+}
+
+/// Loads `<project>/profiles/<name>.toml` and everything it extends. Files are
+/// named relative to the project (`profiles/production.toml`) in errors and in
+/// the manifest, so the output does not depend on where the project lives.
+pub fn load_profile(project: &Utf8Path, name: &str) -> Result<LoadedProfile> {
+    load_from(&DiskProfiles::new(project), name)
+}
+
+/// Loads profile `name` and everything it extends from `files`.
+pub fn load_from(files: &dyn ProfileFiles, name: &str) -> Result<LoadedProfile> {
+    if !is_profile_name(name) {
+        return Err(Error::Usage {
+            message: format!("`{name}` is not a profile name"),
+            help: Some("profile names are file names in `profiles/` without `.toml`".into()),
+        });
+    }
+    let Some(text) = files.read(name)? else {
+        let known = buildable(files).unwrap_or_default();
+        return Err(Error::Usage {
+            message: format!("no profile `{name}` in `{PROFILES_DIR}/`"),
+            help: Some(format!("known profiles: {}", known.join(", "))),
+        });
+    };
+
+    // Read the chain root-first: production.toml, then _base.toml, ...
+    let mut chain: Vec<(SourceFile, toml::Table, Spanned)> = Vec::new();
+    let mut next = Some((name.to_string(), text));
+    while let Some((stem, text)) = next.take() {
+        let shown = display_name(&stem);
+        if chain.iter().any(|(file, _, _)| file.name == shown) {
+            return Err(Error::Usage {
+                message: format!("profile `{name}` extends itself through `{shown}`"),
+                help: Some("remove the `extends` that closes the cycle".into()),
+            });
+        }
+        if chain.len() >= MAX_EXTENDS_DEPTH {
+            return Err(Error::Usage {
+                message: format!("profile `{name}` extends more than {MAX_EXTENDS_DEPTH} bases"),
+                help: None,
+            });
+        }
+        let (file, table, spans) = parse_file(shown, text)?;
+        next = match table.get("extends") {
+            None => None,
+            Some(toml::Value::String(base)) => Some(resolve_extends(files, &file, &spans, base)?),
+            Some(_) => {
+                return Err(spans.error(
+                    &file,
+                    "extends",
+                    "`extends` must be a file name like `_base.toml`",
+                ));
+            }
+        };
+        chain.push((file, table, spans));
+    }
+
+    // Merge base-first so the profile itself has the last word.
+    let mut sources = SourceMap::default();
+    let mut merged = toml::Table::new();
+    for (file, table, spans) in chain.into_iter().rev() {
+        let index = sources.add_file(file);
+        spans.record_into(index, &mut sources);
+        merge_tables(&mut merged, table);
+    }
+    // `extends` names this file's base; after merging it says nothing more.
+    merged.remove("extends");
+
+    let profile = deserialize(&sources, merged)?;
+    Ok(LoadedProfile {
+        name: name.to_string(),
+        file: display_name(name),
+        profile,
+        sources,
+    })
+}
+
+fn is_profile_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The base a profile extends: its stem and text.
+fn resolve_extends(
+    files: &dyn ProfileFiles,
+    file: &SourceFile,
+    spans: &Spanned,
+    base: &str,
+) -> Result<(String, String)> {
+    let stem = base.strip_suffix(".toml").unwrap_or(base);
+    if !is_profile_name(stem) {
+        return Err(spans.error(
+            file,
+            "extends",
+            format!(
+                "`extends = \"{}\"` must name a profile file in the same directory, like `_base.toml`",
+                crate::syntax::shown(base)
+            ),
+        ));
+    }
+    match files.read(stem)? {
+        Some(text) => Ok((stem.to_string(), text)),
+        None => Err(spans.error(
+            file,
+            "extends",
+            format!("base profile `{PROFILES_DIR}/{stem}.toml` does not exist"),
+        )),
+    }
+}
+
+/// Key spans of one file, kept until the file gets its index in the source map.
+struct Spanned {
+    keys: Vec<(String, KeyLocation, bool)>,
+}
+
+impl Spanned {
+    fn record_into(self, file: usize, sources: &mut SourceMap) {
+        for (path, mut location, is_table) in self.keys {
+            location.file = file;
+            sources.record(path, location, is_table);
+        }
+    }
+
+    fn error(&self, file: &SourceFile, key: &str, message: impl Into<String>) -> Error {
+        let mut single = SourceMap::default();
+        single.add_file(file.clone());
+        for (path, location, is_table) in &self.keys {
+            single.record(path.clone(), location.clone(), *is_table);
+        }
+        crate::profile_error::invalid(&single, key, Underline::Value, message, None)
+    }
+}
+
+/// `profiles/<stem>.toml`: how a profile file is named in errors and manifests.
+fn display_name(stem: &str) -> Utf8PathBuf {
+    Utf8Path::new(PROFILES_DIR).join(format!("{stem}.toml"))
+}
+
+fn parse_file(shown: Utf8PathBuf, text: String) -> Result<(SourceFile, toml::Table, Spanned)> {
+    let file = SourceFile::new(shown, text);
+    let syntax_error = |err: toml::de::Error| {
+        let span = err.span().unwrap_or(0..0);
+        let message = clip(err.message().trim_end());
+        if file.quotable && crate::source::span_quotable(&file.text, &span) {
+            Error::Syntax {
+                path: file.name.clone(),
+                message,
+                src: Some(file.named_source()),
+                span: Some((span.start, span.len()).into()),
+            }
+        } else {
+            Error::Syntax {
+                path: crate::source::position(file.name.as_str(), &file.text, span.start).into(),
+                message,
+                src: None,
+                span: None,
+            }
+        }
+    };
+    let document = DeTable::parse(&file.text).map_err(syntax_error)?;
+    let mut keys = vec![(
+        String::new(),
+        KeyLocation {
+            file: 0,
+            key: 0..0,
+            value: 0..0,
+        },
+        true,
+    )];
+    collect_table_spans("", document.get_ref(), &mut keys);
+    let table: toml::Table = toml::from_str(&file.text).map_err(syntax_error)?;
+    Ok((file, table, Spanned { keys }))
+}
+
+fn collect_table_spans(
+    prefix: &str,
+    table: &DeTable<'_>,
+    out: &mut Vec<(String, KeyLocation, bool)>,
+) {
+    for (key, value) in table.iter() {
+        let path = push_key(prefix, key.get_ref());
+        let location = KeyLocation {
+            file: 0,
+            key: key.span(),
+            value: value.span(),
+        };
+        out.push((
+            path.clone(),
+            location,
+            matches!(value.get_ref(), DeValue::Table(_)),
+        ));
+        collect_value_spans(&path, value.get_ref(), out);
+    }
+}
+
+fn collect_value_spans(
+    path: &str,
+    value: &DeValue<'_>,
+    out: &mut Vec<(String, KeyLocation, bool)>,
+) {
+    match value {
+        DeValue::Table(table) => collect_table_spans(path, table, out),
+        DeValue::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let item_path = push_index(path, index);
+                let location = KeyLocation {
+                    file: 0,
+                    key: item.span(),
+                    value: item.span(),
+                };
+                out.push((item_path.clone(), location, false));
+                collect_value_spans(&item_path, item.get_ref(), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Deep merge: tables merge recursively, anything else in `overlay` replaces.
+pub fn merge_tables(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(overlay_table)) => {
+                merge_tables(base_table, overlay_table);
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn deserialize(sources: &SourceMap, merged: toml::Table) -> Result<Profile> {
+    serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|err| {
+        let mut path = String::new();
+        for segment in err.path().iter() {
+            path = match segment {
+                Segment::Map { key } => push_key(&path, key),
+                Segment::Seq { index } => push_index(&path, *index),
+                Segment::Enum { variant } => push_key(&path, variant),
+                Segment::Unknown => path,
+            };
+        }
+        let message = clip(err.inner().message().trim_end());
+        let underline = if message.starts_with("unknown field") {
+            Underline::Key
+        } else {
+            Underline::Value
+        };
+        let help = help_for_serde_message(&message);
+        if references_credential(&path) && !message.starts_with("unknown field") {
+            // serde quotes the value it could not use; here it may be a credential.
+            return crate::profile_error::invalid_redacted(
+                sources,
+                &path,
+                format!(
+                    "`{path}` has the wrong type (the value is not shown: it may be a credential)"
+                ),
+                Some("secrets are referenced by the absolute path of a file on the host".into()),
+            );
+        }
+        let shown_key = if path.is_empty() {
+            "the profile".to_string()
+        } else {
+            format!("`{path}`")
+        };
+        crate::profile_error::invalid(
+            sources,
+            &path,
+            underline,
+            format!("{shown_key}: {message}"),
+            help,
+        )
+    })
+}
+
+/// Keys whose value names a file holding a credential.
+fn references_credential(path: &str) -> bool {
+    path.contains(".secrets")
+        || [
+            "password_file",
+            "auth_file",
+            "replication_passfile",
+            "tls_key",
+            "certificate_key",
+        ]
+        .iter()
+        .any(|suffix| path.ends_with(suffix))
+}
+
+/// A parser's message, cut to a readable length: serde quotes the offending
+/// value, which may be 100 KB long.
+fn clip(message: &str) -> String {
+    const MAX: usize = 300;
+    if message.chars().count() <= MAX {
+        return message.to_string();
+    }
+    let mut out: String = message.chars().take(MAX).collect();
+    out.push('…');
+    out
+}
+
+fn help_for_serde_message(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        Some("remove the key or fix its spelling; `gen schema` lists every key".into())
+    } else if message.starts_with("missing field") {
+        Some("add the key; `gen schema` describes what it takes".into())
+    } else if message.starts_with("invalid type") {
+        Some("change the value to the expected type".into())
+    } else if message.starts_with("unknown variant") {
+        Some("use one of the listed values".into())
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(text: &str) -> toml::Table {
+        toml::from_str(text).expect("test TOML parses")
+    }
+
+    #[test]
+    fn tables_merge_and_other_values_replace() {
+        let mut base = table("a = 1\nlist = [1, 2]\n[t]\nx = 1\ny = 2\n");
+        merge_tables(&mut base, table("list = [3]\n[t]\ny = 3\nz = 4\n"));
+        assert_eq!(base, table("a = 1\nlist = [3]\n[t]\nx = 1\ny = 3\nz = 4\n"));
+    }
+}

@@ -1,0 +1,397 @@
+//! Write stage: lay compiled profiles out as `generated/<profile>/<host>/root/…`
+//! plus `manifest.json`, or compare them with what is on disk (`build --check`).
+//! A build is written beside the old tree and swapped in only when complete,
+//! so a failed build leaves the previous `generated/` untouched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+pub use gen_target::layout::{tree_path, MANIFEST_FILE, ROOT_DIR};
+
+use crate::compile::{Analysed, CompiledHost};
+use crate::render::Renderer;
+use gen_target::error::{Error, Result};
+use gen_target::parallel;
+
+const STAGING_SUFFIX: &str = ".gen-new";
+const RETIRED_SUFFIX: &str = ".gen-old";
+
+/// Which part of `generated/` a build owns: all of it, or some profiles' folders.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Profiles(Vec<String>),
+}
+
+/// Renders and writes the analysed profiles host by host (in parallel, each
+/// host's files written as soon as they are rendered, so the fleet's output is
+/// never held in memory), replacing exactly the scope's folders. Returns the
+/// number of files written.
+pub fn write(
+    generated: &Utf8Path,
+    profiles: &[Analysed],
+    renderer: &Renderer,
+    scope: &Scope,
+) -> Result<usize> {
+    let threads = parallel::threads();
+    match scope {
+        Scope::All => {
+            let staging = sibling(generated, STAGING_SUFFIX);
+            let stager = Stager::prepare(&staging)?;
+            let staged = profiles.iter().try_fold(0, |sum, profile| {
+                let files = stager.profile(
+                    &staging.join(&profile.name),
+                    &generated.join(&profile.name),
+                    profile,
+                    renderer,
+                    threads,
+                )?;
+                Ok(sum + files)
+            });
+            let files = discard_on_error(&staging, staged)?;
+            swap(&staging, generated, threads)?;
+            Ok(files)
+        }
+        Scope::Profiles(names) => {
+            fs::create_dir_all(generated).map_err(|e| Error::write(generated, e))?;
+            let mut files = 0;
+            for profile in profiles.iter().filter(|p| names.contains(&p.name)) {
+                let target = generated.join(&profile.name);
+                let staging = generated.join(format!(".{}{STAGING_SUFFIX}", profile.name));
+                let stager = Stager::prepare(&staging)?;
+                let staged = stager.profile(&staging, &target, profile, renderer, threads);
+                files += discard_on_error(&staging, staged)?;
+                swap(&staging, &target, threads)?;
+            }
+            Ok(files)
+        }
+    }
+}
+
+/// A failed build leaves no staging folder behind.
+fn discard_on_error<T>(staging: &Utf8Path, result: Result<T>) -> Result<T> {
+    if result.is_err() {
+        let _ = fs::remove_dir_all(staging);
+    }
+    result
+}
+
+fn sibling(path: &Utf8Path, suffix: &str) -> Utf8PathBuf {
+    let name = path.file_name().unwrap_or("generated");
+    path.with_file_name(format!("{name}{suffix}"))
+}
+
+/// Writes a new tree. The tree's own modes are fixed (0755 folders, 0644
+/// files) so the umask cannot change it; the modes that matter on the host
+/// are in the manifest. A file whose bytes are unchanged since the previous
+/// build is hard-linked from the previous tree instead of written again: the
+/// new tree is complete on its own, and the previous one is never modified.
+struct Stager {
+    /// The umask keeps 0755 and 0644 as they are (022 or narrower), so
+    /// creating with those modes is enough and no chmod is needed.
+    modes_kept: bool,
+}
+
+const DIR_MODE: u32 = 0o755;
+const FILE_MODE: u32 = 0o644;
+
+impl Stager {
+    fn prepare(staging: &Utf8Path) -> Result<Stager> {
+        if staging.exists() {
+            fs::remove_dir_all(staging).map_err(|e| Error::write(staging, e))?;
+        }
+        if let Some(parent) = staging.parent().filter(|p| !p.as_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+        }
+        fs::DirBuilder::new()
+            .mode(DIR_MODE)
+            .create(staging)
+            .map_err(|e| Error::write(staging, e))?;
+        let mode = fs::metadata(staging)
+            .map_err(|e| Error::write(staging, e))?
+            .permissions()
+            .mode();
+        let modes_kept = mode & 0o777 == DIR_MODE;
+        if !modes_kept {
+            set_mode(staging, DIR_MODE)?;
+        }
+        Ok(Stager { modes_kept })
+    }
+
+    /// Renders every host of `profile` into `dir`, reusing unchanged files
+    /// of `previous` (the profile's folder in the tree being replaced).
+    fn profile(
+        &self,
+        dir: &Utf8Path,
+        previous: &Utf8Path,
+        profile: &Analysed,
+        renderer: &Renderer,
+        threads: usize,
+    ) -> Result<usize> {
+        self.create_dir(dir)?;
+        let counts = profile.map_hosts(renderer, threads, |host| {
+            let host_dir = dir.join(&host.host);
+            let previous = previous.join(&host.host);
+            self.create_dir(&host_dir)?;
+            let mut dirs = BTreeSet::new();
+            for artifact in &host.artifacts {
+                let relative = tree_path(Utf8Path::new(""), &artifact.spec.path);
+                self.file(
+                    &host_dir,
+                    &previous,
+                    &relative,
+                    &artifact.content,
+                    &mut dirs,
+                )?;
+            }
+            let manifest = host.manifest.to_json();
+            self.file(
+                &host_dir,
+                &previous,
+                Utf8Path::new(MANIFEST_FILE),
+                &manifest,
+                &mut dirs,
+            )?;
+            Ok(host.artifacts.len() + 1)
+        })?;
+        Ok(counts.into_iter().sum())
+    }
+
+    fn file(
+        &self,
+        dir: &Utf8Path,
+        previous: &Utf8Path,
+        relative: &Utf8Path,
+        content: &[u8],
+        dirs: &mut BTreeSet<Utf8PathBuf>,
+    ) -> Result<()> {
+        let path = dir.join(relative);
+        if let Some(parent) = relative.parent().filter(|p| !p.as_str().is_empty()) {
+            self.create_dirs(dir, parent, dirs)?;
+        }
+        let old = previous.join(relative);
+        if unchanged(&old, content) && fs::hard_link(&old, &path).is_ok() {
+            return Ok(());
+        }
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .open(&path)
+            .map_err(|e| Error::write(&path, e))?;
+        file.write_all(content)
+            .map_err(|e| Error::write(&path, e))?;
+        if !self.modes_kept {
+            file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
+                .map_err(|e| Error::write(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// `base/relative` and the folders on the way, each created once per host.
+    fn create_dirs(
+        &self,
+        base: &Utf8Path,
+        relative: &Utf8Path,
+        dirs: &mut BTreeSet<Utf8PathBuf>,
+    ) -> Result<()> {
+        if dirs.contains(relative) {
+            return Ok(());
+        }
+        if let Some(parent) = relative.parent().filter(|p| !p.as_str().is_empty()) {
+            self.create_dirs(base, parent, dirs)?;
+        }
+        self.create_dir(&base.join(relative))?;
+        dirs.insert(relative.to_path_buf());
+        Ok(())
+    }
+
+    fn create_dir(&self, dir: &Utf8Path) -> Result<()> {
+        match fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::write(dir, e)),
+        }
+        if self.modes_kept {
+            Ok(())
+        } else {
+            set_mode(dir, DIR_MODE)
+        }
+    }
+}
+
+fn set_mode(path: &Utf8Path, mode: u32) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::write(path, e))
+}
+
+/// The previous tree holds exactly `content` at `old`, as a plain file with
+/// the tree's mode (a symbolic link or a hand-edited file is never reused).
+fn unchanged(old: &Utf8Path, content: &[u8]) -> bool {
+    let Ok(metadata) = fs::symlink_metadata(old) else {
+        return false;
+    };
+    if !metadata.file_type().is_file()
+        || metadata.len() != content.len() as u64
+        || metadata.permissions().mode() & 0o7777 != FILE_MODE
+    {
+        return false;
+    }
+    fs::read(old).is_ok_and(|bytes| bytes == content)
+}
+
+/// Puts the staged tree in place of `target`, then removes the old tree
+/// (its host folders in parallel: on a fleet that is most of the files).
+fn swap(staging: &Utf8Path, target: &Utf8Path, threads: usize) -> Result<()> {
+    let retired = sibling(target, RETIRED_SUFFIX);
+    if retired.exists() {
+        remove_tree(&retired, threads)?;
+    }
+    if target.exists() {
+        fs::rename(target, &retired).map_err(|e| Error::write(target, e))?;
+    }
+    fs::rename(staging, target).map_err(|e| Error::write(target, e))?;
+    if retired.exists() {
+        remove_tree(&retired, threads)?;
+    }
+    Ok(())
+}
+
+/// `remove_dir_all`, spreading the folders two levels down over `threads`.
+fn remove_tree(dir: &Utf8Path, threads: usize) -> Result<()> {
+    let children = |dir: &Utf8Path| -> Vec<Utf8PathBuf> {
+        fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| Utf8PathBuf::from_path_buf(e.path()).ok())
+            .collect()
+    };
+    let subdirs: Vec<Utf8PathBuf> = children(dir).iter().flat_map(|d| children(d)).collect();
+    parallel::map(&subdirs, threads, |d| {
+        fs::remove_dir_all(d).map_err(|e| Error::write(d, e))
+    })?;
+    fs::remove_dir_all(dir).map_err(|e| Error::write(dir, e))
+}
+
+/// How a file on disk differs from what the profiles produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discrepancy {
+    /// The profiles produce it; it is not on disk.
+    Missing,
+    /// On disk with other content (stale, or edited by hand).
+    Stale,
+    /// On disk; the profiles do not produce it.
+    Extra,
+}
+
+/// Compares the scope of `generated/` with what the profiles produce: each
+/// host's folder against its freshly rendered files (hosts in parallel, the
+/// content read only when the size matches), then anything else in the scope
+/// is extra.
+pub fn check(
+    generated: &Utf8Path,
+    profiles: &[Analysed],
+    renderer: &Renderer,
+    scope: &Scope,
+) -> Result<Vec<(Utf8PathBuf, Discrepancy)>> {
+    let threads = parallel::threads();
+    let mut out = Vec::new();
+    let mut host_dirs = BTreeSet::new();
+    for profile in profiles {
+        let found = profile.map_hosts(renderer, threads, |host| {
+            check_host(
+                generated,
+                &Utf8Path::new(&profile.name).join(&host.host),
+                &host,
+            )
+        })?;
+        out.extend(found.into_iter().flatten());
+        for host in &profile.deployment.hosts {
+            host_dirs.insert(generated.join(&profile.name).join(&host.name));
+        }
+    }
+    let roots: Vec<Utf8PathBuf> = match scope {
+        Scope::All => vec![generated.to_path_buf()],
+        Scope::Profiles(names) => names.iter().map(|n| generated.join(n)).collect(),
+    };
+    for dir in roots.iter().filter(|d| d.exists()) {
+        let walk = walkdir::WalkDir::new(dir)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                !Utf8Path::from_path(e.path()).is_some_and(|p| host_dirs.contains(p))
+            });
+        for entry in walk {
+            let entry = entry.map_err(|e| Error::read(dir.clone(), e.into()))?;
+            if !entry.file_type().is_dir() {
+                out.push((relative(generated, entry.path()), Discrepancy::Extra));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// One host's folder (`host_dir`, relative to `generated`) against its files.
+fn check_host(
+    generated: &Utf8Path,
+    host_dir: &Utf8Path,
+    host: &CompiledHost,
+) -> Result<Vec<(Utf8PathBuf, Discrepancy)>> {
+    let manifest = host.manifest.to_json();
+    let mut expected: BTreeMap<Utf8PathBuf, &[u8]> = host
+        .artifacts
+        .iter()
+        .map(|a| (tree_path(host_dir, &a.spec.path), a.content.as_slice()))
+        .collect();
+    expected.insert(host_dir.join(MANIFEST_FILE), &manifest);
+    let mut out = Vec::new();
+    let dir = generated.join(host_dir);
+    if dir.exists() {
+        for entry in walkdir::WalkDir::new(&dir) {
+            let entry = entry.map_err(|e| Error::read(dir.clone(), e.into()))?;
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let relative = relative(generated, entry.path());
+            match expected.remove(&relative) {
+                None => out.push((relative, Discrepancy::Extra)),
+                Some(content) => {
+                    if !same_content(&generated.join(&relative), content)? {
+                        out.push((relative, Discrepancy::Stale));
+                    }
+                }
+            }
+        }
+    }
+    out.extend(expected.into_keys().map(|p| (p, Discrepancy::Missing)));
+    Ok(out)
+}
+
+/// A path under `generated`, relative to it (lossily, if it is not UTF-8:
+/// gen never writes such a name, so it is reported as extra).
+fn relative(generated: &Utf8Path, path: &std::path::Path) -> Utf8PathBuf {
+    match Utf8Path::from_path(path) {
+        Some(p) => p.strip_prefix(generated).unwrap_or(p).to_path_buf(),
+        None => Utf8PathBuf::from(path.to_string_lossy().into_owned()),
+    }
+}
+
+/// The file holds exactly `content`; its bytes are read only when the size matches.
+fn same_content(path: &Utf8Path, content: &[u8]) -> Result<bool> {
+    let mut file = fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
+    if len != content.len() as u64 {
+        return Ok(false);
+    }
+    let mut bytes = Vec::with_capacity(content.len());
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::read(path, e))?;
+    Ok(bytes == content)
+}

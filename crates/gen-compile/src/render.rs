@@ -1,0 +1,240 @@
+//! Render stage: the minijinja environment and the templates embedded in the
+//! binary. Strict undefined behaviour: a template that names a missing value
+//! fails the build instead of writing an empty string into a config file.
+
+use minijinja::{Environment, UndefinedBehavior};
+
+use crate::catalog::ArtifactSpec;
+use crate::derive::Derived;
+use crate::model::{Deployment, HostSpec};
+use crate::syntax;
+use crate::views;
+use gen_target::error::{Error, Result};
+
+/// Every template, embedded so `gen` runs from any directory.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "ansible/inventory.ini.j2",
+        include_str!("../templates/ansible/inventory.ini.j2"),
+    ),
+    (
+        "ansible/playbook.yml.j2",
+        include_str!("../templates/ansible/playbook.yml.j2"),
+    ),
+    (
+        "compose/compose.yaml.j2",
+        include_str!("../templates/compose/compose.yaml.j2"),
+    ),
+    (
+        "cron/jobs.cron.j2",
+        include_str!("../templates/cron/jobs.cron.j2"),
+    ),
+    ("header.j2", include_str!("../templates/header.j2")),
+    (
+        "nginx/site.conf.j2",
+        include_str!("../templates/nginx/site.conf.j2"),
+    ),
+    (
+        "pgbouncer/pgbouncer.ini.j2",
+        include_str!("../templates/pgbouncer/pgbouncer.ini.j2"),
+    ),
+    (
+        "postgres/pg_hba.conf.j2",
+        include_str!("../templates/postgres/pg_hba.conf.j2"),
+    ),
+    (
+        "postgres/postgresql.conf.j2",
+        include_str!("../templates/postgres/postgresql.conf.j2"),
+    ),
+    (
+        "prometheus/prometheus.yml.j2",
+        include_str!("../templates/prometheus/prometheus.yml.j2"),
+    ),
+    (
+        "prometheus/rules.yml.j2",
+        include_str!("../templates/prometheus/rules.yml.j2"),
+    ),
+    (
+        "redis/redis.conf.j2",
+        include_str!("../templates/redis/redis.conf.j2"),
+    ),
+    (
+        "rollout/gen-pull.service.j2",
+        include_str!("../templates/rollout/gen-pull.service.j2"),
+    ),
+    (
+        "rollout/gen-pull.sh.j2",
+        include_str!("../templates/rollout/gen-pull.sh.j2"),
+    ),
+    (
+        "rollout/gen-pull.timer.j2",
+        include_str!("../templates/rollout/gen-pull.timer.j2"),
+    ),
+    (
+        "scripts/backup.sh.j2",
+        include_str!("../templates/scripts/backup.sh.j2"),
+    ),
+    (
+        "scripts/healthcheck.sh.j2",
+        include_str!("../templates/scripts/healthcheck.sh.j2"),
+    ),
+    (
+        "systemd/backup.service.j2",
+        include_str!("../templates/systemd/backup.service.j2"),
+    ),
+    (
+        "systemd/backup.timer.j2",
+        include_str!("../templates/systemd/backup.timer.j2"),
+    ),
+    (
+        "systemd/compose.service.j2",
+        include_str!("../templates/systemd/compose.service.j2"),
+    ),
+    (
+        "systemd/native.service.j2",
+        include_str!("../templates/systemd/native.service.j2"),
+    ),
+];
+
+/// A rendered file for one host.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub spec: ArtifactSpec,
+    pub content: Vec<u8>,
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Renderer {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(true);
+        // Output is config files, never HTML: escaping is done per format by filters.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        for (name, source) in TEMPLATES {
+            // Embedded templates are part of gen itself; a syntax error is caught by the test suite.
+            if let Err(err) = env.add_template(name, source) {
+                eprintln!("internal error: template {name}: {err}");
+            }
+        }
+        env.add_filter("pg", |value: String| syntax::postgres_quote(&value));
+        env.add_filter("sd", |value: String| syntax::systemd_quote(&value));
+        env.add_filter(
+            "json",
+            |value: minijinja::Value| -> Result<String, minijinja::Error> {
+                serde_json::to_string(&value).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+                })
+            },
+        );
+        env.add_filter("ident", |value: String| value.replace('-', "_"));
+        Renderer { env }
+    }
+
+    /// Renders every artifact of `host`, with the deployment's template
+    /// values converted once for all hosts (`views::Shared`).
+    pub fn render_host_shared(
+        &self,
+        d: &Deployment,
+        derived: &Derived,
+        shared: &views::Shared,
+        host: &HostSpec,
+        profile_file: &str,
+    ) -> Result<Vec<Artifact>> {
+        crate::catalog::artifacts_for(d, host)
+            .into_iter()
+            .map(|spec| {
+                let context = views::build(d, derived, shared, host, &spec, profile_file);
+                let render_error = |e: minijinja::Error| Error::Render {
+                    template: spec.template.to_string(),
+                    message: format!("{e:#}"),
+                };
+                let template = self.env.get_template(spec.template).map_err(render_error)?;
+                let text = template.render(&context).map_err(render_error)?;
+                let content = normalise(&text).into_bytes();
+                Ok(Artifact { spec, content })
+            })
+            .collect()
+    }
+}
+
+/// Trailing spaces removed, runs of blank lines folded to one, exactly one
+/// newline at the end: every file comes out the same however templates are indented.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 || out.is_empty() {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_folds_blank_runs_and_ends_with_one_newline() {
+        assert_eq!(normalise("\n\na  \n\n\n\nb\n\n\n"), "a\n\nb\n");
+        assert_eq!(normalise(""), "\n");
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut on_disk: Vec<String> = walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                e.path()
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = TEMPLATES.iter().map(|(name, _)| name.to_string()).collect();
+        assert_eq!(
+            on_disk, embedded,
+            "templates/ and TEMPLATES must list the same files, sorted"
+        );
+    }
+
+    #[test]
+    fn every_embedded_template_parses() {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Diff stage (pure): plans → what a reviewer reads. Human text (a unified
+//! diff per file, coloured only when asked), JSON, or Markdown for a pull
+//! request comment (a summary table per host, then one collapsible section
+//! per file). Credentials never have their content shown: only that it changed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use similar::TextDiff;
+
+use crate::actual::Actual;
+use crate::plan::{Change, ChangeKind, Plan};
+
+/// One host's plan with the contents it replaces and writes.
+#[derive(Debug, Clone)]
+pub struct HostDiff {
+    pub plan: Plan,
+    /// The state each changed path is in now (live host, or the older tree).
+    pub before: BTreeMap<String, Actual>,
+    /// Old and new content of the changed paths (never read for unchanged ones).
+    pub old: BTreeMap<String, Vec<u8>>,
+    pub new: BTreeMap<String, Vec<u8>>,
+}
+
+pub fn has_differences(diffs: &[HostDiff]) -> bool {
+    diffs.iter().any(|d| !d.plan.is_empty())
+}
+
+const HIDDEN: &str = "content changed (credentials: not shown)";
+
+fn kind_word(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Create => "create",
+        ChangeKind::UpdateContent => "update",
+        ChangeKind::UpdateMetadata => "metadata",
+        ChangeKind::Remove => "remove",
+    }
+}
+
+fn action_word(change: &Change) -> String {
+    use gen_target::Activation;
+    match &change.activation {
+        Activation::None => String::new(),
+        Activation::Reload { unit } => format!("reload {unit}"),
+        Activation::Restart { unit } => format!("restart {unit}"),
+        Activation::DaemonReload { unit } if change.kind == ChangeKind::Remove => {
+            format!("daemon-reload (for {unit})")
+        }
+        Activation::DaemonReload { unit } => format!("daemon-reload, restart {unit}"),
+    }
+}
+
+/// Mode and owner before → after, when they change.
+fn metadata_note(change: &Change, before: Option<&Actual>) -> Option<String> {
+    let (Some(mode), Some(owner), Some(group)) = (&change.mode, &change.owner, &change.group)
+    else {
+        return None;
+    };
+    match before {
+        Some(Actual::Present(live)) => {
+            let mut notes = Vec::new();
+            if &live.mode != mode {
+                notes.push(format!("mode {} → {mode}", live.mode));
+            }
+            if &live.owner != owner || &live.group != group {
+                notes.push(format!(
+                    "owner {}:{} → {owner}:{group}",
+                    live.owner, live.group
+                ));
+            }
+            (!notes.is_empty()).then(|| notes.join(", "))
+        }
+        _ => Some(format!("mode {mode}, owner {owner}:{group}")),
+    }
+}
+
+/// The unified diff of one change's content, or `None` when it has none to
+/// show (metadata only) or must not be shown (credentials).
+fn unified(diff: &HostDiff, change: &Change) -> Option<String> {
+    if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
+        return None;
+    }
+    let old = String::from_utf8_lossy(
+        diff.old
+            .get(&change.path)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    let new = String::from_utf8_lossy(
+        diff.new
+            .get(&change.path)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    let text = TextDiff::from_lines(&old, &new);
+    let (a, b) = match change.kind {
+        ChangeKind::Create => ("/dev/null".to_string(), format!("b{}", change.path)),
+        ChangeKind::Remove => (format!("a{}", change.path), "/dev/null".to_string()),
+        _ => (format!("a{}", change.path), format!("b{}", change.path)),
+    };
+    let mut out = text
+        .unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// Human text, one block per change, colour only when `colour`.
+pub fn human(diffs: &[HostDiff], colour: bool) -> String {
+    let paint = |code: &str, line: &str| {
+        if colour {
+            format!("\x1b[{code}m{line}\x1b[0m")
+        } else {
+            line.to_string()
+        }
+    };
+    let mut out = String::new();
+    for diff in diffs {
+        let plan = &diff.plan;
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "1",
+                &format!(
+                    "{}/{}: {} change(s), {} unchanged",
+                    plan.profile,
+                    plan.host,
+                    plan.changes.len(),
+                    plan.unchanged
+                )
+            )
+        );
+        for change in &plan.changes {
+            let mut head = format!("{} {}", kind_word(change.kind), change.path);
+            if let Some(note) = metadata_note(change, diff.before.get(&change.path)) {
+                let _ = write!(head, " ({note})");
+            }
+            let action = action_word(change);
+            if !action.is_empty() {
+                let _ = write!(head, " [{action}]");
+            }
+            let _ = writeln!(out, "{}", paint("1", &head));
+            if change.sensitive && change.kind != ChangeKind::UpdateMetadata {
+                let _ = writeln!(out, "  {HIDDEN}");
+            }
+            if let Some(text) = unified(diff, change) {
+                for line in text.lines() {
+                    let code = if line.starts_with("+++") || line.starts_with("---") {
+                        "1"
+                    } else if line.starts_with('+') {
+                        "32"
+                    } else if line.starts_with('-') {
+                        "31"
+                    } else if line.starts_with("@@") {
+                        "36"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{}",
+                        if code.is_empty() {
+                            line.to_string()
+                        } else {
+                            paint(code, line)
+                        }
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn json(diffs: &[HostDiff]) -> String {
+    let hosts: Vec<_> = diffs
+        .iter()
+        .map(|diff| {
+            let changes: Vec<_> = diff
+                .plan
+                .changes
+                .iter()
+                .map(|change| {
+                    let mut value = serde_json::to_value(change).unwrap_or_default();
+                    if let Some(object) = value.as_object_mut() {
+                        object.insert("diff".into(), unified(diff, change).into());
+                        if change.sensitive && change.kind != ChangeKind::UpdateMetadata {
+                            object.insert("note".into(), HIDDEN.into());
+                        }
+                    }
+                    value
+                })
+                .collect();
+            serde_json::json!({
+                "profile": diff.plan.profile,
+                "host": diff.plan.host,
+                "tree_hash": diff.plan.tree_hash,
+                "unchanged": diff.plan.unchanged,
+                "changes": changes,
+                "activations": diff.plan.activations,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&serde_json::json!({
+        "differences": has_differences(diffs),
+        "hosts": hosts,
+    }))
+    .unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// A pull request comment: a summary table, then a `<details>` per file.
+pub fn markdown(diffs: &[HostDiff]) -> String {
+    let mut out = String::new();
+    out.push_str("| host | create | update | metadata | remove | unchanged | restart | reload |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---|---|\n");
+    for diff in diffs {
+        let plan = &diff.plan;
+        let count = |kind| plan.changes.iter().filter(|c| c.kind == kind).count();
+        let units = |units: &[String]| {
+            if units.is_empty() {
+                "—".to_string()
+            } else {
+                units
+                    .iter()
+                    .map(|u| format!("`{u}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let mut restart = plan.activations.restart.clone();
+        if plan.activations.daemon_reload {
+            restart.insert(0, "daemon-reload".into());
+        }
+        let _ = writeln!(
+            out,
+            "| `{}/{}` | {} | {} | {} | {} | {} | {} | {} |",
+            plan.profile,
+            plan.host,
+            count(ChangeKind::Create),
+            count(ChangeKind::UpdateContent),
+            count(ChangeKind::UpdateMetadata),
+            count(ChangeKind::Remove),
+            plan.unchanged,
+            units(&restart),
+            units(&plan.activations.reload),
+        );
+    }
+    for diff in diffs {
+        for change in &diff.plan.changes {
+            let mut summary = format!(
+                "<code>{}/{}</code> {} <code>{}</code>",
+                diff.plan.profile,
+                diff.plan.host,
+                kind_word(change.kind),
+                change.path
+            );
+            if let Some(note) = metadata_note(change, diff.before.get(&change.path)) {
+                let _ = write!(summary, " ({note})");
+            }
+            let _ = writeln!(out, "\n<details><summary>{summary}</summary>\n");
+            match unified(diff, change) {
+                Some(text) => {
+                    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
+                    let _ = writeln!(out, "{fence}diff\n{text}{fence}");
+                }
+                None if change.sensitive => {
+                    let _ = writeln!(out, "{HIDDEN}");
+                }
+                None => out.push_str("metadata only\n"),
+            }
+            out.push_str("\n</details>\n");
+        }
+    }
+    out
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}

@@ -1,0 +1,324 @@
+//! Plan stage (pure): target manifest + actual state + the manifest of the
+//! previous apply → the changes that make the host equal the target, each with
+//! the live content it expects to replace and what the running system must do
+//! afterwards. Like NixOS's switch-to-configuration, every change is classified
+//! by the action it needs: none, reload or restart.
+//!
+//! A plan is also a file (`gen plan --out`): `gen apply --plan` recomputes the
+//! plan on the host and refuses unless it is exactly the one reviewed, so a
+//! host that drifted since is never written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::actual::Actual;
+use gen_target::manifest::{FileRecord, Manifest};
+use gen_target::Activation;
+
+/// Bumped when the plan file's shape changes incompatibly.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub format: u32,
+    pub profile: String,
+    pub host: String,
+    /// The tree hash of the manifest this plan applies.
+    pub tree_hash: String,
+    /// Managed files already as the target wants them.
+    pub unchanged: usize,
+    /// Sorted by path.
+    pub changes: Vec<Change>,
+    pub activations: Activations,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The file does not exist on the host.
+    Create,
+    /// Other content (mode and owner may differ too).
+    UpdateContent,
+    /// Same content, other mode, owner or group.
+    UpdateMetadata,
+    /// A previous apply managed the file; the manifest no longer lists it.
+    Remove,
+}
+
+/// What the running system must do for one change, least disruptive first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    None,
+    Reload,
+    Restart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub path: String,
+    pub kind: ChangeKind,
+    /// The live content's sha256 this change replaces; `None`: the file must not exist.
+    pub expected_sha256: Option<String>,
+    /// The content's sha256 afterwards; `None`: the file is removed.
+    pub target_sha256: Option<String>,
+    /// Target mode, owner and group (absent for removals).
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    /// Credentials: diffs never print the content.
+    pub sensitive: bool,
+    pub activation: Activation,
+    pub action: Action,
+}
+
+/// The commands the changes ask for, run in this order after every file is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activations {
+    pub daemon_reload: bool,
+    pub restart: Vec<String>,
+    /// Units reloaded; a unit that is restarted is not also reloaded.
+    pub reload: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// A record's content is secret-bearing: marked sensitive, or neither group
+/// nor others may read it.
+pub fn is_sensitive(record: &FileRecord) -> bool {
+    record.sensitive || record.mode_bits().is_none_or(|m| m & 0o044 == 0)
+}
+
+/// Computes the plan. `actual` must hold every path of `target` and of
+/// `previous` (absent paths as `Actual::Absent`).
+pub fn plan(
+    target: &Manifest,
+    actual: &BTreeMap<String, Actual>,
+    previous: Option<&Manifest>,
+) -> Plan {
+    let mut changes = Vec::new();
+    let mut unchanged = 0;
+    for record in &target.files {
+        let live = actual.get(&record.path).unwrap_or(&Actual::Absent);
+        let kind = match live {
+            Actual::Absent => Some(ChangeKind::Create),
+            Actual::Present(file) if file.sha256 != record.sha256 => {
+                Some(ChangeKind::UpdateContent)
+            }
+            Actual::Present(file)
+                if file.mode != record.mode
+                    || file.owner != record.owner
+                    || file.group != record.group =>
+            {
+                Some(ChangeKind::UpdateMetadata)
+            }
+            Actual::Present(_) => None,
+        };
+        let Some(kind) = kind else {
+            unchanged += 1;
+            continue;
+        };
+        // Content that did not change asks nothing of the services reading it.
+        let activation = if kind == ChangeKind::UpdateMetadata {
+            Activation::None
+        } else {
+            record.activation.clone()
+        };
+        changes.push(Change {
+            path: record.path.clone(),
+            kind,
+            expected_sha256: live.sha256().map(str::to_string),
+            target_sha256: Some(record.sha256.clone()),
+            mode: Some(record.mode.clone()),
+            owner: Some(record.owner.clone()),
+            group: Some(record.group.clone()),
+            sensitive: is_sensitive(record),
+            action: action_of(&activation),
+            activation,
+        });
+    }
+    let managed: BTreeSet<&str> = target.files.iter().map(|r| r.path.as_str()).collect();
+    for record in previous.map(|m| m.files.as_slice()).unwrap_or_default() {
+        if managed.contains(record.path.as_str()) {
+            continue;
+        }
+        let Some(Actual::Present(file)) = actual.get(&record.path) else {
+            continue;
+        };
+        // A removed unit file is not restarted (see `activations`): systemd
+        // only needs a daemon-reload to forget it.
+        let activation = record.activation.clone();
+        changes.push(Change {
+            path: record.path.clone(),
+            kind: ChangeKind::Remove,
+            expected_sha256: Some(file.sha256.clone()),
+            target_sha256: None,
+            mode: None,
+            owner: None,
+            group: None,
+            sensitive: is_sensitive(record),
+            action: action_of(&activation),
+            activation,
+        });
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    let activations = activations(&changes);
+    Plan {
+        format: FORMAT,
+        profile: target.profile.clone(),
+        host: target.host.clone(),
+        tree_hash: target.tree_hash.clone(),
+        unchanged,
+        changes,
+        activations,
+    }
+}
+
+fn action_of(activation: &Activation) -> Action {
+    match activation {
+        Activation::None => Action::None,
+        Activation::Reload { .. } => Action::Reload,
+        Activation::Restart { .. } | Activation::DaemonReload { .. } => Action::Restart,
+    }
+}
+
+fn activations(changes: &[Change]) -> Activations {
+    let mut daemon_reload = false;
+    let mut restart = BTreeSet::new();
+    let mut reload = BTreeSet::new();
+    for change in changes {
+        match &change.activation {
+            Activation::None => {}
+            Activation::Reload { unit } => {
+                reload.insert(unit.clone());
+            }
+            Activation::Restart { unit } => {
+                restart.insert(unit.clone());
+            }
+            Activation::DaemonReload { unit } => {
+                daemon_reload = true;
+                if change.kind != ChangeKind::Remove {
+                    restart.insert(unit.clone());
+                }
+            }
+        }
+    }
+    let reload = reload.difference(&restart).cloned().collect();
+    Activations {
+        daemon_reload,
+        restart: restart.into_iter().collect(),
+        reload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actual::LiveFile;
+    use gen_target::Validator;
+
+    fn record(path: &str, sha: char, activation: Activation) -> FileRecord {
+        FileRecord {
+            path: path.into(),
+            sha256: sha.to_string().repeat(64),
+            size: 1,
+            mode: "0644".into(),
+            owner: "root".into(),
+            group: "root".into(),
+            sensitive: false,
+            template: "t".into(),
+            source: "s".into(),
+            activation,
+            validator: Validator::Shell,
+        }
+    }
+
+    fn live(sha: char, mode: &str) -> Actual {
+        Actual::Present(LiveFile {
+            sha256: sha.to_string().repeat(64),
+            mode: mode.into(),
+            uid: 0,
+            gid: 0,
+            owner: "root".into(),
+            group: "root".into(),
+        })
+    }
+
+    #[test]
+    fn classifies_every_kind_of_change() {
+        let reload = Activation::Reload {
+            unit: "nginx.service".into(),
+        };
+        let restart = Activation::Restart {
+            unit: "nginx.service".into(),
+        };
+        let target = Manifest::new(
+            "p",
+            "h",
+            String::new(),
+            vec![
+                record("/a", 'a', reload.clone()),
+                record("/b", 'b', restart.clone()),
+                record("/c", 'c', reload.clone()),
+                record("/d", 'd', Activation::None),
+            ],
+        );
+        let previous = Manifest::new(
+            "p",
+            "h",
+            String::new(),
+            vec![
+                record(
+                    "/e",
+                    'e',
+                    Activation::DaemonReload {
+                        unit: "x.service".into(),
+                    },
+                ),
+                record("/f", 'f', Activation::None),
+            ],
+        );
+        let actual = BTreeMap::from([
+            ("/a".to_string(), Actual::Absent),
+            ("/b".to_string(), live('0', "0644")),
+            ("/c".to_string(), live('c', "0600")),
+            ("/d".to_string(), live('d', "0644")),
+            ("/e".to_string(), live('e', "0644")),
+            ("/f".to_string(), Actual::Absent),
+        ]);
+        let plan = plan(&target, &actual, Some(&previous));
+        let kinds: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.kind, c.action))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("/a", ChangeKind::Create, Action::Reload),
+                ("/b", ChangeKind::UpdateContent, Action::Restart),
+                ("/c", ChangeKind::UpdateMetadata, Action::None),
+                ("/e", ChangeKind::Remove, Action::Restart),
+            ]
+        );
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(plan.changes[0].expected_sha256, None);
+        assert_eq!(plan.changes[3].target_sha256, None);
+        assert_eq!(
+            plan.activations,
+            Activations {
+                daemon_reload: true,
+                restart: vec!["nginx.service".into()],
+                reload: vec![],
+            }
+        );
+    }
+}

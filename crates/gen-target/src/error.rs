@@ -1,0 +1,265 @@
+//! Every way gen can fail, as one enum of miette diagnostics. Errors that come
+//! from a profile carry the file, the span and the key path, so the report
+//! points at the exact line an engineer has to change.
+
+use std::io;
+use std::sync::Arc;
+
+use camino::Utf8PathBuf;
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How many problems of one profile are reported in full.
+pub const MAX_REPORTED_ERRORS: usize = 100;
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error("cannot read `{path}`")]
+    #[diagnostic(code(gen::io::read))]
+    Read {
+        path: Utf8PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("cannot write `{path}`")]
+    #[diagnostic(code(gen::io::write))]
+    Write {
+        path: Utf8PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("`{path}` is not valid TOML: {message}")]
+    #[diagnostic(
+        code(gen::profile::syntax),
+        help("fix the TOML syntax at the marked position")
+    )]
+    Syntax {
+        /// The file, or `file:line:column` when the line is too long to quote.
+        path: Utf8PathBuf,
+        message: String,
+        #[source_code]
+        src: Option<NamedSource<Arc<String>>>,
+        #[label("here")]
+        span: Option<SourceSpan>,
+    },
+
+    /// A profile value that is missing, unknown, of the wrong type, out of range
+    /// or that breaks an invariant between artifacts.
+    #[error("{message}")]
+    #[diagnostic(code(gen::profile::invalid))]
+    Invalid {
+        key: String,
+        message: String,
+        #[source_code]
+        src: NamedSource<Arc<String>>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A located profile error whose source line must not be shown because it
+    /// holds what looks like a credential.
+    #[error("{message}\n  at {location}")]
+    #[diagnostic(code(gen::profile::invalid))]
+    InvalidRedacted {
+        key: String,
+        message: String,
+        /// `file:line:column`.
+        location: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A profile problem that has no single place in a file.
+    #[error("{message}")]
+    #[diagnostic(code(gen::profile::invalid))]
+    InvalidProject {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{count} problems in profile `{profile}`")]
+    #[diagnostic(code(gen::profile::many))]
+    Many {
+        profile: String,
+        count: usize,
+        #[related]
+        errors: Vec<Error>,
+    },
+
+    #[error("template `{template}` failed to render: {message}")]
+    #[diagnostic(
+        code(gen::render),
+        help("this is a bug in gen's templates or in the values validation let through; please report it")
+    )]
+    Render { template: String, message: String },
+
+    #[error("{message}")]
+    #[diagnostic(code(gen::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("nothing generated at `{path}`")]
+    #[diagnostic(
+        code(gen::check::not_generated),
+        help("run `gen build` first, or name a profile that `gen build` compiled")
+    )]
+    NotGenerated { path: Utf8PathBuf },
+
+    #[error("no host `{host}` in the generated tree of `{profiles}`")]
+    #[diagnostic(
+        code(gen::check::unknown_host),
+        help("`--host` takes a host name from the profile's `[hosts]` table")
+    )]
+    UnknownHost { host: String, profiles: String },
+
+    #[error("manifest `{path}` is unreadable: {message}")]
+    #[diagnostic(code(gen::manifest))]
+    Manifest { path: Utf8PathBuf, message: String },
+
+    #[error("{count} artifact(s) of the generated tree do not match the manifest: {paths}")]
+    #[diagnostic(
+        code(gen::apply::tampered),
+        help("the tree was changed after `gen build`; rebuild it or restore it from version control. nothing was written")
+    )]
+    Tampered { count: usize, paths: String },
+
+    #[error("`{path}` is a symbolic link inside the root")]
+    #[diagnostic(
+        code(gen::apply::symlink),
+        help("gen never follows a symbolic link on a managed path; replace it with a real directory or file. nothing was written")
+    )]
+    Symlink { path: Utf8PathBuf },
+
+    #[error("`{path}` {message}")]
+    #[diagnostic(
+        code(gen::apply::unsafe_path),
+        help("gen manages regular files below real directories only. nothing was written")
+    )]
+    UnsafeLivePath { path: Utf8PathBuf, message: String },
+
+    #[error("{names} do(es) not exist on this system")]
+    #[diagnostic(
+        code(gen::apply::accounts),
+        help("create them (e.g. `useradd --system NAME`) before applying. nothing was written")
+    )]
+    UnknownAccounts { names: String },
+
+    #[error("another gen run holds the lock `{path}`")]
+    #[diagnostic(
+        code(gen::apply::locked),
+        help(
+            "wait for it to finish; a lock held by a process that died is released by the kernel"
+        )
+    )]
+    Locked { path: Utf8PathBuf },
+
+    #[error("the live host drifted since the plan was made: {count} file(s) differ: {paths}")]
+    #[diagnostic(
+        code(gen::apply::drift),
+        help("make and review a new plan with `gen plan`. nothing was written")
+    )]
+    Drift { count: usize, paths: String },
+
+    #[error("the plan does not match the generated tree: {message}")]
+    #[diagnostic(
+        code(gen::apply::plan_mismatch),
+        help("make the plan from the same `generated/` tree you apply. nothing was written")
+    )]
+    PlanMismatch { message: String },
+
+    #[error("refusing to apply without confirmation")]
+    #[diagnostic(
+        code(gen::apply::unconfirmed),
+        help("run on a terminal to confirm, or pass `--yes` (after reviewing `gen diff` or a `gen plan`)")
+    )]
+    NotConfirmed,
+
+    #[error("generation record `{path}` is unreadable: {message}")]
+    #[diagnostic(
+        code(gen::apply::generation),
+        help("gen's journal under `var/lib/gen/generations` was changed by hand; restore it or remove the generation")
+    )]
+    Generation { path: Utf8PathBuf, message: String },
+
+    #[error("`{path}` failed validation, nothing was written: {message}")]
+    #[diagnostic(
+        code(gen::apply::validation),
+        help("fix the profile so the file validates and rebuild; `gen check` shows every validator's verdict")
+    )]
+    Validation { path: String, message: String },
+
+    #[error("apply aborted: {cause}")]
+    #[diagnostic(code(gen::apply::aborted))]
+    Aborted {
+        cause: String,
+        #[help]
+        help: String,
+    },
+
+    #[error("activation failed: {failures}")]
+    #[diagnostic(
+        code(gen::apply::activation),
+        help("the files are applied; fix the service and rerun the command, or `gen rollback`")
+    )]
+    Activation { failures: String },
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn read(path: impl Into<Utf8PathBuf>, source: io::Error) -> Error {
+        Error::Read {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn write(path: impl Into<Utf8PathBuf>, source: io::Error) -> Error {
+        Error::Write {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Folds a list of errors into one, or none. At most
+    /// [`MAX_REPORTED_ERRORS`] are kept: each one quotes its source, and a
+    /// profile broken in thousands of places would otherwise take minutes to
+    /// report, with the first screenful all anyone reads.
+    pub fn collect(profile: &str, mut errors: Vec<Error>) -> Result<()> {
+        let total = errors.len();
+        if total > MAX_REPORTED_ERRORS {
+            errors.truncate(MAX_REPORTED_ERRORS);
+            errors.push(Error::InvalidProject {
+                message: format!(
+                    "{} more problems are not shown",
+                    total - MAX_REPORTED_ERRORS
+                ),
+                help: Some("fix the problems above and run gen again".into()),
+            });
+        }
+        match total {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            count => Err(Error::Many {
+                profile: profile.to_string(),
+                count,
+                errors,
+            }),
+        }
+    }
+}

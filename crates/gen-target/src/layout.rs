@@ -1,0 +1,25 @@
+//! Target layout: where a host's files and manifest sit inside `generated/`.
+//! `gen build` writes this layout, `gen check`, `gen diff` and `gen apply`
+//! read it; this module is the one place it is spelled.
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+/// The manifest of one host: `generated/<profile>/<host>/manifest.json`.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The host's files, mirroring its filesystem: `generated/<profile>/<host>/root/…`.
+pub const ROOT_DIR: &str = "root";
+
+/// Where a host file lives inside a host's target tree. The host path is
+/// absolute and was checked to hold no `.`, `..` or empty component, so the
+/// join cannot leave the tree.
+pub fn tree_path(host_dir: &Utf8Path, host_path: &str) -> Utf8PathBuf {
+    host_dir
+        .join(ROOT_DIR)
+        .join(host_path.trim_start_matches('/'))
+}
+
+/// The manifest of the host whose tree is `host_dir`.
+pub fn manifest_path(host_dir: &Utf8Path) -> Utf8PathBuf {
+    host_dir.join(MANIFEST_FILE)
+}

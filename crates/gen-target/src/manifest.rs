@@ -1,0 +1,301 @@
+//! Hash stage: the manifest of one host's target tree. It lists every file with
+//! its sha256, mode, owner and group, what produced it and what a change to it
+//! asks of the host, plus an input hash (profiles, templates, gen version) and
+//! a tree hash over the file records. `gen apply` trusts nothing else.
+
+use camino::Utf8Path;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::{Activation, Validator};
+
+/// Bumped when the manifest's shape changes incompatibly.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub gen_version: String,
+    pub profile: String,
+    pub host: String,
+    /// sha256 over gen's version, the profile files and every template.
+    pub input_hash: String,
+    /// sha256 over the canonical JSON of `files`.
+    pub tree_hash: String,
+    /// Sorted by `path`.
+    pub files: Vec<FileRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRecord {
+    /// Absolute path on the host.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Octal, e.g. `0644`.
+    pub mode: String,
+    pub owner: String,
+    pub group: String,
+    /// Holds or references credentials: diffs show only that it changed.
+    pub sensitive: bool,
+    pub template: String,
+    /// The profile file the host's values came from.
+    pub source: String,
+    pub activation: Activation,
+    pub validator: Validator,
+}
+
+impl FileRecord {
+    pub fn mode_bits(&self) -> Option<u32> {
+        u32::from_str_radix(&self.mode, 8)
+            .ok()
+            .filter(|m| *m <= 0o7777)
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+pub fn mode_string(mode: u32) -> String {
+    format!("{mode:04o}")
+}
+
+/// The tree hash: sha256 of the canonical JSON of the sorted file records.
+pub fn tree_hash(files: &[FileRecord]) -> String {
+    let canonical = serde_json::to_vec(files).unwrap_or_default();
+    sha256_hex(&canonical)
+}
+
+impl Manifest {
+    pub fn new(
+        profile: &str,
+        host: &str,
+        input_hash: String,
+        mut files: Vec<FileRecord>,
+    ) -> Manifest {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let tree_hash = tree_hash(&files);
+        Manifest {
+            format: FORMAT,
+            gen_version: env!("CARGO_PKG_VERSION").to_string(),
+            profile: profile.to_string(),
+            host: host.to_string(),
+            input_hash,
+            tree_hash,
+            files,
+        }
+    }
+
+    /// Pretty JSON with a trailing newline, as written to disk.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+
+    /// Whether two manifests, as gen writes them, list the same files with the
+    /// same records: byte-equal but for the lines that say what produced them
+    /// (`input_hash`, `gen_version`). `gen diff --against` uses it to skip
+    /// parsing the hosts a change did not touch; anything else (a manifest
+    /// formatted another way) takes the full path.
+    pub fn same_records(a: &[u8], b: &[u8]) -> bool {
+        fn records(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+            bytes.split(|b| *b == b'\n').filter(|line| {
+                !line.starts_with(b"  \"input_hash\": ")
+                    && !line.starts_with(b"  \"gen_version\": ")
+            })
+        }
+        // Both lines sit in the first few hundred bytes, before the file
+        // records: compare that head line by line and the rest in one go.
+        fn split(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+            const MARK: &[u8] = b"\n  \"input_hash\": ";
+            let head = &bytes[..bytes.len().min(1024)];
+            let start = head.windows(MARK.len()).position(|w| w == MARK)? + 1;
+            let end = start + bytes[start..].iter().position(|b| *b == b'\n')?;
+            Some(bytes.split_at(end))
+        }
+        if a.len().abs_diff(b.len()) >= 256 {
+            return false;
+        }
+        match (split(a), split(b)) {
+            (Some((head_a, tail_a)), Some((head_b, tail_b))) => {
+                tail_a == tail_b && records(head_a).eq(records(head_b))
+            }
+            _ => records(a).eq(records(b)),
+        }
+    }
+
+    /// The tree hash and the number of files of a manifest as gen writes it,
+    /// without parsing it whole; `None` for any other layout.
+    pub fn summary(bytes: &[u8]) -> Option<(String, usize)> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let tree_hash = text
+            .lines()
+            .find_map(|l| l.strip_prefix("  \"tree_hash\": \""))?
+            .strip_suffix("\",")?
+            .to_string();
+        let files = text
+            .lines()
+            .filter(|l| l.starts_with("      \"path\": "))
+            .count();
+        Some((tree_hash, files))
+    }
+
+    pub fn read(path: &Utf8Path) -> Result<Manifest> {
+        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        Manifest::parse(path, &bytes)
+    }
+
+    /// Parses and checks a manifest: its format, its tree hash and every record.
+    pub fn parse(path: &Utf8Path, bytes: &[u8]) -> Result<Manifest> {
+        let invalid = |message: String| Error::Manifest {
+            path: path.to_path_buf(),
+            message,
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        if manifest.format != FORMAT {
+            return Err(invalid(format!(
+                "format {} is not the supported format {FORMAT}",
+                manifest.format
+            )));
+        }
+        if tree_hash(&manifest.files) != manifest.tree_hash {
+            return Err(invalid(
+                "the tree hash does not match the file records".into(),
+            ));
+        }
+        for record in &manifest.files {
+            if !crate::host_path::is_safe_path(&record.path)
+                || record.mode_bits().is_none()
+                || record.sha256.len() != 64
+            {
+                return Err(invalid(format!(
+                    "record for `{}` is malformed",
+                    crate::host_path::shown(&record.path)
+                )));
+            }
+        }
+        if manifest.files.windows(2).any(|w| w[0].path >= w[1].path) {
+            return Err(invalid(
+                "files are not sorted by path or repeat a path".into(),
+            ));
+        }
+        Ok(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &str, sha: char) -> FileRecord {
+        FileRecord {
+            path: path.into(),
+            sha256: sha.to_string().repeat(64),
+            size: 1,
+            mode: "0644".into(),
+            owner: "root".into(),
+            group: "root".into(),
+            sensitive: false,
+            template: "t.j2".into(),
+            source: "profiles/p.toml".into(),
+            activation: Activation::None,
+            validator: Validator::Shell,
+        }
+    }
+
+    #[test]
+    fn same_records_ignores_only_what_produced_the_manifest() {
+        let a = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b')],
+        );
+        let mut b = a.clone();
+        b.input_hash = "2".repeat(64);
+        b.gen_version = "9.9.9".into();
+        assert!(Manifest::same_records(&a.to_json(), &b.to_json()));
+        let c = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'c')],
+        );
+        assert!(!Manifest::same_records(&a.to_json(), &c.to_json()));
+        let d = Manifest::new(
+            "p",
+            "other",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b')],
+        );
+        assert!(!Manifest::same_records(&a.to_json(), &d.to_json()));
+    }
+
+    #[test]
+    fn parse_refuses_a_manifest_edited_without_its_tree_hash() {
+        let path = Utf8Path::new("m.json");
+        let good = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b')],
+        );
+        assert!(Manifest::parse(path, &good.to_json()).is_ok());
+
+        let mut edited = good.clone();
+        edited.files[0].sha256 = "c".repeat(64);
+        let err =
+            Manifest::parse(path, &edited.to_json()).expect_err("tree hash no longer matches");
+        assert!(
+            err.to_string().contains("tree hash does not match"),
+            "{err}"
+        );
+
+        let mut escaping = good.clone();
+        escaping.files[0].path = "/etc/../root/.ssh/authorized_keys".into();
+        escaping.tree_hash = tree_hash(&escaping.files);
+        let err = Manifest::parse(path, &escaping.to_json()).expect_err("unsafe path");
+        assert!(err.to_string().contains("is malformed"), "{err}");
+
+        let mut unsorted = good.clone();
+        unsorted.files.swap(0, 1);
+        unsorted.tree_hash = tree_hash(&unsorted.files);
+        let err = Manifest::parse(path, &unsorted.to_json()).expect_err("unsorted");
+        assert!(err.to_string().contains("not sorted"), "{err}");
+
+        let mut future = good;
+        future.format = FORMAT + 1;
+        assert!(Manifest::parse(path, &future.to_json()).is_err());
+    }
+
+    #[test]
+    fn summary_reads_the_tree_hash_and_counts_files_as_a_parse_would() {
+        let m = Manifest::new(
+            "p",
+            "h",
+            "1".repeat(64),
+            vec![record("/a", 'a'), record("/b", 'b'), record("/c", 'c')],
+        );
+        let bytes = m.to_json();
+        assert_eq!(Manifest::summary(&bytes), Some((m.tree_hash.clone(), 3)));
+        let parsed = Manifest::parse(Utf8Path::new("m.json"), &bytes).expect("valid");
+        assert_eq!(parsed.files.len(), 3);
+        assert_eq!(Manifest::summary(b"{\"tree_hash\":\"x\"}"), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! Target vocabulary: which real program checks a file. The compile side
+//! records it in the manifest; `gen check` dispatches on it.
+
+use serde::{Deserialize, Serialize};
+
+/// The real program that checks an artifact of this kind (`gen check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validator {
+    Nginx,
+    Postgresql,
+    PgHba,
+    Pgbouncer,
+    Redis,
+    Systemd,
+    Cron,
+    Compose,
+    PrometheusConfig,
+    PrometheusRules,
+    Shell,
+}
