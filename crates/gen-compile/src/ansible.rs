@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::artifact_kind::templates;
 use crate::model::Deployment;
-use crate::render::TEMPLATES;
 use gen_target::error::{Error, Result};
 
 #[derive(Serialize)]
@@ -59,7 +59,7 @@ pub fn render(d: &Deployment, profile_file: &str) -> Result<Vec<(&'static str, S
         ("inventory.ini", "ansible/inventory.ini.j2"),
         ("playbook.yml", "ansible/playbook.yml.j2"),
     ] {
-        let source = TEMPLATES
+        let source = templates()
             .iter()
             .find(|(name, _)| *name == template)
             .map(|(_, s)| *s)

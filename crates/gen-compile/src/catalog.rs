@@ -1,17 +1,18 @@
-//! Render stage support: the one table of artifact kinds. For each kind it
-//! says which template renders it, where the file lives on the host, its mode
-//! and owner, whether it holds or points at credentials, and what the host must
-//! do when it changes. Which hosts get which artifact is decided here and
-//! nowhere else.
+//! Render stage support: which artifacts a host gets, where each one lives on
+//! the host and what the host must do when it changes. The fixed facts of each
+//! kind (template, validator, mode, owner) are in [`ArtifactKind`]'s table;
+//! this module places the kinds on hosts, one exhaustive match.
 
 pub use gen_target::{Activation, Validator};
 
+pub use crate::artifact_kind::ArtifactKind;
 use crate::model::{Deployment, HostSpec, ServiceSpec};
 use crate::profile::{Role, Runtime};
 
 /// One file to render for one host.
 #[derive(Debug, Clone)]
 pub struct ArtifactSpec {
+    pub kind: ArtifactKind,
     /// Template name under `templates/`.
     pub template: &'static str,
     /// Absolute path on the host.
@@ -32,40 +33,21 @@ pub struct ArtifactSpec {
     pub service: Option<String>,
 }
 
-fn artifact(
-    template: &'static str,
-    path: String,
-    validator: Validator,
-    activation: Activation,
-) -> ArtifactSpec {
-    ArtifactSpec {
-        template,
-        path,
-        mode: 0o644,
-        owner: "root",
-        group: "root",
-        sensitive: false,
-        activation,
-        validator,
-        service: None,
-    }
-}
-
 impl ArtifactSpec {
-    fn mode(mut self, mode: u32) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    fn owned_by(mut self, owner: &'static str, group: &'static str) -> Self {
-        self.owner = owner;
-        self.group = group;
-        self
-    }
-
-    fn for_service(mut self, service: &ServiceSpec) -> Self {
-        self.service = Some(service.name.clone());
-        self
+    fn new(kind: ArtifactKind, path: String, activation: Activation) -> ArtifactSpec {
+        let entry = kind.entry();
+        ArtifactSpec {
+            kind,
+            template: entry.template,
+            path,
+            mode: entry.mode,
+            owner: entry.owner,
+            group: entry.group,
+            sensitive: false,
+            activation,
+            validator: entry.validator,
+            service: None,
+        }
     }
 }
 
@@ -85,207 +67,185 @@ pub fn compose_path(project: &str) -> String {
 /// Directory node_exporter's textfile collector reads (Debian's default).
 pub const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
 
-/// Every artifact `host` needs, in a stable order.
-pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
-    let p = d.project.as_str();
-    let mut out = Vec::new();
-    let services: Vec<&ServiceSpec> = d.services_on(host).collect();
-
-    let containers: Vec<&&ServiceSpec> = services
-        .iter()
-        .filter(|s| s.runtime == Runtime::Container)
-        .collect();
-    if !containers.is_empty() {
-        let unit = compose_unit(p);
-        let compose = artifact(
-            "compose/compose.yaml.j2",
-            compose_path(p),
-            Validator::Compose,
-            Activation::Restart { unit: unit.clone() },
-        );
-        // It names the secret files the containers read: root-only.
-        out.push(compose.mode(0o640));
-        out.push(artifact(
-            "systemd/compose.service.j2",
-            format!("/etc/systemd/system/{unit}"),
-            Validator::Systemd,
-            Activation::DaemonReload { unit },
-        ));
-    }
-    for service in services.iter().filter(|s| s.runtime == Runtime::Native) {
-        let unit = native_unit(p, &service.name);
-        let spec = artifact(
-            "systemd/native.service.j2",
-            format!("/etc/systemd/system/{unit}"),
-            Validator::Systemd,
-            Activation::DaemonReload { unit },
-        )
-        .for_service(service);
-        out.push(spec);
-    }
-
-    if host.has(Role::LoadBalancer) && !d.sites.is_empty() {
-        out.push(artifact(
-            "nginx/site.conf.j2",
-            format!("/etc/nginx/sites-enabled/{p}.conf"),
-            Validator::Nginx,
-            Activation::Reload {
-                unit: "nginx.service".into(),
-            },
-        ));
-        out.push(
-            artifact(
-                "scripts/healthcheck.sh.j2",
-                format!("/usr/local/sbin/{p}-healthcheck"),
-                Validator::Shell,
-                Activation::None,
-            )
-            .mode(0o755),
-        );
-    }
-
-    if let Some(pg) = &d.postgres {
-        if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
-            let unit = format!("postgresql@{}-main.service", pg.version);
-            let dir = format!("/etc/postgresql/{}/main", pg.version);
-            out.push(
-                artifact(
-                    "postgres/postgresql.conf.j2",
-                    format!("{dir}/postgresql.conf"),
-                    Validator::Postgresql,
-                    Activation::Restart { unit: unit.clone() },
-                )
-                .owned_by("postgres", "postgres"),
-            );
-            out.push(
-                artifact(
-                    "postgres/pg_hba.conf.j2",
-                    format!("{dir}/pg_hba.conf"),
-                    Validator::PgHba,
-                    Activation::Reload { unit },
-                )
-                .mode(0o640)
-                .owned_by("postgres", "postgres"),
-            );
-        }
-        if host.has(Role::DatabasePrimary) && d.backup.is_some() {
-            out.push(
-                artifact(
-                    "scripts/backup.sh.j2",
-                    format!("/usr/local/sbin/{p}-backup"),
-                    Validator::Shell,
-                    Activation::None,
-                )
-                .mode(0o750),
-            );
-            let service = format!("{p}-backup.service");
-            let timer = format!("{p}-backup.timer");
-            out.push(artifact(
-                "systemd/backup.service.j2",
-                format!("/etc/systemd/system/{service}"),
-                Validator::Systemd,
-                Activation::DaemonReload {
-                    unit: timer.clone(),
-                },
-            ));
-            out.push(artifact(
-                "systemd/backup.timer.j2",
-                format!("/etc/systemd/system/{timer}"),
-                Validator::Systemd,
-                Activation::DaemonReload { unit: timer },
-            ));
-        }
-    }
-
-    if d.pgbouncer.is_some() && host.has(Role::Pooler) {
-        out.push(
-            artifact(
-                "pgbouncer/pgbouncer.ini.j2",
-                "/etc/pgbouncer/pgbouncer.ini".into(),
-                Validator::Pgbouncer,
-                Activation::Reload {
-                    unit: "pgbouncer.service".into(),
-                },
-            )
-            .mode(0o640)
-            .owned_by("postgres", "postgres"),
-        );
-    }
-
-    if d.redis.is_some() && host.has(Role::Cache) {
-        let spec = artifact(
-            "redis/redis.conf.j2",
-            "/etc/redis/redis.conf".into(),
-            Validator::Redis,
-            Activation::Restart {
-                unit: "redis-server.service".into(),
-            },
-        )
-        .mode(0o640)
-        .owned_by("redis", "redis");
-        out.push(spec);
-    }
-
-    if host.has(Role::Monitoring) {
-        out.push(artifact(
-            "prometheus/prometheus.yml.j2",
-            "/etc/prometheus/prometheus.yml".into(),
-            Validator::PrometheusConfig,
-            Activation::Reload {
-                unit: "prometheus.service".into(),
-            },
-        ));
-        out.push(artifact(
-            "prometheus/rules.yml.j2",
-            format!("/etc/prometheus/rules/{p}.yml"),
-            Validator::PrometheusRules,
-            Activation::Reload {
-                unit: "prometheus.service".into(),
-            },
-        ));
-    }
-
-    if d.rollout.is_some() {
-        out.push(
-            artifact(
-                "rollout/gen-pull.sh.j2",
-                "/usr/local/sbin/gen-pull".into(),
-                Validator::Shell,
-                Activation::None,
-            )
-            .mode(0o755),
-        );
-        out.push(artifact(
-            "rollout/gen-pull.service.j2",
-            "/etc/systemd/system/gen-pull.service".into(),
-            Validator::Systemd,
-            Activation::DaemonReload {
-                unit: "gen-pull.timer".into(),
-            },
-        ));
-        out.push(artifact(
-            "rollout/gen-pull.timer.j2",
-            "/etc/systemd/system/gen-pull.timer".into(),
-            Validator::Systemd,
-            Activation::DaemonReload {
-                unit: "gen-pull.timer".into(),
-            },
-        ));
-    }
-
-    if has_cron_jobs(d, host) {
-        out.push(artifact(
-            "cron/jobs.cron.j2",
-            format!("/etc/cron.d/{p}"),
-            Validator::Cron,
-            Activation::None,
-        ));
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+/// The rules file Prometheus loads, as `prometheus.yml` names it.
+pub fn rules_path(project: &str) -> String {
+    format!("/etc/prometheus/rules/{project}.yml")
 }
 
-fn has_cron_jobs(d: &Deployment, host: &HostSpec) -> bool {
-    (host.has(Role::DatabasePrimary) && d.postgres.is_some())
-        || (host.has(Role::LoadBalancer) && !d.sites.is_empty())
+fn unit_path(unit: &str) -> String {
+    format!("/etc/systemd/system/{unit}")
+}
+
+fn reload(unit: &str) -> Activation {
+    Activation::Reload { unit: unit.into() }
+}
+
+fn restart(unit: &str) -> Activation {
+    Activation::Restart { unit: unit.into() }
+}
+
+fn daemon_reload(unit: &str) -> Activation {
+    Activation::DaemonReload { unit: unit.into() }
+}
+
+/// The PostgreSQL cluster's configuration directory and unit (Debian's layout).
+fn postgres_cluster(version: u32) -> (String, String) {
+    (
+        format!("/etc/postgresql/{version}/main"),
+        format!("postgresql@{version}-main.service"),
+    )
+}
+
+/// Facts about a host that decide which kinds it gets.
+struct Placement<'a> {
+    d: &'a Deployment,
+    host: &'a HostSpec,
+    services: Vec<&'a ServiceSpec>,
+}
+
+impl Placement<'_> {
+    fn runs(&self, runtime: Runtime) -> impl Iterator<Item = &ServiceSpec> {
+        self.services
+            .iter()
+            .copied()
+            .filter(move |s| s.runtime == runtime)
+    }
+
+    fn load_balancer(&self) -> bool {
+        self.d.serves_sites(self.host)
+    }
+
+    fn database(&self) -> bool {
+        self.d.postgres.is_some()
+            && (self.host.has(Role::DatabasePrimary) || self.host.has(Role::DatabaseReplica))
+    }
+
+    fn backup(&self) -> bool {
+        self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary) && self.d.backup.is_some()
+    }
+
+    fn cron(&self) -> bool {
+        (self.host.has(Role::DatabasePrimary) && self.d.postgres.is_some()) || self.load_balancer()
+    }
+}
+
+/// The artifacts of one kind on `host`: none, one, or one per service.
+fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
+    use ArtifactKind as K;
+    let p = at.d.project.as_str();
+    let one =
+        |path: String, activation: Activation| vec![ArtifactSpec::new(kind, path, activation)];
+    let when = |present: bool, path: &dyn Fn() -> (String, Activation)| {
+        if present {
+            let (path, activation) = path();
+            one(path, activation)
+        } else {
+            Vec::new()
+        }
+    };
+    let pg_version = at.d.postgres.as_ref().map_or(0, |pg| pg.version);
+    match kind {
+        K::ComposeFile => when(at.runs(Runtime::Container).next().is_some(), &|| {
+            (compose_path(p), restart(&compose_unit(p)))
+        }),
+        K::ComposeUnit => when(at.runs(Runtime::Container).next().is_some(), &|| {
+            let unit = compose_unit(p);
+            (unit_path(&unit), daemon_reload(&unit))
+        }),
+        K::NativeUnit => at
+            .runs(Runtime::Native)
+            .map(|service| {
+                let unit = native_unit(p, &service.name);
+                let mut spec = ArtifactSpec::new(kind, unit_path(&unit), daemon_reload(&unit));
+                spec.service = Some(service.name.clone());
+                spec
+            })
+            .collect(),
+        K::NginxSite => when(at.load_balancer(), &|| {
+            (
+                format!("/etc/nginx/sites-enabled/{p}.conf"),
+                reload("nginx.service"),
+            )
+        }),
+        K::HealthcheckScript => when(at.load_balancer(), &|| {
+            (format!("/usr/local/sbin/{p}-healthcheck"), Activation::None)
+        }),
+        K::PostgresqlConf => when(at.database(), &|| {
+            let (dir, unit) = postgres_cluster(pg_version);
+            (format!("{dir}/postgresql.conf"), restart(&unit))
+        }),
+        K::PgHba => when(at.database(), &|| {
+            let (dir, unit) = postgres_cluster(pg_version);
+            (format!("{dir}/pg_hba.conf"), reload(&unit))
+        }),
+        K::BackupScript => when(at.backup(), &|| {
+            (format!("/usr/local/sbin/{p}-backup"), Activation::None)
+        }),
+        // A changed backup service takes effect through its timer.
+        K::BackupService => when(at.backup(), &|| {
+            (
+                unit_path(&format!("{p}-backup.service")),
+                daemon_reload(&format!("{p}-backup.timer")),
+            )
+        }),
+        K::BackupTimer => when(at.backup(), &|| {
+            let timer = format!("{p}-backup.timer");
+            (unit_path(&timer), daemon_reload(&timer))
+        }),
+        K::PgbouncerIni => when(
+            at.d.pgbouncer.is_some() && at.host.has(Role::Pooler),
+            &|| {
+                (
+                    "/etc/pgbouncer/pgbouncer.ini".into(),
+                    reload("pgbouncer.service"),
+                )
+            },
+        ),
+        K::RedisConf => when(at.d.redis.is_some() && at.host.has(Role::Cache), &|| {
+            (
+                "/etc/redis/redis.conf".into(),
+                restart("redis-server.service"),
+            )
+        }),
+        K::PrometheusConfig => when(at.host.has(Role::Monitoring), &|| {
+            (
+                "/etc/prometheus/prometheus.yml".into(),
+                reload("prometheus.service"),
+            )
+        }),
+        K::PrometheusRules => when(at.host.has(Role::Monitoring), &|| {
+            (rules_path(p), reload("prometheus.service"))
+        }),
+        K::PullScript => when(at.d.rollout.is_some(), &|| {
+            ("/usr/local/sbin/gen-pull".into(), Activation::None)
+        }),
+        // A changed pull service takes effect through its timer.
+        K::PullService => when(at.d.rollout.is_some(), &|| {
+            (
+                unit_path("gen-pull.service"),
+                daemon_reload("gen-pull.timer"),
+            )
+        }),
+        K::PullTimer => when(at.d.rollout.is_some(), &|| {
+            (unit_path("gen-pull.timer"), daemon_reload("gen-pull.timer"))
+        }),
+        K::CronJobs => when(at.cron(), &|| {
+            (format!("/etc/cron.d/{p}"), Activation::None)
+        }),
+    }
+}
+
+/// Every artifact `host` needs, sorted by path.
+pub fn artifacts_for(d: &Deployment, host: &HostSpec) -> Vec<ArtifactSpec> {
+    let at = Placement {
+        d,
+        host,
+        services: d.services_on(host).collect(),
+    };
+    let mut out: Vec<ArtifactSpec> = ArtifactKind::ALL
+        .iter()
+        .flat_map(|kind| place(*kind, &at))
+        .collect();
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
 }

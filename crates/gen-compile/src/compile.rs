@@ -4,12 +4,12 @@
 use camino::Utf8Path;
 use sha2::{Digest, Sha256};
 
+use crate::artifact_kind::templates;
 use crate::derive::{self, Derived};
 use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
 use crate::model::{Deployment, HostSpec};
-use crate::render::{Artifact, Renderer, TEMPLATES};
+use crate::render::{Artifact, Renderer};
 use crate::validate;
-use crate::views::Shared;
 use gen_target::error::Result;
 use gen_target::manifest::{self, FileRecord, Manifest};
 use gen_target::parallel;
@@ -58,7 +58,6 @@ pub struct Analysed {
     pub derived: Derived,
     input_hash: String,
     profile_file: String,
-    shared: Shared,
 }
 
 impl Analysed {
@@ -73,7 +72,6 @@ impl Analysed {
             name: name.to_string(),
             input_hash: input_hash(&loaded),
             profile_file: loaded.file.to_string(),
-            shared: Shared::new(&deployment, &derived),
             loaded,
             deployment,
             derived,
@@ -83,13 +81,8 @@ impl Analysed {
     /// Renders and hashes one host's artifacts and manifest. Hosts are
     /// independent of each other, so they may be compiled in any order or at once.
     pub fn compile_host(&self, host: &HostSpec, renderer: &Renderer) -> Result<CompiledHost> {
-        let artifacts = renderer.render_host_shared(
-            &self.deployment,
-            &self.derived,
-            &self.shared,
-            host,
-            &self.profile_file,
-        )?;
+        let artifacts =
+            renderer.render_host(&self.deployment, &self.derived, host, &self.profile_file)?;
         let records = artifacts
             .iter()
             .map(|a| FileRecord {
@@ -168,7 +161,7 @@ pub fn input_hash(loaded: &LoadedProfile) -> String {
         field(file.name.as_str().as_bytes());
         field(file.text.as_bytes());
     }
-    for (name, source) in TEMPLATES {
+    for (name, source) in templates() {
         field(name.as_bytes());
         field(source.as_bytes());
     }

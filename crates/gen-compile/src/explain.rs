@@ -4,9 +4,11 @@
 
 use serde::Serialize;
 
+use crate::artifact_kind::ArtifactKind;
 use crate::catalog::{self, ArtifactSpec};
-use crate::derive::{Derived, SettingOrigin};
-use crate::model::{Deployment, HostSpec, LocationTarget};
+use crate::derive::environment::service_environment;
+use crate::derive::{cron, hba, health, scrape, Derived, SettingOrigin};
+use crate::model::{Deployment, HostSpec, LocationTarget, ServiceSpec};
 use crate::profile::{Role, Runtime};
 use crate::source::{KeyEntry, SourceMap};
 
@@ -36,46 +38,88 @@ pub struct DerivedValue {
     pub inputs: String,
 }
 
+/// A derived value with its formula and the inputs it came from.
+fn value(
+    name: impl Into<String>,
+    value: impl Into<String>,
+    formula: &str,
+    inputs: impl Into<String>,
+) -> DerivedValue {
+    DerivedValue {
+        name: name.into(),
+        value: value.into(),
+        formula: formula.to_string(),
+        inputs: inputs.into(),
+    }
+}
+
+fn push_unique(keys: &mut Vec<String>, key: String) {
+    if !keys.contains(&key) {
+        keys.push(key);
+    }
+}
+
+/// The profile keys behind a service's derived environment: where its
+/// database and Redis are.
+fn environment_keys(d: &Deployment, service: &ServiceSpec, keys: &mut Vec<String>) {
+    push_unique(keys, format!("services.{}", service.name));
+    if let Some(db) = &service.database {
+        push_unique(keys, "postgres.database".into());
+        push_unique(keys, "postgres.port".into());
+        let role = if db.pooled && d.pgbouncer.is_some() {
+            push_unique(keys, "pgbouncer.port".into());
+            Role::Pooler
+        } else {
+            Role::DatabasePrimary
+        };
+        for h in d.hosts_with(role) {
+            push_unique(keys, format!("hosts.{}.address", h.name));
+        }
+    }
+    if service.redis && d.redis.is_some() {
+        push_unique(keys, "redis.port".into());
+        for h in d.hosts_with(Role::Cache) {
+            push_unique(keys, format!("hosts.{}.address", h.name));
+        }
+    }
+}
+
 /// The profile key prefixes an artifact reads.
 pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<String> {
+    use ArtifactKind as K;
     let mut keys = vec!["project".to_string()];
     let host_key = format!("hosts.{}", host.name);
-    let services_here = |runtime: Runtime| {
-        d.services_on(host)
-            .filter(move |s| s.runtime == runtime)
-            .map(|s| format!("services.{}", s.name))
-            .collect::<Vec<_>>()
-    };
-    match spec.template {
-        "compose/compose.yaml.j2" => {
-            keys.extend(services_here(Runtime::Container));
-            keys.extend([
-                format!("{host_key}.address"),
-                "postgres.database".into(),
-                "pgbouncer.port".into(),
-                "redis.port".into(),
-            ]);
+    match spec.kind {
+        K::ComposeFile => {
+            for service in d
+                .services_on(host)
+                .filter(|s| s.runtime == Runtime::Container)
+            {
+                environment_keys(d, service, &mut keys);
+            }
+            push_unique(&mut keys, format!("{host_key}.address"));
         }
-        "systemd/native.service.j2" => {
-            keys.extend(spec.service.iter().map(|s| format!("services.{s}")))
+        K::ComposeUnit => keys.extend(
+            d.services_on(host)
+                .filter(|s| s.runtime == Runtime::Container)
+                .map(|s| format!("services.{}.runtime", s.name)),
+        ),
+        K::NativeUnit => {
+            if let Some(service) = spec.service.as_deref().and_then(|s| d.service(s)) {
+                environment_keys(d, service, &mut keys);
+            }
         }
-        "nginx/site.conf.j2" | "scripts/healthcheck.sh.j2" => {
+        K::NginxSite | K::HealthcheckScript => {
             keys.push("sites".into());
             for site in &d.sites {
                 for location in &site.locations {
                     if let LocationTarget::Service { service } = &location.target {
                         for field in ["port", "replicas", "role", "healthcheck"] {
-                            let key = format!("services.{service}.{field}");
-                            if !keys.contains(&key) {
-                                keys.push(key);
-                            }
+                            push_unique(&mut keys, format!("services.{service}.{field}"));
                         }
                         if let Some(s) = d.service(service) {
                             for h in d.hosts_running(s) {
-                                let key = format!("hosts.{}.address", h.name);
-                                if !keys.contains(&key) {
-                                    keys.push(key);
-                                }
+                                push_unique(&mut keys, format!("hosts.{}.address", h.name));
                             }
                         }
                     }
@@ -83,7 +127,7 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             }
             keys.push("maintenance".into());
         }
-        "postgres/postgresql.conf.j2" => {
+        K::PostgresqlConf => {
             keys.extend([
                 "postgres".into(),
                 format!("{host_key}.hardware"),
@@ -93,7 +137,7 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 keys.extend(d.primary().map(|p| format!("hosts.{}", p.name)));
             }
         }
-        "postgres/pg_hba.conf.j2" => {
+        K::PgHba => {
             keys.extend([
                 "postgres.database".into(),
                 "postgres.users".into(),
@@ -117,12 +161,14 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                     .map(|h| format!("hosts.{}.address", h.name)),
             );
         }
-        "pgbouncer/pgbouncer.ini.j2" => {
+        K::PgbouncerIni => {
             keys.extend([
                 "pgbouncer".into(),
                 "postgres.max_connections".into(),
                 "postgres.workload".into(),
                 "postgres.database".into(),
+                "postgres.port".into(),
+                format!("{host_key}.address"),
             ]);
             keys.extend(
                 d.services
@@ -130,35 +176,127 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                     .filter(|s| s.database.is_some())
                     .map(|s| format!("services.{}.database", s.name)),
             );
+            keys.extend(
+                d.hosts
+                    .iter()
+                    .filter(|h| h.has(Role::DatabaseReplica) || h.has(Role::DatabasePrimary))
+                    .map(|h| format!("hosts.{}.address", h.name)),
+            );
         }
-        "redis/redis.conf.j2" => keys.extend([
+        K::RedisConf => keys.extend([
             "redis".into(),
             format!("{host_key}.hardware.memory"),
             format!("{host_key}.address"),
         ]),
-        "scripts/backup.sh.j2" | "systemd/backup.service.j2" | "systemd/backup.timer.j2" => {
+        K::BackupScript | K::BackupService | K::BackupTimer => {
             keys.extend(["backup".into(), "postgres.database".into()]);
         }
-        "prometheus/prometheus.yml.j2" => {
+        K::PrometheusConfig => {
             keys.push("monitoring".into());
+            keys.extend(
+                d.services
+                    .iter()
+                    .filter(|s| s.metrics_path.is_some())
+                    .map(|s| format!("services.{}.metrics_path", s.name)),
+            );
             keys.extend(d.hosts.iter().map(|h| format!("hosts.{}.address", h.name)));
         }
-        "prometheus/rules.yml.j2" => keys.push("alerts".into()),
-        "cron/jobs.cron.j2" => keys.push("maintenance".into()),
-        _ => {}
+        K::PrometheusRules => keys.push("alerts".into()),
+        K::PullScript | K::PullService | K::PullTimer => keys.push("rollout".into()),
+        K::CronJobs => keys.extend(["maintenance".into(), "admin_email".into()]),
     }
     keys
 }
 
+/// The environment gen adds to a service, with where each value comes from.
+fn environment_values(d: &Deployment, service: &ServiceSpec, out: &mut Vec<DerivedValue>) {
+    let environment = service_environment(d, service);
+    let pooled = service
+        .database
+        .as_ref()
+        .is_some_and(|db| db.pooled && d.pgbouncer.is_some());
+    for (var, formula) in [
+        (
+            "DATABASE_HOST",
+            if pooled {
+                "every pooler host's address (the service is pooled)"
+            } else {
+                "the primary's address (the service connects directly)"
+            },
+        ),
+        (
+            "DATABASE_PORT",
+            if pooled {
+                "pgbouncer.port"
+            } else {
+                "postgres.port"
+            },
+        ),
+        ("DATABASE_NAME", "postgres.database"),
+        ("DATABASE_USER", "the service's database.user"),
+        (
+            "DATABASE_READONLY_NAME",
+            "<postgres.database>_readonly: PgBouncer's pool on the replicas",
+        ),
+        ("REDIS_HOST", "the cache host's address"),
+        ("REDIS_PORT", "redis.port"),
+    ] {
+        if let Some(v) = environment.get(var) {
+            out.push(value(
+                format!("{} {var}", service.name),
+                v.clone(),
+                formula,
+                format!("services.{}", service.name),
+            ));
+        }
+    }
+    for name in service.secrets.keys() {
+        let var = format!("{}_FILE", name.to_ascii_uppercase());
+        if let Some(v) = environment.get(&var) {
+            out.push(value(
+                format!("{} {var}", service.name),
+                v.clone(),
+                "where the secret file appears to the service",
+                format!("services.{}.secrets.{name}", service.name),
+            ));
+        }
+    }
+}
+
+fn joined<T>(items: &[T], each: impl Fn(&T) -> String) -> String {
+    items.iter().map(each).collect::<Vec<_>>().join(", ")
+}
+
 /// Derived values that appear in the artifact.
 pub fn derived_values(
+    d: &Deployment,
     host: &HostSpec,
     spec: &ArtifactSpec,
     derived: &Derived,
 ) -> Vec<DerivedValue> {
+    use ArtifactKind as K;
     let mut out = Vec::new();
-    match spec.template {
-        "postgres/postgresql.conf.j2" => {
+    match spec.kind {
+        K::ComposeFile => {
+            for service in d
+                .services_on(host)
+                .filter(|s| s.runtime == Runtime::Container)
+            {
+                environment_values(d, service, &mut out);
+            }
+        }
+        K::ComposeUnit => out.push(value(
+            "compose file",
+            catalog::compose_path(&d.project),
+            "/etc/<project>/compose.yaml",
+            "project",
+        )),
+        K::NativeUnit => {
+            if let Some(service) = spec.service.as_deref().and_then(|s| d.service(s)) {
+                environment_values(d, service, &mut out);
+            }
+        }
+        K::PostgresqlConf => {
             for setting in derived
                 .postgres
                 .get(&host.name)
@@ -177,73 +315,139 @@ pub fn derived_values(
                     SettingOrigin::Topology { reason } => ("topology".to_string(), reason.clone()),
                     SettingOrigin::Policy { .. } => continue,
                 };
-                out.push(DerivedValue {
-                    name: setting.name.clone(),
-                    value: setting.value.clone(),
-                    formula,
-                    inputs,
-                });
+                out.push(value(&setting.name, &setting.value, &formula, inputs));
             }
         }
-        "pgbouncer/pgbouncer.ini.j2" => {
+        K::PgHba => {
+            for entry in hba::entries(d, host) {
+                out.push(value(
+                    format!("{} {} {}", entry.kind, entry.database, entry.user),
+                    entry.address,
+                    "admitted only from the hosts that use the role",
+                    entry.comment,
+                ));
+            }
+        }
+        K::PgbouncerIni => {
             if let Some(pools) = &derived.pools {
                 let b = &pools.budget;
                 let available = format!(
                     "max_connections {} - {} reserved - {} WAL senders - {} maintenance - {} direct = {}",
                     b.max_connections, b.superuser_reserved, b.max_wal_senders, b.maintenance, b.direct, b.available
                 );
-                out.push(DerivedValue {
-                    name: "default_pool_size".into(),
-                    value: pools.default_pool_size.to_string(),
-                    formula: "min(4/5 of the budget share, 4 per primary core, at least 10)".into(),
-                    inputs: format!(
+                out.push(value(
+                    "default_pool_size",
+                    pools.default_pool_size.to_string(),
+                    "min(4/5 of the budget share, 4 per primary core, at least 10)",
+                    format!(
                         "{available}; share = {} / ({} poolers x {} pools)",
                         b.available, b.poolers, b.pools
                     ),
-                });
-                out.push(DerivedValue {
-                    name: "reserve_pool_size".into(),
-                    value: pools.reserve_pool_size.to_string(),
-                    formula: "min(share - default_pool_size, default_pool_size / 4)".into(),
-                    inputs: available.clone(),
-                });
-                out.push(DerivedValue {
-                    name: "max_client_conn".into(),
-                    value: pools.max_client_conn.to_string(),
-                    formula: "25 per pooled service instance, rounded up to 100".into(),
-                    inputs: "services with `database.pooled`".into(),
-                });
+                ));
+                out.push(value(
+                    "reserve_pool_size",
+                    pools.reserve_pool_size.to_string(),
+                    "min(share - default_pool_size, default_pool_size / 4)",
+                    available.clone(),
+                ));
+                out.push(value(
+                    "max_client_conn",
+                    pools.max_client_conn.to_string(),
+                    "25 per pooled service instance, rounded up to 100",
+                    "services with `database.pooled`",
+                ));
+                out.push(value(
+                    "max_db_connections",
+                    pools.max_db_connections().to_string(),
+                    "pools x (default_pool_size + reserve_pool_size)",
+                    format!(
+                        "{} pools x ({} + {})",
+                        b.pools, pools.default_pool_size, pools.reserve_pool_size
+                    ),
+                ));
+                for db in &pools.databases {
+                    out.push(value(
+                        format!("[databases] {}", db.name),
+                        format!("host={} port={} dbname={}", db.hosts, db.port, db.dbname),
+                        if db.read_only {
+                            "the replicas' addresses: read-only pool"
+                        } else {
+                            "the primary's address"
+                        },
+                        "hosts with the database roles",
+                    ));
+                }
             }
         }
-        "redis/redis.conf.j2" => {
+        K::RedisConf => {
             if let Some(memory) = derived.redis_maxmemory {
-                out.push(DerivedValue {
-                    name: "maxmemory".into(),
-                    value: memory.redis(),
-                    formula: "redis.maxmemory, else host memory / 4".into(),
-                    inputs: format!("host memory {}", host.memory),
-                });
+                out.push(value(
+                    "maxmemory",
+                    memory.redis(),
+                    "redis.maxmemory, else host memory / 4",
+                    format!("host memory {}", host.memory),
+                ));
             }
         }
-        "nginx/site.conf.j2" => {
+        K::NginxSite => {
             for (service, upstreams) in &derived.upstreams {
-                out.push(DerivedValue {
-                    name: format!("upstream {service}"),
-                    value: upstreams
-                        .iter()
-                        .map(|u| format!("{}:{}", u.address, u.port))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    formula: "every host with the service's role x one port per replica".into(),
-                    inputs: upstreams
-                        .iter()
-                        .map(|u| u.host.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
+                out.push(value(
+                    format!("upstream {service}"),
+                    joined(upstreams, |u| format!("{}:{}", u.address, u.port)),
+                    "every host with the service's role x one port per replica",
+                    joined(upstreams, |u| u.host.clone()),
+                ));
             }
         }
-        _ => {}
+        K::HealthcheckScript => {
+            for target in health::targets(d, derived) {
+                out.push(value(
+                    format!("probe {}", target.service),
+                    target.url,
+                    "every upstream server of the service x its healthcheck.http path",
+                    format!("services.{}.healthcheck.http", target.service),
+                ));
+            }
+        }
+        K::PrometheusConfig => {
+            for job in scrape::jobs(d) {
+                out.push(value(
+                    format!("scrape {}", job.name),
+                    joined(&job.targets, |t| t.address.clone()),
+                    "the hosts whose roles run the exporter, at its standard port",
+                    joined(&job.targets, |t| t.host.clone()),
+                ));
+            }
+        }
+        K::PrometheusRules => {
+            let a = &d.alerts;
+            out.push(value(
+                "CertificateExpiring threshold",
+                format!("{} s", a.certificate_expiry_days * 86400.0),
+                "alerts.certificate_expiry_days x 86400",
+                format!("{} days", a.certificate_expiry_days),
+            ));
+            if d.backup.is_some() {
+                out.push(value(
+                    "BackupTooOld threshold",
+                    format!("{} s", a.backup_age_hours * 3600.0),
+                    "alerts.backup_age_hours x 3600",
+                    format!("{} hours", a.backup_age_hours),
+                ));
+            }
+        }
+        K::CronJobs => {
+            for job in cron::jobs(d, host) {
+                out.push(value(
+                    format!("{} {}", job.schedule, job.user),
+                    job.command,
+                    "locked with flock, logged under its own tag",
+                    job.comment,
+                ));
+            }
+        }
+        K::BackupScript | K::BackupService | K::BackupTimer => {}
+        K::PullScript | K::PullService | K::PullTimer => {}
     }
     out
 }
@@ -280,7 +484,7 @@ pub fn explain(
         sensitive: spec.sensitive,
         activation: spec.activation.clone(),
         inputs,
-        derived: derived_values(host, spec, derived),
+        derived: derived_values(d, host, spec, derived),
     }
 }
 

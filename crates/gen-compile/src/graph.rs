@@ -40,7 +40,7 @@ fn model(d: &Deployment, derived: &Derived) -> (Vec<Node>, Vec<Edge>) {
                 label,
             });
         };
-        if host.has(Role::LoadBalancer) && !d.sites.is_empty() {
+        if d.serves_sites(host) {
             add("nginx", "nginx :80 :443".into());
         }
         for service in d.services_on(host) {

@@ -5,6 +5,7 @@
 //! `explain`, `graph`, `schema` and `ansible` read the same checked model.
 
 pub mod ansible;
+pub mod artifact_kind;
 pub mod catalog;
 pub mod compile;
 pub mod derive;

@@ -77,6 +77,15 @@ impl Deployment {
     pub fn primary(&self) -> Option<&HostSpec> {
         self.hosts_with(Role::DatabasePrimary).next()
     }
+
+    /// Whether `host` runs nginx: a load balancer of a deployment with sites.
+    pub fn serves_sites(&self, host: &HostSpec) -> bool {
+        host.has(Role::LoadBalancer) && !self.sites.is_empty()
+    }
+
+    pub fn has_replicas(&self) -> bool {
+        self.hosts_with(Role::DatabaseReplica).next().is_some()
+    }
 }
 
 impl ServiceRole {
@@ -318,7 +327,7 @@ impl Deployment {
             "node exporter",
             &format!("hosts.{}", host.name),
         );
-        if host.has(Role::LoadBalancer) && !self.sites.is_empty() {
+        if self.serves_sites(host) {
             bind(80, "nginx (http)", "sites");
             bind(443, "nginx (https)", "sites");
             bind(exporter_port::NGINX, "nginx exporter", "sites");

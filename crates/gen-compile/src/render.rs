@@ -4,97 +4,13 @@
 
 use minijinja::{Environment, UndefinedBehavior};
 
+use crate::artifact_kind::templates;
 use crate::catalog::ArtifactSpec;
 use crate::derive::Derived;
 use crate::model::{Deployment, HostSpec};
 use crate::syntax;
 use crate::views;
 use gen_target::error::{Error, Result};
-
-/// Every template, embedded so `gen` runs from any directory.
-pub const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "ansible/inventory.ini.j2",
-        include_str!("../templates/ansible/inventory.ini.j2"),
-    ),
-    (
-        "ansible/playbook.yml.j2",
-        include_str!("../templates/ansible/playbook.yml.j2"),
-    ),
-    (
-        "compose/compose.yaml.j2",
-        include_str!("../templates/compose/compose.yaml.j2"),
-    ),
-    (
-        "cron/jobs.cron.j2",
-        include_str!("../templates/cron/jobs.cron.j2"),
-    ),
-    ("header.j2", include_str!("../templates/header.j2")),
-    (
-        "nginx/site.conf.j2",
-        include_str!("../templates/nginx/site.conf.j2"),
-    ),
-    (
-        "pgbouncer/pgbouncer.ini.j2",
-        include_str!("../templates/pgbouncer/pgbouncer.ini.j2"),
-    ),
-    (
-        "postgres/pg_hba.conf.j2",
-        include_str!("../templates/postgres/pg_hba.conf.j2"),
-    ),
-    (
-        "postgres/postgresql.conf.j2",
-        include_str!("../templates/postgres/postgresql.conf.j2"),
-    ),
-    (
-        "prometheus/prometheus.yml.j2",
-        include_str!("../templates/prometheus/prometheus.yml.j2"),
-    ),
-    (
-        "prometheus/rules.yml.j2",
-        include_str!("../templates/prometheus/rules.yml.j2"),
-    ),
-    (
-        "redis/redis.conf.j2",
-        include_str!("../templates/redis/redis.conf.j2"),
-    ),
-    (
-        "rollout/gen-pull.service.j2",
-        include_str!("../templates/rollout/gen-pull.service.j2"),
-    ),
-    (
-        "rollout/gen-pull.sh.j2",
-        include_str!("../templates/rollout/gen-pull.sh.j2"),
-    ),
-    (
-        "rollout/gen-pull.timer.j2",
-        include_str!("../templates/rollout/gen-pull.timer.j2"),
-    ),
-    (
-        "scripts/backup.sh.j2",
-        include_str!("../templates/scripts/backup.sh.j2"),
-    ),
-    (
-        "scripts/healthcheck.sh.j2",
-        include_str!("../templates/scripts/healthcheck.sh.j2"),
-    ),
-    (
-        "systemd/backup.service.j2",
-        include_str!("../templates/systemd/backup.service.j2"),
-    ),
-    (
-        "systemd/backup.timer.j2",
-        include_str!("../templates/systemd/backup.timer.j2"),
-    ),
-    (
-        "systemd/compose.service.j2",
-        include_str!("../templates/systemd/compose.service.j2"),
-    ),
-    (
-        "systemd/native.service.j2",
-        include_str!("../templates/systemd/native.service.j2"),
-    ),
-];
 
 /// A rendered file for one host.
 #[derive(Debug, Clone)]
@@ -122,7 +38,7 @@ impl Renderer {
         env.set_keep_trailing_newline(true);
         // Output is config files, never HTML: escaping is done per format by filters.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        for (name, source) in TEMPLATES {
+        for (name, source) in templates() {
             // Embedded templates are part of gen itself; a syntax error is caught by the test suite.
             if let Err(err) = env.add_template(name, source) {
                 eprintln!("internal error: template {name}: {err}");
@@ -138,30 +54,41 @@ impl Renderer {
                 })
             },
         );
-        env.add_filter("ident", |value: String| value.replace('-', "_"));
         Renderer { env }
     }
 
-    /// Renders every artifact of `host`, with the deployment's template
-    /// values converted once for all hosts (`views::Shared`).
-    pub fn render_host_shared(
+    /// Renders every artifact of `host`, each from its kind's typed view.
+    pub fn render_host(
         &self,
         d: &Deployment,
         derived: &Derived,
-        shared: &views::Shared,
         host: &HostSpec,
         profile_file: &str,
     ) -> Result<Vec<Artifact>> {
         crate::catalog::artifacts_for(d, host)
             .into_iter()
             .map(|spec| {
-                let context = views::build(d, derived, shared, host, &spec, profile_file);
-                let render_error = |e: minijinja::Error| Error::Render {
+                let render_error = |message: String| Error::Render {
                     template: spec.template.to_string(),
-                    message: format!("{e:#}"),
+                    message,
                 };
-                let template = self.env.get_template(spec.template).map_err(render_error)?;
-                let text = template.render(&context).map_err(render_error)?;
+                let scope = views::Scope {
+                    d,
+                    derived,
+                    host,
+                    spec: &spec,
+                    profile_file,
+                };
+                let context = views::context(&scope).ok_or_else(|| {
+                    render_error(format!("the deployment lacks what a {:?} needs", spec.kind))
+                })?;
+                let template = self
+                    .env
+                    .get_template(spec.template)
+                    .map_err(|e| render_error(format!("{e:#}")))?;
+                let text = template
+                    .render(&context)
+                    .map_err(|e| render_error(format!("{e:#}")))?;
                 let content = normalise(&text).into_bytes();
                 Ok(Artifact { spec, content })
             })
@@ -222,17 +149,20 @@ mod tests {
             })
             .collect();
         on_disk.sort();
-        let embedded: Vec<String> = TEMPLATES.iter().map(|(name, _)| name.to_string()).collect();
+        let embedded: Vec<String> = templates()
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect();
         assert_eq!(
             on_disk, embedded,
-            "templates/ and TEMPLATES must list the same files, sorted"
+            "templates/ and the embedded templates must be the same files"
         );
     }
 
     #[test]
     fn every_embedded_template_parses() {
         let mut env = Environment::new();
-        for (name, source) in TEMPLATES {
+        for (name, source) in templates() {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("{name}: {e:#}"));
         }

@@ -3,9 +3,14 @@
 //! few invariants that need a derived number (the connection budget) are
 //! checked here and reported at the profile keys that drive them.
 
+pub mod cron;
+pub mod environment;
+pub mod hba;
+pub mod health;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;
+pub mod scrape;
 pub mod upstream;
 
 use std::collections::BTreeMap;

@@ -57,6 +57,14 @@ pub struct Budget {
     pub pooled: u64,
 }
 
+impl PoolPlan {
+    /// PgBouncer's `max_db_connections`: one pooler's pools × (default +
+    /// reserve), what it may open to one database server at most.
+    pub fn max_db_connections(&self) -> u64 {
+        self.budget.pools * (self.default_pool_size + self.reserve_pool_size)
+    }
+}
+
 pub fn plan(d: &Deployment, max_connections: u64) -> Result<PoolPlan, BudgetError> {
     let (Some(pg), Some(pgb)) = (&d.postgres, &d.pgbouncer) else {
         return Err(BudgetError {

@@ -1,0 +1,242 @@
+//! Render stage support: the one table of artifact kinds. Each kind is one
+//! entry here (its template, the program that validates it, its file mode and
+//! owner) and one arm in each exhaustive `match` on [`ArtifactKind`]: where it
+//! goes and which hosts get it (`catalog`), what its template sees (`views`),
+//! what `gen explain` says about it (`explain`). Adding a kind is a template,
+//! a variant here, and the arms the compiler then asks for.
+
+use gen_target::Validator;
+
+/// Every kind of file gen renders for a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ArtifactKind {
+    /// `/etc/<project>/compose.yaml`: the containers of a host.
+    ComposeFile,
+    /// `<project>-compose.service`: runs the compose file.
+    ComposeUnit,
+    /// `<project>-<service>.service`: one native service.
+    NativeUnit,
+    /// `/etc/nginx/sites-enabled/<project>.conf`.
+    NginxSite,
+    /// `/usr/local/sbin/<project>-healthcheck`: upstream and certificate probes.
+    HealthcheckScript,
+    PostgresqlConf,
+    PgHba,
+    /// `/usr/local/sbin/<project>-backup`: pg_dump, verified, with retention.
+    BackupScript,
+    BackupService,
+    BackupTimer,
+    PgbouncerIni,
+    RedisConf,
+    PrometheusConfig,
+    PrometheusRules,
+    /// `/usr/local/sbin/gen-pull`: pull-mode rollout.
+    PullScript,
+    PullService,
+    PullTimer,
+    /// `/etc/cron.d/<project>`.
+    CronJobs,
+}
+
+/// The fixed facts of a kind.
+#[derive(Debug, Clone, Copy)]
+pub struct KindEntry {
+    /// Template name under `templates/`.
+    pub template: &'static str,
+    /// The template's text, embedded so `gen` runs from any directory.
+    pub source: &'static str,
+    pub validator: Validator,
+    pub mode: u32,
+    pub owner: &'static str,
+    pub group: &'static str,
+}
+
+macro_rules! template {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../templates/", $name)))
+    };
+}
+
+const fn entry(
+    (template, source): (&'static str, &'static str),
+    validator: Validator,
+    mode: u32,
+    owner: &'static str,
+) -> KindEntry {
+    KindEntry {
+        template,
+        source,
+        validator,
+        mode,
+        owner,
+        group: owner,
+    }
+}
+
+impl ArtifactKind {
+    /// Every kind. A kind missing here has its template missing from
+    /// [`templates`], which `render`'s test of the templates on disk catches.
+    pub const ALL: [ArtifactKind; 18] = [
+        ArtifactKind::ComposeFile,
+        ArtifactKind::ComposeUnit,
+        ArtifactKind::NativeUnit,
+        ArtifactKind::NginxSite,
+        ArtifactKind::HealthcheckScript,
+        ArtifactKind::PostgresqlConf,
+        ArtifactKind::PgHba,
+        ArtifactKind::BackupScript,
+        ArtifactKind::BackupService,
+        ArtifactKind::BackupTimer,
+        ArtifactKind::PgbouncerIni,
+        ArtifactKind::RedisConf,
+        ArtifactKind::PrometheusConfig,
+        ArtifactKind::PrometheusRules,
+        ArtifactKind::PullScript,
+        ArtifactKind::PullService,
+        ArtifactKind::PullTimer,
+        ArtifactKind::CronJobs,
+    ];
+
+    /// The table. Modes: files that name credential files or hold access
+    /// rules are not world-readable; scripts are executable.
+    pub const fn entry(self) -> KindEntry {
+        use ArtifactKind as K;
+        use Validator as V;
+        match self {
+            // It names the secret files the containers read: root-only.
+            K::ComposeFile => entry(
+                template!("compose/compose.yaml.j2"),
+                V::Compose,
+                0o640,
+                "root",
+            ),
+            K::ComposeUnit => entry(
+                template!("systemd/compose.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::NativeUnit => entry(
+                template!("systemd/native.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::NginxSite => entry(template!("nginx/site.conf.j2"), V::Nginx, 0o644, "root"),
+            K::HealthcheckScript => entry(
+                template!("scripts/healthcheck.sh.j2"),
+                V::Shell,
+                0o755,
+                "root",
+            ),
+            K::PostgresqlConf => entry(
+                template!("postgres/postgresql.conf.j2"),
+                V::Postgresql,
+                0o644,
+                "postgres",
+            ),
+            K::PgHba => entry(
+                template!("postgres/pg_hba.conf.j2"),
+                V::PgHba,
+                0o640,
+                "postgres",
+            ),
+            K::BackupScript => entry(template!("scripts/backup.sh.j2"), V::Shell, 0o750, "root"),
+            K::BackupService => entry(
+                template!("systemd/backup.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::BackupTimer => entry(
+                template!("systemd/backup.timer.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::PgbouncerIni => entry(
+                template!("pgbouncer/pgbouncer.ini.j2"),
+                V::Pgbouncer,
+                0o640,
+                "postgres",
+            ),
+            K::RedisConf => entry(template!("redis/redis.conf.j2"), V::Redis, 0o640, "redis"),
+            K::PrometheusConfig => entry(
+                template!("prometheus/prometheus.yml.j2"),
+                V::PrometheusConfig,
+                0o644,
+                "root",
+            ),
+            K::PrometheusRules => entry(
+                template!("prometheus/rules.yml.j2"),
+                V::PrometheusRules,
+                0o644,
+                "root",
+            ),
+            K::PullScript => entry(template!("rollout/gen-pull.sh.j2"), V::Shell, 0o755, "root"),
+            K::PullService => entry(
+                template!("rollout/gen-pull.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::PullTimer => entry(
+                template!("rollout/gen-pull.timer.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
+        }
+    }
+
+    pub const fn template(self) -> &'static str {
+        self.entry().template
+    }
+}
+
+/// Templates that are not an artifact of a host: the shared header every
+/// artifact includes, and the Ansible inventory and playbook (`gen ansible`).
+const SUPPORT_TEMPLATES: [(&str, &str); 3] = [
+    template!("ansible/inventory.ini.j2"),
+    template!("ansible/playbook.yml.j2"),
+    template!("header.j2"),
+];
+
+/// Every embedded template by name, sorted: what the renderer loads and what
+/// the input hash covers.
+pub fn templates() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<(&str, &str)> = ArtifactKind::ALL
+        .iter()
+        .map(|kind| {
+            let entry = kind.entry();
+            (entry.template, entry.source)
+        })
+        .chain(SUPPORT_TEMPLATES)
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(b.0));
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_are_executable_and_nothing_is_writable_by_others() {
+        for kind in ArtifactKind::ALL {
+            let entry = kind.entry();
+            assert_eq!(entry.mode & 0o022, 0, "{kind:?} is group/other-writable");
+            let script = entry.validator == Validator::Shell;
+            assert_eq!(entry.mode & 0o100 != 0, script, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn all_lists_every_kind_once_with_its_own_template() {
+        let mut templates: Vec<&str> = ArtifactKind::ALL.iter().map(|k| k.template()).collect();
+        templates.sort_unstable();
+        templates.dedup();
+        assert_eq!(templates.len(), ArtifactKind::ALL.len());
+    }
+}

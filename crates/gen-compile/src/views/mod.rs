@@ -1,0 +1,95 @@
+//! Render stage support: what each template sees. One typed context per
+//! artifact kind, built from the checked model and the derived values; the
+//! match in [`context`] is exhaustive, so a new kind cannot render without
+//! saying what its template reads. Templates only lay these values out: every
+//! number, path and list they print is computed here or in `derive/`.
+
+mod monitoring;
+mod nginx;
+mod postgres;
+mod redis;
+mod rollout;
+mod scheduled;
+mod services;
+
+use serde::Serialize;
+
+use crate::artifact_kind::ArtifactKind;
+use crate::catalog::ArtifactSpec;
+use crate::derive::Derived;
+use crate::model::{Deployment, HostSpec};
+
+pub use nginx::upstream_name;
+
+/// The first lines of every artifact: where it came from.
+#[derive(Debug, Serialize)]
+pub struct Header<'a> {
+    pub profile: &'a str,
+    pub profile_file: &'a str,
+    pub host: &'a str,
+    pub template: &'a str,
+}
+
+/// What a view is built from: one artifact of one host.
+pub struct Scope<'a> {
+    pub d: &'a Deployment,
+    pub derived: &'a Derived,
+    pub host: &'a HostSpec,
+    pub spec: &'a ArtifactSpec,
+    pub profile_file: &'a str,
+}
+
+/// A kind's view with the header every template includes.
+#[derive(Serialize)]
+struct WithHeader<'a, T: Serialize> {
+    header: Header<'a>,
+    #[serde(flatten)]
+    view: T,
+}
+
+impl<'a> Scope<'a> {
+    fn header(&self) -> Header<'a> {
+        Header {
+            profile: &self.d.profile,
+            profile_file: self.profile_file,
+            host: &self.host.name,
+            template: self.spec.template,
+        }
+    }
+
+    fn value<T: Serialize>(&self, view: T) -> minijinja::Value {
+        minijinja::Value::from_serialize(WithHeader {
+            header: self.header(),
+            view,
+        })
+    }
+}
+
+/// The template context of one artifact, or `None` when the deployment lacks
+/// what the kind needs (the catalogue places no such artifact, so this is a
+/// bug, reported as a render error).
+pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
+    use ArtifactKind as K;
+    Some(match scope.spec.kind {
+        K::ComposeFile => scope.value(services::compose_file(scope)),
+        K::ComposeUnit => scope.value(services::compose_unit(scope)),
+        K::NativeUnit => scope.value(services::native_unit(scope)?),
+        K::NginxSite => scope.value(nginx::site(scope)),
+        K::HealthcheckScript => scope.value(nginx::healthcheck(scope)),
+        K::PostgresqlConf => scope.value(postgres::conf(scope)?),
+        K::PgHba => scope.value(postgres::hba(scope)),
+        K::BackupScript => scope.value(postgres::backup_script(scope)?),
+        K::BackupService | K::BackupTimer => scope.value(postgres::backup_unit(scope)?),
+        K::PgbouncerIni => scope.value(postgres::pgbouncer(scope)?),
+        K::RedisConf => scope.value(redis::conf(scope)?),
+        K::PrometheusConfig => scope.value(monitoring::prometheus(scope)),
+        K::PrometheusRules => scope.value(monitoring::rules(scope)),
+        K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
+        K::CronJobs => scope.value(scheduled::cron(scope)),
+    })
+}
+
+/// The project name as a Prometheus metric prefix (`-` is not allowed there).
+fn metric_prefix(project: &str) -> String {
+    project.replace('-', "_")
+}

@@ -1,0 +1,95 @@
+//! Views of the data tier's files: postgresql.conf and pg_hba.conf on each
+//! database host, the backup script and its units on the primary, and
+//! pgbouncer.ini on each pooler.
+
+use serde::Serialize;
+
+use super::{metric_prefix, Scope};
+use crate::catalog::TEXTFILE_DIR;
+use crate::derive::hba::{self, HbaEntry};
+use crate::derive::{PoolPlan, PostgresConf};
+use crate::model::{BackupSpec, HostSpec, PgbouncerSpec, PostgresSpec};
+
+#[derive(Serialize)]
+pub struct Conf<'a> {
+    host: &'a HostSpec,
+    postgres: &'a PostgresSpec,
+    /// This host's settings, each with where its value comes from.
+    pg: &'a PostgresConf,
+}
+
+pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
+    Some(Conf {
+        host: scope.host,
+        postgres: scope.d.postgres.as_ref()?,
+        pg: scope.derived.postgres.get(&scope.host.name)?,
+    })
+}
+
+#[derive(Serialize)]
+pub struct Hba<'a> {
+    host: &'a HostSpec,
+    hba: Vec<HbaEntry>,
+}
+
+pub fn hba<'a>(scope: &Scope<'a>) -> Hba<'a> {
+    Hba {
+        host: scope.host,
+        hba: hba::entries(scope.d, scope.host),
+    }
+}
+
+#[derive(Serialize)]
+pub struct BackupScript<'a> {
+    project: &'a str,
+    metric_prefix: String,
+    database: &'a str,
+    backup: &'a BackupSpec,
+    /// `<textfile dir>/<project>_backup.prom`.
+    metrics_file: String,
+}
+
+pub fn backup_script<'a>(scope: &Scope<'a>) -> Option<BackupScript<'a>> {
+    let d = scope.d;
+    Some(BackupScript {
+        project: &d.project,
+        metric_prefix: metric_prefix(&d.project),
+        database: &d.postgres.as_ref()?.database,
+        backup: d.backup.as_ref()?,
+        metrics_file: format!("{TEXTFILE_DIR}/{}_backup.prom", d.project),
+    })
+}
+
+/// The backup service and its timer.
+#[derive(Serialize)]
+pub struct BackupUnit<'a> {
+    project: &'a str,
+    backup: &'a BackupSpec,
+}
+
+pub fn backup_unit<'a>(scope: &Scope<'a>) -> Option<BackupUnit<'a>> {
+    Some(BackupUnit {
+        project: &scope.d.project,
+        backup: scope.d.backup.as_ref()?,
+    })
+}
+
+#[derive(Serialize)]
+pub struct Pgbouncer<'a> {
+    host: &'a HostSpec,
+    pgbouncer: &'a PgbouncerSpec,
+    pools: &'a PoolPlan,
+    /// `max_db_connections`: pools × (default + reserve), what one pooler
+    /// may open to a database server at most.
+    max_db_connections: u64,
+}
+
+pub fn pgbouncer<'a>(scope: &Scope<'a>) -> Option<Pgbouncer<'a>> {
+    let pools = scope.derived.pools.as_ref()?;
+    Some(Pgbouncer {
+        host: scope.host,
+        pgbouncer: scope.d.pgbouncer.as_ref()?,
+        max_db_connections: pools.max_db_connections(),
+        pools,
+    })
+}

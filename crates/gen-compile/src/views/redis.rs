@@ -1,0 +1,23 @@
+//! View of redis.conf on the cache host.
+
+use serde::Serialize;
+
+use super::Scope;
+use crate::model::{HostSpec, RedisSpec};
+
+#[derive(Serialize)]
+pub struct Conf<'a> {
+    host: &'a HostSpec,
+    redis: &'a RedisSpec,
+    /// `maxmemory` as redis.conf spells it: declared, or a quarter of the
+    /// host's memory (`derive`).
+    maxmemory: String,
+}
+
+pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
+    Some(Conf {
+        host: scope.host,
+        redis: scope.d.redis.as_ref()?,
+        maxmemory: scope.derived.redis_maxmemory?.redis(),
+    })
+}
