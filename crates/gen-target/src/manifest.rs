@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::host_path::shown;
 use crate::{Activation, Validator};
 
 /// Bumped when the manifest's shape changes incompatibly.
@@ -179,14 +180,26 @@ impl Manifest {
                 "the tree hash does not match the file records".into(),
             ));
         }
-        for record in &manifest.files {
-            if !crate::host_path::is_safe_path(&record.path)
-                || record.mode_bits().is_none()
-                || record.sha256.len() != 64
-            {
+        for (field, value) in [
+            ("gen_version", &manifest.gen_version),
+            ("profile", &manifest.profile),
+            ("host", &manifest.host),
+        ] {
+            if !is_plain_name(value) {
                 return Err(invalid(format!(
-                    "record for `{}` is malformed",
-                    crate::host_path::shown(&record.path)
+                    "`{field}` is not a plain name: `{}`",
+                    shown(value)
+                )));
+            }
+        }
+        if !is_hex_digest(&manifest.input_hash) {
+            return Err(invalid("`input_hash` is not a sha256 digest".into()));
+        }
+        for record in &manifest.files {
+            if let Err(why) = check_record(record) {
+                return Err(invalid(format!(
+                    "record for `{}` {why}",
+                    shown(&record.path)
                 )));
             }
         }
@@ -197,6 +210,96 @@ impl Manifest {
         }
         Ok(manifest)
     }
+}
+
+/// Host paths gen never manages: its own journal, and kernel filesystems
+/// where a write is an action, not a file.
+const FORBIDDEN_ROOTS: [&str; 4] = ["/var/lib/gen", "/proc", "/sys", "/dev"];
+
+/// Letters, digits and `.`, `_`, `-`, `+`: names and versions that are safe
+/// to print and to use in a path.
+fn is_plain_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 255
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
+}
+
+fn is_hex_digest(value: &str) -> bool {
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A user or group name as `useradd` accepts it.
+fn is_account(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 32
+        && (bytes[0].is_ascii_lowercase() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+}
+
+/// A systemd unit name gen may pass to `systemctl`: never an option.
+pub fn is_unit_name(value: &str) -> bool {
+    let Some((stem, suffix)) = value.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        suffix,
+        "service" | "timer" | "socket" | "target" | "path" | "mount"
+    ) && !stem.is_empty()
+        && value.len() <= 255
+        && !stem.starts_with('-')
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'@' | b'-'))
+}
+
+/// Why a record cannot be trusted, if it cannot.
+fn check_record(record: &FileRecord) -> std::result::Result<(), &'static str> {
+    if !crate::host_path::is_safe_path(&record.path) || record.path == "/" {
+        return Err("is not a safe absolute path");
+    }
+    if FORBIDDEN_ROOTS
+        .iter()
+        .any(|root| record.path == *root || record.path.starts_with(&format!("{root}/")))
+    {
+        return Err("is under a directory gen never manages (/var/lib/gen, /proc, /sys, /dev)");
+    }
+    let Some(mode) = record.mode_bits() else {
+        return Err("has a malformed mode");
+    };
+    if mode & 0o7000 != 0 {
+        return Err("asks for a setuid, setgid or sticky mode");
+    }
+    if mode & 0o400 == 0 {
+        return Err("has a mode its owner cannot read");
+    }
+    if !is_hex_digest(&record.sha256) {
+        return Err("has a malformed sha256");
+    }
+    if !is_account(&record.owner) || !is_account(&record.group) {
+        return Err("names an owner or group that is not an account name");
+    }
+    if record.template.chars().any(char::is_control) || record.source.chars().any(char::is_control)
+    {
+        return Err("holds control characters");
+    }
+    let unit = match &record.activation {
+        Activation::None => None,
+        Activation::Reload { unit }
+        | Activation::Restart { unit }
+        | Activation::DaemonReload { unit } => Some(unit),
+    };
+    if unit.is_some_and(|u| !is_unit_name(u)) {
+        return Err("names an activation unit that is not a systemd unit name");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -271,7 +374,10 @@ mod tests {
         escaping.files[0].path = "/etc/../root/.ssh/authorized_keys".into();
         escaping.tree_hash = tree_hash(&escaping.files);
         let err = Manifest::parse(path, &escaping.to_json()).expect_err("unsafe path");
-        assert!(err.to_string().contains("is malformed"), "{err}");
+        assert!(
+            err.to_string().contains("not a safe absolute path"),
+            "{err}"
+        );
 
         let mut unsorted = good.clone();
         unsorted.files.swap(0, 1);
@@ -282,6 +388,78 @@ mod tests {
         let mut future = good;
         future.format = FORMAT + 1;
         assert!(Manifest::parse(path, &future.to_json()).is_err());
+    }
+
+    /// A manifest is input too: what a hostile or broken one asks for is
+    /// refused before anything is printed or written.
+    #[test]
+    fn parse_refuses_records_that_ask_for_what_gen_never_writes() {
+        let path = Utf8Path::new("m.json");
+        let refused = |edit: &dyn Fn(&mut Manifest), expect: &str| {
+            let mut m = Manifest::new("p", "h", "1".repeat(64), vec![record("/etc/a", 'a')]);
+            edit(&mut m);
+            m.tree_hash = tree_hash(&m.files);
+            let err = Manifest::parse(path, &m.to_json()).expect_err(expect);
+            assert!(err.to_string().contains(expect), "{err}");
+        };
+        for root in [
+            "/var/lib/gen/generations/1",
+            "/proc/sys/kernel/x",
+            "/sys/power/state",
+            "/dev/sda",
+            "/var/lib/gen",
+        ] {
+            refused(&|m| m.files[0].path = root.into(), "never manages");
+        }
+        refused(&|m| m.files[0].mode = "4755".into(), "setuid");
+        refused(&|m| m.files[0].mode = "1777".into(), "sticky");
+        refused(&|m| m.files[0].mode = "0044".into(), "owner cannot read");
+        refused(
+            &|m| m.files[0].owner = "root\u{1b}[2J".into(),
+            "not an account name",
+        );
+        refused(
+            &|m| m.files[0].template = "t\n.j2".into(),
+            "control characters",
+        );
+        refused(
+            &|m| {
+                m.files[0].activation = Activation::Restart {
+                    unit: "--now.service".into(),
+                }
+            },
+            "not a systemd unit name",
+        );
+        refused(
+            &|m| {
+                m.files[0].activation = Activation::Reload {
+                    unit: "nginx".into(),
+                }
+            },
+            "not a systemd unit name",
+        );
+        refused(
+            &|m| m.host = "db1\u{1b}]0;owned\u{7}".into(),
+            "not a plain name",
+        );
+        refused(&|m| m.input_hash = "x".into(), "not a sha256 digest");
+        refused(&|m| m.files[0].sha256 = "A".repeat(64), "malformed sha256");
+        // What gen itself writes passes.
+        let ok = Manifest::new(
+            "production",
+            "db1",
+            "1".repeat(64),
+            vec![FileRecord {
+                activation: Activation::Restart {
+                    unit: "postgresql@15-main.service".into(),
+                },
+                owner: "postgres".into(),
+                group: "postgres".into(),
+                mode: "0640".into(),
+                ..record("/etc/postgresql/15/main/pg_hba.conf", 'a')
+            }],
+        );
+        Manifest::parse(path, &ok.to_json()).expect("gen's own records pass");
     }
 
     #[test]
