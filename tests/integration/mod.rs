@@ -7,6 +7,7 @@ mod fixtures;
 mod fuzz;
 mod injection;
 mod layers;
+mod profile_files;
 mod properties;
 mod regressions;
 mod reproducible;

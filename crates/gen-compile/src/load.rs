@@ -63,14 +63,39 @@ impl DiskProfiles {
 }
 
 impl ProfileFiles for DiskProfiles {
+    /// Reads a profile only if it is a regular file: never through a
+    /// symbolic link (a committed `profiles/_x.toml -> ~/.git-credentials`
+    /// would otherwise be read and quoted in an error). The file opened must
+    /// be the one inspected, so swapping in a link meanwhile is refused too.
     fn read(&self, stem: &str) -> Result<Option<String>> {
+        use std::io::Read as _;
+        use std::os::unix::fs::MetadataExt as _;
         let path = self.dir.join(format!("{stem}.toml"));
-        if !path.is_file() {
-            return Ok(None);
+        let shown = display_name(stem);
+        let unsafe_file = |message: &str| Error::UnsafeProfile {
+            path: shown.clone(),
+            message: message.to_string(),
+        };
+        let inspected = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::read(shown, e)),
+        };
+        if inspected.file_type().is_symlink() {
+            return Err(unsafe_file("is a symbolic link"));
         }
-        std::fs::read_to_string(&path)
-            .map(Some)
-            .map_err(|e| Error::read(display_name(stem), e))
+        if !inspected.is_file() {
+            return Err(unsafe_file("is not a regular file"));
+        }
+        let mut file = std::fs::File::open(&path).map_err(|e| Error::read(shown.clone(), e))?;
+        let opened = file.metadata().map_err(|e| Error::read(shown.clone(), e))?;
+        if (opened.dev(), opened.ino()) != (inspected.dev(), inspected.ino()) {
+            return Err(unsafe_file("was replaced while it was read"));
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|e| Error::read(shown, e))?;
+        Ok(Some(text))
     }
 
     fn stems(&self) -> Result<Vec<String>> {

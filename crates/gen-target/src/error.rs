@@ -46,6 +46,14 @@ pub enum Error {
         span: Option<SourceSpan>,
     },
 
+    /// A profile file that is not a regular file inside `profiles/`.
+    #[error("`{path}` {message}")]
+    #[diagnostic(
+        code(gen::profile::unsafe_file),
+        help("profiles are regular files inside `profiles/`: a symbolic link could point a build at any file this user can read, and an error would quote it")
+    )]
+    UnsafeProfile { path: Utf8PathBuf, message: String },
+
     /// A profile value that is missing, unknown, of the wrong type, out of range
     /// or that breaks an invariant between artifacts.
     #[error("{message}")]
