@@ -136,6 +136,9 @@ pub enum Command {
         /// Write the files but do not reload or restart anything.
         #[arg(long)]
         no_reload: bool,
+        /// Reload and restart services even though `--root` is not `/`.
+        #[arg(long)]
+        activate: bool,
         /// Do not run the validators of `gen check` on the tree before writing.
         #[arg(long)]
         skip_validation: bool,
@@ -152,6 +155,12 @@ pub enum Command {
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: Utf8PathBuf,
+        /// Restore the files but do not reload or restart anything.
+        #[arg(long)]
+        no_reload: bool,
+        /// Reload and restart services even though `--root` is not `/`.
+        #[arg(long)]
+        activate: bool,
     },
 
     /// List the generations recorded under `<root>/var/lib/gen/generations`.
@@ -334,6 +343,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             plan,
             yes,
             no_reload,
+            activate,
             skip_validation,
             keep,
         } => commands::apply::run(
@@ -342,13 +352,21 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             &commands::apply::Options {
                 plan: plan.as_deref(),
                 yes: *yes,
-                reload: !*no_reload,
+                activating: commands::live::Activating::decide(&live.root, *activate, *no_reload),
                 keep: *keep,
                 validate: !*skip_validation,
             },
             cli.format,
         ),
-        Command::Rollback { root } => commands::rollback::run(root, cli.format),
+        Command::Rollback {
+            root,
+            no_reload,
+            activate,
+        } => commands::rollback::run(
+            root,
+            commands::live::Activating::decide(root, *activate, *no_reload),
+            cli.format,
+        ),
         Command::Generations { root } => commands::rollback::list(root, cli.format),
         Command::Check {
             profiles,

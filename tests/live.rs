@@ -190,10 +190,14 @@ fn apply_to_an_empty_root_then_diff_is_clean_and_services_are_reloaded() {
     )
     .unwrap();
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-    let output = gen_command(generated.path(), root.path(), &["apply", "--yes"])
-        .env("GEN_SYSTEMCTL", &script)
-        .output()
-        .unwrap();
+    let output = gen_command(
+        generated.path(),
+        root.path(),
+        &["apply", "--yes", "--activate"],
+    )
+    .env("GEN_SYSTEMCTL", &script)
+    .output()
+    .unwrap();
     assert_exit(&output, 0);
     // The unit is restarted after daemon-reload, so it is not also reloaded.
     assert_eq!(
@@ -703,5 +707,91 @@ fn apply_refuses_a_tree_a_validator_rejects() {
                 .unwrap()
                 .next()
                 .is_none()
+    );
+}
+
+/// A `systemctl` stand-in that records its arguments, one call per line.
+fn systemctl_recorder() -> (TempDir, PathBuf, PathBuf) {
+    let recorder = TempDir::new().unwrap();
+    let calls = recorder.path().join("calls");
+    let script = recorder.path().join("systemctl");
+    fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", calls.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    (recorder, script, calls)
+}
+
+/// Services belong to the real host: applying into a scratch root must not
+/// restart them (the README's example once restarted the host's PostgreSQL).
+#[test]
+fn apply_and_rollback_on_a_scratch_root_leave_services_alone_unless_asked() {
+    let root = TempDir::new().unwrap();
+    let generated = tree(&[Artifact {
+        activation: Activation::Restart {
+            unit: "postgresql@15-main.service".into(),
+        },
+        ..artifact("/etc/app/app.conf", "listen 80;\n")
+    }]);
+    let (_recorder, script, calls) = systemctl_recorder();
+    let output = gen_command(generated.path(), root.path(), &["apply", "--yes"])
+        .env("GEN_SYSTEMCTL", &script)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(!calls.exists(), "systemctl ran on a scratch root");
+    assert!(
+        stderr(&output).contains(
+            "skipped (the root is not /; --activate runs them): systemctl restart postgresql@15-main.service"
+        ),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .args(["rollback", "--root"])
+        .arg(root.path())
+        .env("GEN_SYSTEMCTL", &script)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(!calls.exists(), "systemctl ran on a scratch root");
+    assert!(stderr(&output).contains("skipped (the root is not /"));
+}
+
+/// A rollback asks of the host what writing the restored files did.
+#[test]
+fn rollback_runs_the_activations_of_the_files_it_restores() {
+    let root = TempDir::new().unwrap();
+    fs::create_dir_all(root.path().join("etc/app")).unwrap();
+    fs::write(root.path().join("etc/app/app.conf"), "old\n").unwrap();
+    let generated = tree(&[
+        artifact("/etc/app/app.conf", "new\n"),
+        Artifact {
+            activation: Activation::DaemonReload {
+                unit: "app-worker.service".into(),
+            },
+            ..artifact("/etc/systemd/system/app-worker.service", "[Service]\n")
+        },
+    ]);
+    let (_recorder, script, calls) = systemctl_recorder();
+    assert_exit(&apply(generated.path(), root.path()), 0);
+    let output = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .args(["rollback", "--activate", "--root"])
+        .arg(root.path())
+        .env("GEN_SYSTEMCTL", &script)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(
+        fs::read(root.path().join("etc/app/app.conf")).unwrap(),
+        b"old\n"
+    );
+    // The unit file is gone again: systemd forgets it, nothing restarts it.
+    assert_eq!(
+        fs::read_to_string(&calls).unwrap(),
+        "daemon-reload\nreload app.service\n"
     );
 }

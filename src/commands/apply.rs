@@ -7,7 +7,6 @@ use camino::Utf8Path;
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::{diff, live};
 use gen_live::accounts::Accounts;
-use gen_live::activate;
 use gen_live::actual::LiveRoot;
 use gen_live::apply::{Session, Target};
 use gen_live::plan::Plan;
@@ -16,7 +15,8 @@ use gen_target::error::{Error, Result};
 pub struct Options<'a> {
     pub plan: Option<&'a Utf8Path>,
     pub yes: bool,
-    pub reload: bool,
+    /// Whether systemd is told about the changes (see `live::Activating`).
+    pub activating: live::Activating,
     pub keep: usize,
     /// Run `gen check`'s validators on the tree before writing anything.
     pub validate: bool,
@@ -120,8 +120,8 @@ pub fn run(
     }
     let (plan, applied) =
         session.apply(&target, reviewed.as_ref().or(shown.as_ref()), options.keep)?;
-    let activations = if options.reload && applied.changes > 0 {
-        activate::run(&plan.activations)?
+    let activations = if applied.changes > 0 {
+        options.activating.run(&plan.activations)?
     } else {
         Vec::new()
     };
@@ -151,11 +151,6 @@ pub fn run(
             }
             for command in &activations {
                 eprintln!("ran {command}");
-            }
-            if !options.reload && applied.changes > 0 {
-                for command in activate::commands(&plan.activations) {
-                    eprintln!("skipped (--no-reload): systemctl {}", command.join(" "));
-                }
             }
         }
     }

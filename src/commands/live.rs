@@ -68,3 +68,41 @@ pub fn colour_stdout() -> bool {
     use std::io::IsTerminal as _;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
+
+/// Whether an apply or rollback may tell systemd about what it changed.
+/// Services are the real host's: they are reloaded or restarted only when the
+/// root is the real root `/`, or when `--activate` says the root is where the
+/// services read their files (a container's root seen from outside, say).
+/// `--no-reload` always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activating {
+    Yes,
+    /// Why not, as the skipped commands are listed.
+    No(&'static str),
+}
+
+impl Activating {
+    pub fn decide(root: &Utf8Path, activate: bool, no_reload: bool) -> Activating {
+        let real_root = fs::canonicalize(root).is_ok_and(|p| p == std::path::Path::new("/"));
+        if no_reload {
+            Activating::No("--no-reload")
+        } else if real_root || activate {
+            Activating::Yes
+        } else {
+            Activating::No("the root is not /; --activate runs them")
+        }
+    }
+
+    /// Runs the activations, or lists them as skipped on standard error.
+    pub fn run(self, activations: &gen_live::plan::Activations) -> Result<Vec<String>> {
+        match self {
+            Activating::Yes => gen_live::activate::run(activations),
+            Activating::No(why) => {
+                for command in gen_live::activate::commands(activations) {
+                    eprintln!("skipped ({why}): systemctl {}", command.join(" "));
+                }
+                Ok(Vec::new())
+            }
+        }
+    }
+}

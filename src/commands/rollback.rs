@@ -3,13 +3,15 @@
 use camino::Utf8Path;
 
 use crate::cli::{Format, Outcome};
+use crate::commands::live::Activating;
 use gen_live::accounts::Accounts;
 use gen_live::actual::LiveRoot;
 use gen_live::apply::Session;
 use gen_live::generation::Store;
+use gen_live::plan::restore_activations;
 use gen_target::error::{Error, Result};
 
-pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
+pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Outcome> {
     let session = Session::open(LiveRoot::new(root), Accounts::system()?)?;
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number}");
@@ -30,10 +32,12 @@ pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
     }
     match session.rollback()? {
         Some(generation) => {
+            // The restored files ask the same of the host as writing them did.
+            let activations = activating.run(&restore_activations(&generation))?;
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len()})
+                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len(), "activations": activations})
                 ),
                 _ => eprintln!(
                     "rolled back generation {} ({}/{}): {} file(s) restored under {root}",
@@ -42,6 +46,11 @@ pub fn run(root: &Utf8Path, format: Format) -> Result<Outcome> {
                     generation.host,
                     generation.before.len()
                 ),
+            }
+            if format != Format::Json {
+                for command in &activations {
+                    eprintln!("ran {command}");
+                }
             }
             Ok(Outcome::Clean)
         }

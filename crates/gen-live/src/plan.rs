@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::actual::Actual;
+use crate::generation::Generation;
 use gen_target::manifest::{FileRecord, Manifest};
 use gen_target::Activation;
 
@@ -170,7 +171,11 @@ pub fn plan(
         });
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
-    let activations = activations(&changes);
+    let activations = activations(
+        changes
+            .iter()
+            .map(|c| (&c.activation, c.kind == ChangeKind::Remove)),
+    );
     Plan {
         format: FORMAT,
         profile: target.profile.clone(),
@@ -190,12 +195,31 @@ fn action_of(activation: &Activation) -> Action {
     }
 }
 
-fn activations(changes: &[Change]) -> Activations {
+/// What a rollback of `generation` asks of the host: each restored path's
+/// activation as the generation's manifest records it (restoring a file asks
+/// what writing it did); a unit file restored to absence only needs systemd
+/// to forget it.
+pub fn restore_activations(generation: &Generation) -> Activations {
+    let recorded: BTreeMap<&str, &Activation> = generation
+        .manifest
+        .files
+        .iter()
+        .map(|r| (r.path.as_str(), &r.activation))
+        .collect();
+    activations(generation.before.iter().filter_map(|before| {
+        recorded
+            .get(before.path.as_str())
+            .map(|activation| (*activation, before.file.is_none()))
+    }))
+}
+
+/// The activations of a set of (activation, path removed) pairs.
+fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Activations {
     let mut daemon_reload = false;
     let mut restart = BTreeSet::new();
     let mut reload = BTreeSet::new();
-    for change in changes {
-        match &change.activation {
+    for (activation, removed) in changes {
+        match activation {
             Activation::None => {}
             Activation::Reload { unit } => {
                 reload.insert(unit.clone());
@@ -205,7 +229,7 @@ fn activations(changes: &[Change]) -> Activations {
             }
             Activation::DaemonReload { unit } => {
                 daemon_reload = true;
-                if change.kind != ChangeKind::Remove {
+                if !removed {
                     restart.insert(unit.clone());
                 }
             }
