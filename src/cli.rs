@@ -139,6 +139,9 @@ pub enum Command {
         /// Reload and restart services even though `--root` is not `/`.
         #[arg(long)]
         activate: bool,
+        /// Apply a tree older than the profiles beside it, or built by another gen version.
+        #[arg(long)]
+        allow_stale: bool,
         /// Do not run the validators of `gen check` on the tree before writing.
         #[arg(long)]
         skip_validation: bool,
@@ -344,6 +347,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             yes,
             no_reload,
             activate,
+            allow_stale,
             skip_validation,
             keep,
         } => commands::apply::run(
@@ -354,6 +358,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 yes: *yes,
                 activating: commands::live::Activating::decide(&live.root, *activate, *no_reload),
                 keep: *keep,
+                allow_stale: *allow_stale,
                 validate: !*skip_validation,
             },
             cli.format,

@@ -18,6 +18,8 @@ pub struct Options<'a> {
     /// Whether systemd is told about the changes (see `live::Activating`).
     pub activating: live::Activating,
     pub keep: usize,
+    /// Apply a tree older than the profiles beside it, or built by another gen.
+    pub allow_stale: bool,
     /// Run `gen check`'s validators on the tree before writing anything.
     pub validate: bool,
 }
@@ -65,6 +67,8 @@ pub fn run(
 ) -> Result<Outcome> {
     let generated = live::generated(project, args);
     let host = live::host(&generated, args)?;
+    live::refuse_if_stale(&generated, &args.profile, &host, options.allow_stale)?;
+    live::root(args)?;
     let host_dir = generated.join(&args.profile).join(&host);
     // Everything that can be refused without the host is refused first.
     let target = Target::load(&host_dir)?;

@@ -26,9 +26,10 @@ pub fn run(
         Some(old) => against_tree(&generated, old, args)?,
         None => {
             let host = live::host(&generated, args)?;
+            live::warn_if_stale(&generated, &args.profile, &host)?;
             vec![against_live(
                 &generated.join(&args.profile).join(&host),
-                &args.root,
+                live::root(args)?,
             )?]
         }
     };

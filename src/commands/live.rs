@@ -5,7 +5,11 @@ use std::fs;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cli::LiveArgs;
+use gen_compile::compile;
+use gen_compile::load::{self, PROFILES_DIR};
 use gen_target::error::{Error, Result};
+use gen_target::layout::{manifest_path, MANIFEST_FILE};
+use gen_target::manifest::Manifest;
 
 /// The `generated/` tree the command reads (never re-rendered).
 pub fn generated(project: &Utf8Path, args: &LiveArgs) -> Utf8PathBuf {
@@ -48,13 +52,78 @@ pub fn host(generated: &Utf8Path, args: &LiveArgs) -> Result<String> {
     })
 }
 
+/// The live root, which must be an existing directory: a mistyped `--root`
+/// is an error, not an empty host on which everything would be created.
+pub fn root(args: &LiveArgs) -> Result<&Utf8Path> {
+    if args.root.is_dir() {
+        Ok(&args.root)
+    } else {
+        Err(Error::NoRoot {
+            path: args.root.clone(),
+        })
+    }
+}
+
+/// Why the tree of `host` is not what the profiles beside it build today:
+/// another gen version built it, or the profiles (or gen's templates) changed
+/// since. "Beside it" is `<generated>/../profiles`; a tree shipped without its
+/// profiles (Ansible, a copied tree) has nothing to compare with.
+pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<String>> {
+    let manifest = Manifest::read(&manifest_path(&generated.join(profile).join(host)))?;
+    let mut reasons = Vec::new();
+    let version = env!("CARGO_PKG_VERSION");
+    if manifest.gen_version != version {
+        reasons.push(format!(
+            "it was built by gen {}, this is gen {version}",
+            manifest.gen_version
+        ));
+    }
+    let project = generated.parent().unwrap_or(Utf8Path::new("."));
+    let profile_file = project.join(PROFILES_DIR).join(format!("{profile}.toml"));
+    if profile_file.exists() {
+        match load::load_profile(project, profile) {
+            Ok(loaded) if compile::input_hash(&loaded) != manifest.input_hash => reasons
+                .push("the profiles or gen's templates changed since `gen build`".to_string()),
+            Ok(_) => {}
+            Err(e) => reasons.push(format!("the profiles beside it do not load ({e})")),
+        }
+    }
+    Ok(reasons)
+}
+
+/// Warns on standard error when the tree is stale (`gen diff`, `gen plan`).
+pub fn warn_if_stale(generated: &Utf8Path, profile: &str, host: &str) -> Result<()> {
+    for reason in staleness(generated, profile, host)? {
+        eprintln!("warning: {generated}/{profile}/{host} is stale: {reason}; run `gen build`");
+    }
+    Ok(())
+}
+
+/// Refuses a stale tree (`gen apply`) unless `allow` (`--allow-stale`).
+pub fn refuse_if_stale(generated: &Utf8Path, profile: &str, host: &str, allow: bool) -> Result<()> {
+    let reasons = staleness(generated, profile, host)?;
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    if allow {
+        for reason in &reasons {
+            eprintln!("warning: applying a stale tree (--allow-stale): {reason}");
+        }
+        return Ok(());
+    }
+    Err(Error::StaleTree {
+        path: generated.join(profile).join(host),
+        reasons: reasons.join("; "),
+    })
+}
+
 /// The host folders of a profile's tree, sorted.
 pub fn hosts(profile_dir: &Utf8Path) -> Vec<String> {
     let mut out: Vec<String> = fs::read_dir(profile_dir)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter(|e| e.path().join(gen_compile::output::MANIFEST_FILE).is_file())
+                .filter(|e| e.path().join(MANIFEST_FILE).is_file())
                 .filter_map(|e| e.file_name().to_str().map(str::to_string))
                 .collect()
         })

@@ -17,9 +17,11 @@ pub fn run(
 ) -> Result<Outcome> {
     let generated = live::generated(project, args);
     let host = live::host(&generated, args)?;
+    live::warn_if_stale(&generated, &args.profile, &host)?;
+    let root = live::root(args)?;
     let target = Target::load(&generated.join(&args.profile).join(&host))?;
     let accounts = Accounts::system()?;
-    let (plan, _) = apply::plan_read_only(&LiveRoot::new(&args.root), &accounts, &target)?;
+    let (plan, _) = apply::plan_read_only(&LiveRoot::new(root), &accounts, &target)?;
     let mut json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::usage(e.to_string()))?;
     json.push(b'\n');
     match out {

@@ -14,5 +14,6 @@ mod reproducible;
 mod review;
 mod secrets;
 mod shapes;
+mod stale;
 pub mod support;
 mod tooling;

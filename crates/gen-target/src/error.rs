@@ -178,6 +178,20 @@ pub enum Error {
     )]
     Drift { count: usize, paths: String },
 
+    #[error("`{path}` is not what the profiles beside it build: {reasons}")]
+    #[diagnostic(
+        code(gen::apply::stale),
+        help("run `gen build`, review and commit the tree, then apply it; `--allow-stale` applies the old tree anyway. nothing was written")
+    )]
+    StaleTree { path: Utf8PathBuf, reasons: String },
+
+    #[error("the root `{path}` is not a directory")]
+    #[diagnostic(
+        code(gen::apply::no_root),
+        help("`--root` names the live filesystem to compare with or write to; create it first for a scratch root")
+    )]
+    NoRoot { path: Utf8PathBuf },
+
     #[error("the plan does not match the generated tree: {message}")]
     #[diagnostic(
         code(gen::apply::plan_mismatch),
