@@ -181,15 +181,7 @@ fn apply_to_an_empty_root_then_diff_is_clean_and_services_are_reloaded() {
     assert_exit(&diff, 1);
     assert!(stdout(&diff).contains("+listen 80;"), "{}", stdout(&diff));
 
-    let recorder = TempDir::new().unwrap();
-    let calls = recorder.path().join("calls");
-    let script = recorder.path().join("systemctl");
-    fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> {}\n", calls.display()),
-    )
-    .unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let (_recorder, script, calls) = systemctl_recorder();
     let output = gen_command(
         generated.path(),
         root.path(),
