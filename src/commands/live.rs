@@ -6,6 +6,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cli::LiveArgs;
 use gen_target::error::{Error, Result};
+use gen_target::layout;
 
 /// The `generated/` tree the command reads (never re-rendered).
 pub fn generated(project: &Utf8Path, args: &LiveArgs) -> Utf8PathBuf {
@@ -27,7 +28,7 @@ pub fn host(generated: &Utf8Path, args: &LiveArgs) -> Result<String> {
         if !profile_dir.join(host).is_dir() {
             return Err(Error::Usage {
                 message: format!("profile `{}` has no host `{host}`", args.profile),
-                help: Some(format!("hosts: {}", hosts(&profile_dir).join(", "))),
+                help: Some(format!("hosts: {}", layout::hosts(&profile_dir).join(", "))),
             });
         }
         return Ok(host.clone());
@@ -44,23 +45,8 @@ pub fn host(generated: &Utf8Path, args: &LiveArgs) -> Result<String> {
             "this machine (`{hostname}`) is not a host of profile `{}`; pass `--host`",
             args.profile
         ),
-        help: Some(format!("hosts: {}", hosts(&profile_dir).join(", "))),
+        help: Some(format!("hosts: {}", layout::hosts(&profile_dir).join(", "))),
     })
-}
-
-/// The host folders of a profile's tree, sorted.
-pub fn hosts(profile_dir: &Utf8Path) -> Vec<String> {
-    let mut out: Vec<String> = fs::read_dir(profile_dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().join(gen_compile::output::MANIFEST_FILE).is_file())
-                .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
 }
 
 /// Colour only on a terminal and never with `NO_COLOR`.

@@ -19,7 +19,7 @@ pub fn run(
     let host = live::host(&generated, args)?;
     let target = Target::load(&generated.join(&args.profile).join(&host))?;
     let accounts = Accounts::system()?;
-    let (plan, _) = apply::plan_read_only(&LiveRoot::new(&args.root), &accounts, &target)?;
+    let plan = apply::plan_read_only(&LiveRoot::new(&args.root), &accounts, &target)?.plan;
     let mut json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::usage(e.to_string()))?;
     json.push(b'\n');
     match out {

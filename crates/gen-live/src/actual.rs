@@ -144,9 +144,18 @@ pub fn read_one(
     accounts: &Accounts,
     host_path: &str,
 ) -> Result<(Actual, Option<Vec<u8>>)> {
+    let (actual, content, _) = read_stamped(root, accounts, host_path)?;
+    Ok((actual, content))
+}
+
+fn read_stamped(
+    root: &LiveRoot,
+    accounts: &Accounts,
+    host_path: &str,
+) -> Result<(Actual, Option<Vec<u8>>, Option<Stamp>)> {
     let resolved = root.resolve(host_path)?;
     let Some(metadata) = resolved.metadata else {
-        return Ok((Actual::Absent, None));
+        return Ok((Actual::Absent, None, None));
     };
     let content = fs::read(&resolved.path).map_err(|e| Error::read(&resolved.path, e))?;
     let file = LiveFile {
@@ -157,7 +166,69 @@ pub fn read_one(
         owner: accounts.user_name(metadata.uid()),
         group: accounts.group_name(metadata.gid()),
     };
-    Ok((Actual::Present(file), Some(content)))
+    Ok((
+        Actual::Present(file),
+        Some(content),
+        Some(Stamp::of(&metadata)),
+    ))
+}
+
+/// The live host as one scan found it: what every managed path holds, and
+/// the contents of those present. Managed files are configuration, small:
+/// keeping their contents lets the diff and the generation record use them
+/// without reading the host again.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Every scanned path, absent ones as `Actual::Absent`.
+    pub actual: BTreeMap<String, Actual>,
+    /// The content of every present path.
+    pub contents: BTreeMap<String, Vec<u8>>,
+    stamps: BTreeMap<String, Option<Stamp>>,
+}
+
+/// Who a file is on disk: any write, rename over it, chmod or chown changes
+/// one of these (ctime moves with every change and cannot be set back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    mode: u32,
+    uid: u32,
+    gid: u32,
+}
+
+impl Stamp {
+    fn of(metadata: &fs::Metadata) -> Stamp {
+        Stamp {
+            dev: metadata.dev(),
+            ino: metadata.ino(),
+            size: metadata.size(),
+            mtime: (metadata.mtime(), metadata.mtime_nsec()),
+            ctime: (metadata.ctime(), metadata.ctime_nsec()),
+            mode: metadata.mode(),
+            uid: metadata.uid(),
+            gid: metadata.gid(),
+        }
+    }
+}
+
+impl Scan {
+    /// The scanned paths that changed on disk since the scan (looked at
+    /// with one `stat` each, no content read): a host that moved while an
+    /// operator read the diff is refused rather than written from a stale view.
+    pub fn moved(&self, root: &LiveRoot) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for (path, stamp) in &self.stamps {
+            let now = root.resolve(path)?.metadata.as_ref().map(Stamp::of);
+            if now != *stamp {
+                out.push(path.clone());
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The actual state of every path given, keyed by host path.
@@ -165,11 +236,15 @@ pub fn scan<'a>(
     root: &LiveRoot,
     accounts: &Accounts,
     paths: impl IntoIterator<Item = &'a str>,
-) -> Result<BTreeMap<String, Actual>> {
-    let mut out = BTreeMap::new();
+) -> Result<Scan> {
+    let mut out = Scan::default();
     for path in paths {
-        let (actual, _) = read_one(root, accounts, path)?;
-        out.insert(path.to_string(), actual);
+        let (actual, content, stamp) = read_stamped(root, accounts, path)?;
+        out.actual.insert(path.to_string(), actual);
+        if let Some(content) = content {
+            out.contents.insert(path.to_string(), content);
+        }
+        out.stamps.insert(path.to_string(), stamp);
     }
     Ok(out)
 }

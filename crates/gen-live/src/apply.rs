@@ -7,8 +7,8 @@
 //! 2. `Session::open` takes the exclusive lock `<root>/var/lib/gen/lock`
 //!    (flock: it dies with its process, so a killed apply never blocks the
 //!    next one) and recovers from an interrupted run.
-//! 3. `Session::plan` scans the live root and computes the plan.
-//! 4. `Session::apply` records a generation (state `in_progress`, what every
+//! 3. `Session::plan` scans the live root, once, and computes the plan.
+//! 4. `Session::apply` checks nothing scanned moved since, records a generation (state `in_progress`, what every
 //!    path held before) and fsyncs it, then writes each file atomically, then
 //!    marks the generation `complete`.
 //!
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::accounts::Accounts;
-use crate::actual::{self, Actual, LiveRoot};
+use crate::actual::{self, Actual, LiveRoot, Scan};
 use crate::atomic::{self, Attributes};
 use crate::generation::{Before, BeforeFile, Generation, State, Store};
 use crate::plan::{self, ChangeKind, Plan};
@@ -107,20 +107,39 @@ impl Target {
     }
 }
 
+/// A plan and the scan of the live root it was computed from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: Plan,
+    pub scan: Scan,
+}
+
+impl Planned {
+    pub fn is_empty(&self) -> bool {
+        self.plan.is_empty()
+    }
+}
+
 /// The plan of a host computed without taking the lock or recovering: for
 /// `gen diff` and `gen plan`, which never write.
-pub fn plan_read_only(
+pub fn plan_read_only(root: &LiveRoot, accounts: &Accounts, target: &Target) -> Result<Planned> {
+    let previous = Store::new(&root.state_dir()).current()?.map(|g| g.manifest);
+    planned(root, accounts, target, previous.as_ref())
+}
+
+/// Scans every path the target or the previous apply manages, once, and plans.
+fn planned(
     root: &LiveRoot,
     accounts: &Accounts,
     target: &Target,
-) -> Result<(Plan, BTreeMap<String, Actual>)> {
-    let previous = Store::new(&root.state_dir()).current()?.map(|g| g.manifest);
-    let paths = managed_paths(&target.manifest, previous.as_ref());
-    let actual = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
-    Ok((
-        plan::plan(&target.manifest, &actual, previous.as_ref()),
-        actual,
-    ))
+    previous: Option<&Manifest>,
+) -> Result<Planned> {
+    let paths = managed_paths(&target.manifest, previous);
+    let scan = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
+    Ok(Planned {
+        plan: plan::plan(&target.manifest, &scan.actual, previous),
+        scan,
+    })
 }
 
 fn managed_paths(target: &Manifest, previous: Option<&Manifest>) -> BTreeSet<String> {
@@ -219,36 +238,42 @@ impl Session {
         }
     }
 
-    pub fn plan(&self, target: &Target) -> Result<Plan> {
+    /// Scans the live root under the lock and plans: the one scan of a run,
+    /// which the confirmation shows and `apply` writes from.
+    pub fn plan(&self, target: &Target) -> Result<Planned> {
         let previous = self.store.current()?.map(|g| g.manifest);
-        let paths = managed_paths(&target.manifest, previous.as_ref());
-        let actual = actual::scan(&self.root, &self.accounts, paths.iter().map(String::as_str))?;
-        Ok(plan::plan(&target.manifest, &actual, previous.as_ref()))
+        planned(&self.root, &self.accounts, target, previous.as_ref())
     }
 
-    /// Applies `reviewed` (a plan file, or the plan shown for confirmation)
-    /// after checking the host still matches it, keeping `keep` generations.
+    /// Applies `planned` (from [`Session::plan`]) after checking that nothing
+    /// it scanned moved since and, when given, that it is the `reviewed` plan
+    /// (a plan file), keeping `keep` generations.
     pub fn apply(
         &self,
         target: &Target,
+        planned: &Planned,
         reviewed: Option<&Plan>,
         keep: usize,
-    ) -> Result<(Plan, Applied)> {
+    ) -> Result<Applied> {
         let attributes = target.check_accounts(&self.accounts)?;
         self.clean_temp(target.manifest.files.iter().map(|r| r.path.as_str()));
-        let plan = self.plan(target)?;
+        let plan = &planned.plan;
+        let moved = planned.scan.moved(&self.root)?;
+        if !moved.is_empty() {
+            return Err(Error::Drift {
+                count: moved.len(),
+                paths: list(moved.iter().map(String::as_str)),
+            });
+        }
         if let Some(reviewed) = reviewed {
-            check_reviewed(reviewed, &plan)?;
+            check_reviewed(reviewed, plan)?;
         }
         if plan.is_empty() {
-            return Ok((
-                plan,
-                Applied {
-                    generation: None,
-                    changes: 0,
-                    pruned: 0,
-                },
-            ));
+            return Ok(Applied {
+                generation: None,
+                changes: 0,
+                pruned: 0,
+            });
         }
 
         let number = self.store.next_number()?;
@@ -263,13 +288,15 @@ impl Session {
                     created_dirs.push(host);
                 }
             }
-            let (live, content) = actual::read_one(&self.root, &self.accounts, &change.path)?;
-            let file = match (live, content) {
-                (Actual::Present(file), Some(content)) => {
-                    kept.insert(file.sha256.clone(), content);
+            let file = match (
+                planned.scan.actual.get(&change.path),
+                planned.scan.contents.get(&change.path),
+            ) {
+                (Some(Actual::Present(file)), Some(content)) => {
+                    kept.insert(file.sha256.clone(), content.clone());
                     Some(BeforeFile {
-                        sha256: file.sha256,
-                        mode: file.mode,
+                        sha256: file.sha256.clone(),
+                        mode: file.mode.clone(),
                         uid: file.uid,
                         gid: file.gid,
                     })
@@ -294,7 +321,7 @@ impl Session {
         self.store
             .begin(&generation, &kept.into_iter().collect::<Vec<_>>())?;
 
-        if let Err(err) = self.write_changes(target, &plan, &attributes) {
+        if let Err(err) = self.write_changes(target, plan, &attributes) {
             let cause = describe(&err);
             return Err(match self.restore(generation) {
                 Ok(()) => Error::Aborted {
@@ -313,15 +340,11 @@ impl Session {
         generation.state = State::Complete;
         self.store.save(&generation)?;
         let pruned = self.store.prune(keep)?;
-        let changes = plan.changes.len();
-        Ok((
-            plan,
-            Applied {
-                generation: Some(number),
-                changes,
-                pruned,
-            },
-        ))
+        Ok(Applied {
+            generation: Some(number),
+            changes: plan.changes.len(),
+            pruned,
+        })
     }
 
     /// Writes the plan's changes: folders first, then every new content in

@@ -1,6 +1,7 @@
 //! The live side of gen: what happens on the target host. `actual` scans the
-//! live root, `plan` compares it with a host's manifest, `diff` shows it,
-//! `apply` writes it atomically and records a `generation` for rollback,
+//! live root, `plan` compares it with a host's manifest, `live_diff` (against
+//! the host) and `tree_diff` (against an older tree, for review) make diffs
+//! that `diff` prints, `apply` writes the plan atomically and records a `generation` for rollback,
 //! `activate` asks systemd for what the changes need.
 //!
 //! This crate depends on the target layer only: it reads `generated/` and
@@ -15,4 +16,6 @@ pub mod atomic;
 pub mod diff;
 pub mod fault;
 pub mod generation;
+pub mod live_diff;
 pub mod plan;
+pub mod tree_diff;
