@@ -8,10 +8,10 @@ use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::{diff, live};
 use gen_live::accounts::Accounts;
 use gen_live::activate;
-use gen_live::actual::LiveRoot;
 use gen_live::apply::{Session, Target};
 use gen_live::live_diff;
 use gen_live::plan::Plan;
+use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub struct Options<'a> {
@@ -90,7 +90,7 @@ pub fn run(
         return Err(Error::NotConfirmed);
     }
 
-    let root = LiveRoot::new(&args.root);
+    let root = RootDir::open(&args.root)?;
     let session = Session::open(root, accounts)?;
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.

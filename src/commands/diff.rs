@@ -5,9 +5,9 @@ use camino::Utf8Path;
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::live;
 use gen_live::accounts::Accounts;
-use gen_live::actual::LiveRoot;
 use gen_live::apply::{self, Target};
 use gen_live::diff::{self, HostDiff};
+use gen_live::root_dir::RootDir;
 use gen_live::{live_diff, tree_diff};
 use gen_target::error::Result;
 
@@ -24,7 +24,8 @@ pub fn run(
             let host = live::host(&generated, args)?;
             let target = Target::load(&generated.join(&args.profile).join(&host))?;
             let accounts = Accounts::system()?;
-            let planned = apply::plan_read_only(&LiveRoot::new(&args.root), &accounts, &target)?;
+            let root = RootDir::open_existing(&args.root)?;
+            let planned = apply::plan_read_only(root.as_ref(), &accounts, &target)?;
             vec![live_diff::against_live(&target, &planned)]
         }
     };

@@ -5,8 +5,8 @@ use camino::Utf8Path;
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::live;
 use gen_live::accounts::Accounts;
-use gen_live::actual::LiveRoot;
 use gen_live::apply::{self, Target};
+use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub fn run(
@@ -19,7 +19,8 @@ pub fn run(
     let host = live::host(&generated, args)?;
     let target = Target::load(&generated.join(&args.profile).join(&host))?;
     let accounts = Accounts::system()?;
-    let plan = apply::plan_read_only(&LiveRoot::new(&args.root), &accounts, &target)?.plan;
+    let root = RootDir::open_existing(&args.root)?;
+    let plan = apply::plan_read_only(root.as_ref(), &accounts, &target)?.plan;
     let mut json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::usage(e.to_string()))?;
     json.push(b'\n');
     match out {
