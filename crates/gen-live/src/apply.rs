@@ -349,7 +349,7 @@ impl Session {
     }
 
     /// Writes the plan's changes: folders first, then every new content in
-    /// one batch (all staged, fsynced and validated before the first rename;
+    /// one batch (all staged and fsynced before the first rename;
     /// see `atomic::write_files`), then the removals. Each directory is
     /// opened once, and every step in it goes through that handle.
     fn write_changes(
