@@ -487,3 +487,45 @@ fn crash_recovery_removes_what_it_made_and_nothing_else() {
     }
     assert!(crashes >= 20, "only {crashes} crash points");
 }
+
+/// The same with a plain write error: an immutable directory (`chattr +i`)
+/// stops the rollback at its last file.
+#[test]
+fn a_rollback_stopped_by_an_immutable_directory_says_what_it_changed() {
+    let project = built(BEFORE);
+    let work = tempfile::tempdir().expect("temporary directory");
+    let root = work.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).expect("etc");
+    let out = apply(&project, &root);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let cron = root.join("etc/cron.d");
+    let chattr = |flag: &str| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(&cron)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !chattr("+i") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root on a filesystem with chattr"
+        );
+        eprintln!("skipped: cannot make a directory immutable here");
+        return;
+    }
+    let out = rollback(&root);
+    assert!(chattr("-i"), "the directory must be mutable again");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let text = out.stderr.replace('\n', " ");
+    assert!(
+        !text.contains("nothing was written")
+            && text.contains("rollback of generation 1 stopped after removing 6 file(s)")
+            && text.contains("Operation not permitted"),
+        "{}",
+        out.stderr
+    );
+    let out = rollback(&root);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(root.join("etc")).expect("etc").count(), 0);
+}
