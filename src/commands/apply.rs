@@ -7,9 +7,10 @@ use camino::Utf8Path;
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::{diff, live};
 use gen_live::accounts::Accounts;
-use gen_live::actual::LiveRoot;
 use gen_live::apply::{Session, Target};
+use gen_live::live_diff;
 use gen_live::plan::Plan;
+use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub struct Options<'a> {
@@ -75,7 +76,7 @@ pub fn run(
     let accounts = Accounts::system()?;
     target.check_accounts(&accounts)?;
     let reviewed = match options.plan {
-        Some(path) => Some(read_plan(path)?),
+        Some(path) => Some(Plan::read(path)?),
         None => None,
     };
     if let Some(plan) = &reviewed {
@@ -93,7 +94,7 @@ pub fn run(
         return Err(Error::NotConfirmed);
     }
 
-    let root = LiveRoot::new(&args.root);
+    let root = RootDir::open(&args.root)?;
     let session = Session::open(root, accounts)?;
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.
@@ -106,9 +107,8 @@ pub fn run(
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number} before applying");
     }
-    let mut shown = None;
     if !options.yes {
-        let plan = planned;
+        let plan = &planned.plan;
         if plan.is_empty() {
             eprintln!(
                 "{}/{} is up to date under {}",
@@ -116,14 +116,15 @@ pub fn run(
             );
             return Ok(Outcome::Clean);
         }
-        diff::print(&[diff::against_live(&host_dir, &args.root)?], Format::Human);
-        if !confirm(&plan, &args.root)? {
+        diff::print(&[live_diff::against_live(&target, &planned)], Format::Human);
+        if !confirm(plan, &args.root)? {
             return Err(Error::NotConfirmed);
         }
-        shown = Some(plan);
     }
-    let (plan, applied) =
-        session.apply(&target, reviewed.as_ref().or(shown.as_ref()), options.keep)?;
+    // What was confirmed is `planned`: the apply refuses if any path it
+    // scanned moved while the operator read it.
+    let applied = session.apply(&target, &planned, reviewed.as_ref(), options.keep)?;
+    let plan = planned.plan;
     let activations = if applied.changes > 0 {
         options.activating.run(&plan.activations)?
     } else {
@@ -159,23 +160,6 @@ pub fn run(
         }
     }
     Ok(Outcome::Clean)
-}
-
-fn read_plan(path: &Utf8Path) -> Result<Plan> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| Error::PlanMismatch {
-        message: format!("`{path}` is not a gen plan: {e}"),
-    })?;
-    if plan.format != gen_live::plan::FORMAT {
-        return Err(Error::PlanMismatch {
-            message: format!(
-                "`{path}` has plan format {}, gen reads {}",
-                plan.format,
-                gen_live::plan::FORMAT
-            ),
-        });
-    }
-    Ok(plan)
 }
 
 fn confirm(plan: &Plan, root: &Utf8Path) -> Result<bool> {

@@ -8,7 +8,7 @@ use crate::cli::LiveArgs;
 use gen_compile::compile;
 use gen_compile::load::{self, PROFILES_DIR};
 use gen_target::error::{Error, Result};
-use gen_target::layout::{manifest_path, MANIFEST_FILE};
+use gen_target::layout::{self, manifest_path};
 use gen_target::manifest::Manifest;
 
 /// The `generated/` tree the command reads (never re-rendered).
@@ -31,7 +31,7 @@ pub fn host(generated: &Utf8Path, args: &LiveArgs) -> Result<String> {
         if !profile_dir.join(host).is_dir() {
             return Err(Error::Usage {
                 message: format!("profile `{}` has no host `{host}`", args.profile),
-                help: Some(format!("hosts: {}", hosts(&profile_dir).join(", "))),
+                help: Some(format!("hosts: {}", layout::hosts(&profile_dir).join(", "))),
             });
         }
         return Ok(host.clone());
@@ -48,7 +48,7 @@ pub fn host(generated: &Utf8Path, args: &LiveArgs) -> Result<String> {
             "this machine (`{hostname}`) is not a host of profile `{}`; pass `--host`",
             args.profile
         ),
-        help: Some(format!("hosts: {}", hosts(&profile_dir).join(", "))),
+        help: Some(format!("hosts: {}", layout::hosts(&profile_dir).join(", "))),
     })
 }
 
@@ -115,21 +115,6 @@ pub fn refuse_if_stale(generated: &Utf8Path, profile: &str, host: &str, allow: b
         path: generated.join(profile).join(host),
         reasons: reasons.join("; "),
     })
-}
-
-/// The host folders of a profile's tree, sorted.
-pub fn hosts(profile_dir: &Utf8Path) -> Vec<String> {
-    let mut out: Vec<String> = fs::read_dir(profile_dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().join(MANIFEST_FILE).is_file())
-                .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
 }
 
 /// Colour only on a terminal and never with `NO_COLOR`.

@@ -5,8 +5,8 @@ use camino::Utf8Path;
 use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::live;
 use gen_live::accounts::Accounts;
-use gen_live::actual::LiveRoot;
 use gen_live::apply::{self, Target};
+use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub fn run(
@@ -21,7 +21,8 @@ pub fn run(
     let root = live::root(args)?;
     let target = Target::load(&generated.join(&args.profile).join(&host))?;
     let accounts = Accounts::system()?;
-    let (plan, _) = apply::plan_read_only(&LiveRoot::new(root), &accounts, &target)?;
+    let root = RootDir::open_existing(root)?;
+    let plan = apply::plan_read_only(root.as_ref(), &accounts, &target)?.plan;
     let mut json = serde_json::to_vec_pretty(&plan).map_err(|e| Error::usage(e.to_string()))?;
     json.push(b'\n');
     match out {

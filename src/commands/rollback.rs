@@ -5,14 +5,14 @@ use camino::Utf8Path;
 use crate::cli::{Format, Outcome};
 use crate::commands::live::Activating;
 use gen_live::accounts::Accounts;
-use gen_live::actual::LiveRoot;
 use gen_live::apply::Session;
 use gen_live::generation::Store;
 use gen_live::plan::restore_activations;
+use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Outcome> {
-    let session = Session::open(LiveRoot::new(root), Accounts::system()?)?;
+    let session = Session::open(RootDir::open(root)?, Accounts::system()?)?;
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number}");
     }
@@ -62,7 +62,7 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
 }
 
 pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
-    let store = Store::new(&LiveRoot::new(root).state_dir());
+    let store = Store::open(RootDir::open_existing(root)?.as_ref())?;
     let (generations, _) = store.list()?;
     match format {
         Format::Json => {

@@ -2,6 +2,7 @@ mod ansible;
 mod build_check;
 mod build_errors;
 mod bundled;
+mod containment;
 mod explain;
 mod fixtures;
 mod fuzz;

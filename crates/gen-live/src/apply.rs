@@ -7,10 +7,14 @@
 //! 2. `Session::open` takes the exclusive lock `<root>/var/lib/gen/lock`
 //!    (flock: it dies with its process, so a killed apply never blocks the
 //!    next one) and recovers from an interrupted run.
-//! 3. `Session::plan` scans the live root and computes the plan.
-//! 4. `Session::apply` records a generation (state `in_progress`, what every
-//!    path held before) and fsyncs it, then writes each file atomically, then
-//!    marks the generation `complete`.
+//! 3. `Session::plan` scans the live root, once, and computes the plan.
+//! 4. `Session::apply` checks nothing scanned moved since, records a
+//!    generation (state `in_progress`, what every path held before) and
+//!    fsyncs it, then writes each file atomically, then marks the generation
+//!    `complete`.
+//!
+//! Every step reaches the live root through `root_dir`'s directory handles,
+//! never by a path: see there why no link can redirect one outside `--root`.
 //!
 //! Crash recovery rule: an interrupted apply is rolled back, never completed.
 //! Its generation record holds everything needed to restore the host to the
@@ -21,21 +25,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
+use std::os::unix::fs::MetadataExt as _;
 use std::time::{Duration, Instant};
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
 use crate::accounts::Accounts;
-use crate::actual::{self, Actual, LiveRoot};
+use crate::actual::{self, Actual, Scan};
 use crate::atomic::{self, Attributes};
-use crate::generation::{Before, BeforeFile, Generation, State, Store};
+use crate::generation::{Before, BeforeFile, Generation, State, Store, STATE_DIR};
 use crate::plan::{self, ChangeKind, Plan};
+use crate::root_dir::{Dir, Entry, RootDir};
 use gen_target::error::{Error, Result};
 use gen_target::layout::{tree_path, MANIFEST_FILE};
-use gen_target::manifest::{sha256_hex, Manifest};
+use gen_target::manifest::{mode_string, sha256_hex, Manifest};
 
 /// How long an apply waits for another one to finish before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// The lock file in gen's state directory.
+const LOCK_FILE: &str = "lock";
 
 /// A host's target tree whose every artifact matched its manifest when read.
 #[derive(Debug, Clone)]
@@ -107,20 +115,44 @@ impl Target {
     }
 }
 
+/// A plan and the scan of the live root it was computed from.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: Plan,
+    pub scan: Scan,
+}
+
+impl Planned {
+    pub fn is_empty(&self) -> bool {
+        self.plan.is_empty()
+    }
+}
+
 /// The plan of a host computed without taking the lock or recovering: for
-/// `gen diff` and `gen plan`, which never write.
+/// `gen diff` and `gen plan`, which never write. `None`: the root does not
+/// exist, and holds nothing.
 pub fn plan_read_only(
-    root: &LiveRoot,
+    root: Option<&RootDir>,
     accounts: &Accounts,
     target: &Target,
-) -> Result<(Plan, BTreeMap<String, Actual>)> {
-    let previous = Store::new(&root.state_dir()).current()?.map(|g| g.manifest);
-    let paths = managed_paths(&target.manifest, previous.as_ref());
-    let actual = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
-    Ok((
-        plan::plan(&target.manifest, &actual, previous.as_ref()),
-        actual,
-    ))
+) -> Result<Planned> {
+    let previous = Store::open(root)?.current()?.map(|g| g.manifest);
+    planned(root, accounts, target, previous.as_ref())
+}
+
+/// Scans every path the target or the previous apply manages, once, and plans.
+fn planned(
+    root: Option<&RootDir>,
+    accounts: &Accounts,
+    target: &Target,
+    previous: Option<&Manifest>,
+) -> Result<Planned> {
+    let paths = managed_paths(&target.manifest, previous);
+    let scan = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
+    Ok(Planned {
+        plan: plan::plan(&target.manifest, &scan.actual, previous),
+        scan,
+    })
 }
 
 fn managed_paths(target: &Manifest, previous: Option<&Manifest>) -> BTreeSet<String> {
@@ -143,10 +175,12 @@ pub struct Applied {
 /// Exclusive use of one live root: holds the lock for as long as it lives.
 #[derive(Debug)]
 pub struct Session {
-    root: LiveRoot,
+    root: RootDir,
     accounts: Accounts,
     store: Store,
     _lock: fs::File,
+    /// The random part of the names of the temporary files this run makes.
+    run: String,
     /// Generations an interrupted run left and this session rolled back.
     pub recovered: Vec<u64>,
     /// Generation records an apply died while writing, before it touched any
@@ -155,14 +189,17 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(root: LiveRoot, accounts: Accounts) -> Result<Session> {
-        let lock = lock(&root)?;
-        let store = Store::new(&root.state_dir());
+    pub fn open(root: RootDir, accounts: Accounts) -> Result<Session> {
+        let state = root.create_dirs(STATE_DIR, 0o755)?;
+        let lock = lock(&state)?;
+        let run = atomic::new_run();
+        let store = Store::create(&state, &run)?;
         let mut session = Session {
             root,
             accounts,
             store,
             _lock: lock,
+            run,
             recovered: Vec::new(),
             discarded: 0,
         };
@@ -180,12 +217,17 @@ impl Session {
     }
 
     /// Rolls back every generation an interrupted apply or rollback left
-    /// unfinished, and removes stray temporary files.
+    /// unfinished. Temporary files go first, then the files, then the
+    /// directories the apply created (which the temporary files kept from
+    /// being empty).
     fn recover(&mut self) -> Result<()> {
         let (generations, partial) = self.store.list()?;
-        for dir in &partial {
-            self.store.discard(dir)?;
+        for number in &partial {
+            self.store.discard(*number)?;
             self.discarded += 1;
+        }
+        for generation in &generations {
+            self.store.clean_temp(generation.number)?;
         }
         for generation in generations.iter().rev() {
             if matches!(generation.state, State::InProgress | State::RollingBack) {
@@ -193,62 +235,44 @@ impl Session {
                 self.recovered.push(generation.number);
             }
         }
-        for generation in &generations {
-            self.store.clean_temp(generation.number)?;
-        }
-        if let Some(latest) = generations.last() {
-            self.clean_temp(latest.before.iter().map(|b| b.path.as_str()));
-            self.clean_temp(latest.manifest.files.iter().map(|r| r.path.as_str()));
-        }
         Ok(())
     }
 
-    /// Best effort: a directory that cannot be resolved safely is left alone
-    /// (the apply refuses it later with a proper error).
-    fn clean_temp<'a>(&self, paths: impl Iterator<Item = &'a str>) {
-        let mut dirs = BTreeSet::new();
-        for path in paths {
-            if let Ok(resolved) = self.root.resolve(path) {
-                if let Some(dir) = resolved.path.parent() {
-                    dirs.insert(dir.to_path_buf());
-                }
-            }
-        }
-        for dir in dirs {
-            let _ = atomic::clean_temp(&dir);
-        }
-    }
-
-    pub fn plan(&self, target: &Target) -> Result<Plan> {
+    /// Scans the live root under the lock and plans: the one scan of a run,
+    /// which the confirmation shows and `apply` writes from.
+    pub fn plan(&self, target: &Target) -> Result<Planned> {
         let previous = self.store.current()?.map(|g| g.manifest);
-        let paths = managed_paths(&target.manifest, previous.as_ref());
-        let actual = actual::scan(&self.root, &self.accounts, paths.iter().map(String::as_str))?;
-        Ok(plan::plan(&target.manifest, &actual, previous.as_ref()))
+        planned(Some(&self.root), &self.accounts, target, previous.as_ref())
     }
 
-    /// Applies `reviewed` (a plan file, or the plan shown for confirmation)
-    /// after checking the host still matches it, keeping `keep` generations.
+    /// Applies `planned` (from [`Session::plan`]) after checking that nothing
+    /// it scanned moved since and, when given, that it is the `reviewed` plan
+    /// (a plan file), keeping `keep` generations.
     pub fn apply(
         &self,
         target: &Target,
+        planned: &Planned,
         reviewed: Option<&Plan>,
         keep: usize,
-    ) -> Result<(Plan, Applied)> {
+    ) -> Result<Applied> {
         let attributes = target.check_accounts(&self.accounts)?;
-        self.clean_temp(target.manifest.files.iter().map(|r| r.path.as_str()));
-        let plan = self.plan(target)?;
+        let plan = &planned.plan;
+        let moved = planned.scan.moved(&self.root)?;
+        if !moved.is_empty() {
+            return Err(Error::Drift {
+                count: moved.len(),
+                paths: list(moved.iter().map(String::as_str)),
+            });
+        }
         if let Some(reviewed) = reviewed {
-            check_reviewed(reviewed, &plan)?;
+            check_reviewed(reviewed, plan)?;
         }
         if plan.is_empty() {
-            return Ok((
-                plan,
-                Applied {
-                    generation: None,
-                    changes: 0,
-                    pruned: 0,
-                },
-            ));
+            return Ok(Applied {
+                generation: None,
+                changes: 0,
+                pruned: 0,
+            });
         }
 
         let number = self.store.next_number()?;
@@ -256,20 +280,20 @@ impl Session {
         let mut kept = BTreeMap::new();
         let mut created_dirs = Vec::new();
         for change in &plan.changes {
-            let resolved = self.root.resolve(&change.path)?;
-            for dir in &resolved.missing_dirs {
-                let host = self.host_path(dir);
-                if !created_dirs.contains(&host) {
-                    created_dirs.push(host);
+            for dir in self.root.missing_dirs(&change.path)? {
+                if !created_dirs.contains(&dir) {
+                    created_dirs.push(dir);
                 }
             }
-            let (live, content) = actual::read_one(&self.root, &self.accounts, &change.path)?;
-            let file = match (live, content) {
-                (Actual::Present(file), Some(content)) => {
-                    kept.insert(file.sha256.clone(), content);
+            let file = match (
+                planned.scan.actual.get(&change.path),
+                planned.scan.contents.get(&change.path),
+            ) {
+                (Some(Actual::Present(file)), Some(content)) => {
+                    kept.insert(file.sha256.clone(), content.clone());
                     Some(BeforeFile {
-                        sha256: file.sha256,
-                        mode: file.mode,
+                        sha256: file.sha256.clone(),
+                        mode: file.mode.clone(),
                         uid: file.uid,
                         gid: file.gid,
                     })
@@ -289,12 +313,13 @@ impl Session {
             tree_hash: target.manifest.tree_hash.clone(),
             before,
             created_dirs,
+            run: self.run.clone(),
             manifest: target.manifest.clone(),
         };
         self.store
             .begin(&generation, &kept.into_iter().collect::<Vec<_>>())?;
 
-        if let Err(err) = self.write_changes(target, &plan, &attributes) {
+        if let Err(err) = self.write_changes(target, plan, &attributes) {
             let cause = describe(&err);
             return Err(match self.restore(generation) {
                 Ok(()) => Error::Aborted {
@@ -312,39 +337,45 @@ impl Session {
         }
         generation.state = State::Complete;
         self.store.save(&generation)?;
-        let pruned = self.store.prune(keep)?;
-        let changes = plan.changes.len();
-        Ok((
-            plan,
-            Applied {
-                generation: Some(number),
-                changes,
-                pruned,
-            },
-        ))
+        let pruned = self.store.prune(keep).map_err(|e| Error::Pruning {
+            generation: number,
+            cause: describe(&e),
+        })?;
+        Ok(Applied {
+            generation: Some(number),
+            changes: plan.changes.len(),
+            pruned,
+        })
     }
 
     /// Writes the plan's changes: folders first, then every new content in
-    /// one batch (all staged, fsynced and validated before the first rename;
-    /// see `atomic::write_files`), then the removals.
+    /// one batch (all staged and fsynced before the first rename;
+    /// see `atomic::write_files`), then the removals. Each directory is
+    /// opened once, and every step in it goes through that handle.
     fn write_changes(
         &self,
         target: &Target,
         plan: &Plan,
         attributes: &BTreeMap<String, Attributes>,
     ) -> Result<()> {
+        let mut dirs: BTreeMap<&str, Dir> = BTreeMap::new();
         let mut writes = Vec::new();
         let mut removals = Vec::new();
         for change in &plan.changes {
-            let resolved = self.root.resolve(&change.path)?;
+            let (dir, name) = self.root.split(&change.path)?;
             if change.kind == ChangeKind::Remove {
-                if resolved.metadata.is_some() {
-                    removals.push(resolved.path);
+                if !dirs.contains_key(dir) {
+                    // No directory, no file to remove.
+                    let Some(handle) = self.root.dir(dir)? else {
+                        continue;
+                    };
+                    dirs.insert(dir, handle);
                 }
+                removals.push((dir, name));
                 continue;
             }
-            for dir in &resolved.missing_dirs {
-                atomic::create_dir(dir, 0o755)?;
+            if !dirs.contains_key(dir) {
+                dirs.insert(dir, self.root.create_dirs(dir, 0o755)?);
             }
             let (Some(content), Some(attributes)) = (
                 target.contents.get(&change.path),
@@ -354,34 +385,64 @@ impl Session {
                     message: format!("`{}` is not in the manifest", change.path),
                 });
             };
-            writes.push((resolved.path, content, *attributes));
+            writes.push((dir, name, content, *attributes));
         }
-        let pending: Vec<atomic::Pending> = writes
-            .iter()
-            .map(|(path, content, attributes)| atomic::Pending {
-                path,
-                content,
-                attributes: *attributes,
+        let opened = |dir: &str| {
+            dirs.get(dir).ok_or_else(|| Error::UnsafeLivePath {
+                path: self.root.live_path(dir),
+                message: "was not opened".into(),
             })
-            .collect();
+        };
+        let pending = writes
+            .iter()
+            .map(|(dir, name, content, attributes)| {
+                Ok(atomic::Pending {
+                    dir: opened(dir)?,
+                    name,
+                    content,
+                    attributes: *attributes,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         // The validators already passed on the whole tree (commands::apply).
-        atomic::write_files(&pending)?;
+        atomic::write_files(&pending, &self.run)?;
         removals
             .iter()
-            .try_for_each(|path| atomic::remove_file(path))
+            .try_for_each(|(dir, name)| atomic::remove_file(opened(dir)?, name))
     }
 
     /// Restores what `generation` replaced: the rollback of one apply. The
-    /// record says `rolling_back` until every path is restored, so a rollback
-    /// that is itself interrupted is finished by the next run.
+    /// record says `rolling_back` (or still `in_progress`) until every path
+    /// is restored, so a rollback that is itself interrupted is finished by
+    /// the next run. One that fails says what it had already changed.
     fn restore(&self, mut generation: Generation) -> Result<()> {
+        let number = generation.number;
+        let mut progress = Progress::default();
+        self.restore_files(&mut generation, &mut progress)
+            .and_then(|()| {
+                generation.state = State::RolledBack;
+                self.store.save(&generation)
+            })
+            .map_err(|cause| Error::RollbackIncomplete {
+                number,
+                done: progress.describe(),
+                cause: describe(&cause),
+            })
+    }
+
+    fn restore_files(&self, generation: &mut Generation, progress: &mut Progress) -> Result<()> {
         // An `in_progress` record already means "roll back on the next run":
         // only a complete generation needs the extra state, and not writing it
-        // lets a failed apply undo itself on a full disk.
-        if generation.state == State::Complete {
-            generation.state = State::RollingBack;
-            self.store.save(&generation)?;
+        // lets a failed apply undo itself on a full disk. The run whose
+        // temporary files the rollback makes is recorded before the first one.
+        if generation.state == State::Complete || generation.run.is_empty() {
+            if generation.state == State::Complete {
+                generation.state = State::RollingBack;
+            }
+            generation.run = self.run.clone();
+            self.store.save(generation)?;
         }
+        let run = generation.run.clone();
         // Files the apply created go first: removing them frees the space the
         // restored contents need.
         let (created, replaced): (Vec<_>, Vec<_>) = generation
@@ -389,49 +450,65 @@ impl Session {
             .iter()
             .rev()
             .partition(|b| b.file.is_none());
+        // Read and checked before anything changes: a rollback that cannot
+        // finish does not start.
         let kept = if replaced.is_empty() {
             BTreeMap::new()
         } else {
             self.store.contents(generation.number)?
         };
+
+        // Temporary files of the interrupted run, by their recorded names. A
+        // directory that cannot be opened (now a link, say) is skipped here:
+        // the pass over the files below stops on it with the reason, after
+        // restoring what it can reach.
+        for before in &generation.before {
+            let (dir, name) = self.root.split(&before.path)?;
+            if let Ok(Some(dir)) = self.root.dir(dir) {
+                if atomic::remove_temp(&dir, name, &run)? {
+                    dir.sync()?;
+                }
+            }
+        }
         for before in created.into_iter().chain(replaced) {
-            let resolved = self.root.resolve(&before.path)?;
+            let (dir, name) = self.root.split(&before.path)?;
             match &before.file {
                 None => {
-                    if resolved.metadata.is_some() {
-                        atomic::remove_file(&resolved.path)?;
+                    let Some(dir) = self.root.dir(dir)? else {
+                        continue;
+                    };
+                    if let Entry::File(_) = dir.entry(name)? {
+                        atomic::remove_file(&dir, name)?;
+                        progress.removed.push(before.path.clone());
                     }
                 }
                 Some(file) => {
-                    let (live, _) = actual::read_one(&self.root, &self.accounts, &before.path)?;
-                    let wanted = file.attributes();
-                    if let Actual::Present(now) = &live {
-                        if now.sha256 == file.sha256
-                            && now.mode == file.mode
-                            && now.uid == file.uid
-                            && now.gid == file.gid
+                    let dir = self.root.create_dirs(dir, 0o755)?;
+                    if let Some((metadata, content)) = dir.read_file(name)? {
+                        if sha256_hex(&content) == file.sha256
+                            && mode_string(metadata.mode() & 0o7777) == file.mode
+                            && metadata.uid() == file.uid
+                            && metadata.gid() == file.gid
                         {
                             continue;
                         }
-                    }
-                    for dir in &resolved.missing_dirs {
-                        atomic::create_dir(dir, 0o755)?;
                     }
                     let content = kept.get(&file.sha256).ok_or_else(|| Error::Generation {
                         path: self.store.record_path(generation.number),
                         message: format!("no kept content for `{}`", before.path),
                     })?;
-                    atomic::write_file(&resolved.path, content, wanted, |_| Ok(()))?;
+                    atomic::write_file(&dir, name, content, file.attributes(), &run)?;
+                    progress.restored.push(before.path.clone());
                 }
             }
         }
         for dir in generation.created_dirs.iter().rev() {
-            if let Ok(path) = self.live_dir(dir) {
-                atomic::remove_dir_if_empty(&path)?;
+            let (parent, name) = self.root.split(dir)?;
+            if let Some(parent) = self.root.dir(parent)? {
+                parent.remove_dir_if_empty(name)?;
             }
         }
-        generation.state = State::RolledBack;
-        self.store.save(&generation)
+        Ok(())
     }
 
     /// `gen rollback`: restores the state before the newest complete apply.
@@ -442,23 +519,35 @@ impl Session {
         self.restore(current.clone())?;
         Ok(Some(current))
     }
+}
 
-    fn host_path(&self, live: &Utf8Path) -> String {
-        let relative = live.strip_prefix(self.root.path()).unwrap_or(live);
-        format!("/{relative}")
-    }
+/// What a rollback changed on the host so far: a rollback that stops
+/// half-way says so instead of claiming nothing was written.
+#[derive(Debug, Default)]
+struct Progress {
+    removed: Vec<String>,
+    restored: Vec<String>,
+}
 
-    /// A directory path under the root, refusing symlinks on the way.
-    fn live_dir(&self, host_path: &str) -> Result<Utf8PathBuf> {
-        // Resolving a child of the directory checks every component of the
-        // directory itself without requiring it to be a file.
-        let probe = format!("{host_path}/{}probe", atomic::TEMP_PREFIX);
-        let resolved = self.root.resolve(&probe)?;
-        Ok(resolved
-            .path
-            .parent()
-            .map(Utf8Path::to_path_buf)
-            .unwrap_or(resolved.path))
+impl Progress {
+    fn describe(&self) -> String {
+        let part = |verb: &str, paths: &[String]| {
+            format!(
+                "{verb} {} file(s) ({})",
+                paths.len(),
+                list(paths.iter().map(String::as_str))
+            )
+        };
+        match (self.removed.is_empty(), self.restored.is_empty()) {
+            (true, true) => "changing no file".into(),
+            (false, true) => part("removing", &self.removed),
+            (true, false) => part("restoring", &self.restored),
+            (false, false) => format!(
+                "{} and {}",
+                part("removing", &self.removed),
+                part("restoring", &self.restored)
+            ),
+        }
     }
 }
 
@@ -496,20 +585,11 @@ fn check_reviewed(reviewed: &Plan, now: &Plan) -> Result<()> {
     })
 }
 
-/// Takes `<root>/var/lib/gen/lock`, waiting for another apply to finish.
-fn lock(root: &LiveRoot) -> Result<fs::File> {
-    let resolved = root.resolve("/var/lib/gen/lock")?;
-    for dir in &resolved.missing_dirs {
-        atomic::create_dir(dir, 0o755)?;
-    }
-    let path = resolved.path;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::write(&path, e))?;
+/// Takes `<root>/var/lib/gen/lock` (in gen's state directory, opened),
+/// waiting for another apply to finish.
+fn lock(state: &Dir) -> Result<fs::File> {
+    let path = state.path().join(LOCK_FILE);
+    let file = state.open_or_create(LOCK_FILE)?;
     let started = Instant::now();
     let mut told = false;
     loop {

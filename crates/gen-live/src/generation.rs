@@ -7,19 +7,24 @@
 //! exactly that many bytes. The record's `state`
 //! is the journal: `in_progress` while files are written, `complete` after,
 //! `rolling_back` while a rollback restores it, `rolled_back` after.
+//!
+//! The journal is reached like every managed file, through directory handles
+//! opened without following links (`root_dir`): a link at `var/lib/gen`,
+//! `generations` or a generation's directory is refused, never followed.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
-use std::os::unix::fs::PermissionsExt as _;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, Attributes};
+use crate::root_dir::{Dir, RootDir};
 use gen_target::error::{Error, Result};
 use gen_target::manifest::{sha256_hex, Manifest};
 
+/// gen's state directory on the host (lock, generations), as a host path.
+pub const STATE_DIR: &str = "/var/lib/gen";
+const GENERATIONS_DIR: &str = "generations";
 pub const RECORD_FILE: &str = "generation.json";
 const CONTENTS_FILE: &str = "contents";
 /// Generations kept after an apply unless `--keep` says otherwise.
@@ -46,6 +51,11 @@ pub struct Generation {
     pub before: Vec<Before>,
     /// Directories this apply created (host paths, outermost first).
     pub created_dirs: Vec<String>,
+    /// The random part of the temporary files' names of the run working on
+    /// this generation, recorded before the first of them is made: recovery
+    /// removes exactly those names. Empty in records of older gen versions.
+    #[serde(default)]
+    pub run: String,
     /// What the host holds after this apply: the next apply removes what it
     /// lists and the next manifest does not.
     pub manifest: Manifest,
@@ -79,55 +89,104 @@ impl BeforeFile {
 }
 
 /// The generations directory of one live root.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Store {
-    dir: Utf8PathBuf,
+    /// `None`: there is no journal yet (read-only use).
+    dir: Option<Dir>,
+    path: Utf8PathBuf,
+    /// The random part of the temporary files this run makes in the journal.
+    run: String,
 }
 
 impl Store {
-    pub fn new(state_dir: &Utf8Path) -> Store {
-        Store {
-            dir: state_dir.join("generations"),
-        }
+    /// The journal of a run that writes: `generations` inside gen's state
+    /// directory `state` (already open), created when missing.
+    pub fn create(state: &Dir, run: &str) -> Result<Store> {
+        let dir = match state.child_dir(GENERATIONS_DIR)? {
+            Some(dir) => dir,
+            None => state.create_dir(GENERATIONS_DIR, 0o700)?,
+        };
+        Ok(Store {
+            path: dir.path().to_path_buf(),
+            dir: Some(dir),
+            run: run.to_string(),
+        })
+    }
+
+    /// The journal, for reading only: none yet (or no root) is an empty one.
+    pub fn open(root: Option<&RootDir>) -> Result<Store> {
+        let (dir, path) = match root {
+            Some(root) => {
+                let path = root.live_path(STATE_DIR).join(GENERATIONS_DIR);
+                let dir = match root.dir(STATE_DIR)? {
+                    Some(state) => state.child_dir(GENERATIONS_DIR)?,
+                    None => None,
+                };
+                (dir, path)
+            }
+            None => (None, Utf8PathBuf::from(STATE_DIR).join(GENERATIONS_DIR)),
+        };
+        Ok(Store {
+            dir,
+            path,
+            run: String::new(),
+        })
     }
 
     pub fn dir(&self) -> &Utf8Path {
-        &self.dir
+        &self.path
+    }
+
+    fn handle(&self) -> Result<&Dir> {
+        self.dir.as_ref().ok_or_else(|| Error::Generation {
+            path: self.path.clone(),
+            message: "the journal directory does not exist".into(),
+        })
+    }
+
+    fn generation_dir(&self, number: u64) -> Result<Option<Dir>> {
+        match &self.dir {
+            Some(dir) => dir.child_dir(&number.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    fn existing_generation_dir(&self, number: u64) -> Result<Dir> {
+        self.generation_dir(number)?
+            .ok_or_else(|| Error::Generation {
+                path: self.path.join(number.to_string()),
+                message: "the generation's directory is missing".into(),
+            })
     }
 
     /// Removes temporary files an interrupted save left in a generation's
-    /// own directories (its record and its kept contents).
+    /// own directory (its record and its kept contents).
     pub fn clean_temp(&self, number: u64) -> Result<()> {
-        atomic::clean_temp(&self.generation_dir(number))?;
+        if let Some(dir) = self.generation_dir(number)? {
+            atomic::clean_journal_temp(&dir)?;
+        }
         Ok(())
-    }
-
-    fn generation_dir(&self, number: u64) -> Utf8PathBuf {
-        self.dir.join(number.to_string())
     }
 
     /// Every recorded generation, oldest first. Numbered directories without
     /// a record are returned separately: an apply died while starting one,
     /// before touching any managed file.
-    pub fn list(&self) -> Result<(Vec<Generation>, Vec<Utf8PathBuf>)> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-            Err(e) => return Err(Error::read(&self.dir, e)),
+    pub fn list(&self) -> Result<(Vec<Generation>, Vec<u64>)> {
+        let Some(dir) = &self.dir else {
+            return Ok((Vec::new(), Vec::new()));
         };
         let mut generations = Vec::new();
         let mut partial = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::read(&self.dir, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                continue;
-            };
+        for (name, _) in dir.entries()? {
             let Ok(number) = name.parse::<u64>() else {
                 continue;
             };
-            let record = self.generation_dir(number).join(RECORD_FILE);
-            match fs::read(&record) {
-                Ok(bytes) => {
+            let Some(generation_dir) = self.generation_dir(number)? else {
+                continue;
+            };
+            let record = generation_dir.path().join(RECORD_FILE);
+            match generation_dir.read_file(RECORD_FILE)? {
+                Some((_, bytes)) => {
                     let generation: Generation =
                         serde_json::from_slice(&bytes).map_err(|e| Error::Generation {
                             path: record.clone(),
@@ -135,13 +194,11 @@ impl Store {
                         })?;
                     generations.push(generation);
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    partial.push(self.generation_dir(number))
-                }
-                Err(e) => return Err(Error::read(&record, e)),
+                None => partial.push(number),
             }
         }
         generations.sort_by_key(|g| g.number);
+        partial.sort();
         Ok((generations, partial))
     }
 
@@ -156,57 +213,60 @@ impl Store {
 
     pub fn next_number(&self) -> Result<u64> {
         let (generations, partial) = self.list()?;
-        let highest_partial = partial
-            .iter()
-            .filter_map(|p| p.file_name().and_then(|n| n.parse::<u64>().ok()))
-            .max();
         Ok(generations
             .last()
             .map(|g| g.number)
-            .max(highest_partial)
+            .max(partial.last().copied())
             .map_or(1, |n| n + 1))
     }
 
     /// Records a new generation, durably, with the old contents it needs.
     pub fn begin(&self, generation: &Generation, contents: &[(String, Vec<u8>)]) -> Result<()> {
-        ensure_dir(&self.dir)?;
-        let dir = self.generation_dir(generation.number);
-        ensure_dir(&dir)?;
+        let dir = self
+            .handle()?
+            .create_dir(&generation.number.to_string(), 0o700)?;
         let mut bundle = Vec::with_capacity(contents.iter().map(|(_, b)| b.len() + 80).sum());
         for (sha256, bytes) in contents {
             bundle.extend_from_slice(format!("{sha256} {}\n", bytes.len()).as_bytes());
             bundle.extend_from_slice(bytes);
         }
-        atomic::write_file(&dir.join(CONTENTS_FILE), &bundle, private(), |_| Ok(()))?;
-        self.save(generation)?;
-        atomic::sync_dir(&self.dir)
+        atomic::write_file(&dir, CONTENTS_FILE, &bundle, private(), &self.run)?;
+        self.save_in(&dir, generation)?;
+        self.handle()?.sync()
     }
 
     /// Where a generation's record lives.
     pub fn record_path(&self, number: u64) -> Utf8PathBuf {
-        self.generation_dir(number).join(RECORD_FILE)
+        self.path.join(number.to_string()).join(RECORD_FILE)
     }
 
     /// Rewrites a generation's record atomically (its state changed).
     pub fn save(&self, generation: &Generation) -> Result<()> {
-        let path = self.generation_dir(generation.number).join(RECORD_FILE);
+        let dir = self.existing_generation_dir(generation.number)?;
+        self.save_in(&dir, generation)
+    }
+
+    fn save_in(&self, dir: &Dir, generation: &Generation) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(generation).map_err(|e| Error::Generation {
-            path: path.clone(),
+            path: self.record_path(generation.number),
             message: e.to_string(),
         })?;
         bytes.push(b'\n');
-        atomic::write_file(&path, &bytes, private(), |_| Ok(()))
+        atomic::write_file(dir, RECORD_FILE, &bytes, private(), &self.run)
     }
 
     /// The old contents a generation kept, by sha256, each checked against
     /// its hash.
     pub fn contents(&self, number: u64) -> Result<BTreeMap<String, Vec<u8>>> {
-        let path = self.generation_dir(number).join(CONTENTS_FILE);
-        let bytes = fs::read(&path).map_err(|e| Error::read(&path, e))?;
+        let path = self.path.join(number.to_string()).join(CONTENTS_FILE);
         let corrupt = |message: &str| Error::Generation {
             path: path.clone(),
             message: message.to_string(),
         };
+        let (_, bytes) = self
+            .existing_generation_dir(number)?
+            .read_file(CONTENTS_FILE)?
+            .ok_or_else(|| corrupt("the kept contents are missing"))?;
         let mut kept = BTreeMap::new();
         let mut rest = bytes.as_slice();
         while !rest.is_empty() {
@@ -234,9 +294,11 @@ impl Store {
         Ok(kept)
     }
 
-    /// Removes a directory an apply died while starting.
-    pub fn discard(&self, dir: &Utf8Path) -> Result<()> {
-        fs::remove_dir_all(dir).map_err(|e| Error::write(dir, e))
+    /// Removes the directory of a generation an apply died while starting.
+    pub fn discard(&self, number: u64) -> Result<()> {
+        let dir = self.handle()?;
+        dir.remove_tree(&number.to_string())?;
+        dir.sync()
     }
 
     /// Keeps the newest `keep` generations (at least the current one).
@@ -244,12 +306,12 @@ impl Store {
         let (generations, _) = self.list()?;
         let keep = keep.max(1);
         let excess = generations.len().saturating_sub(keep);
+        let dir = self.handle()?;
         for generation in &generations[..excess] {
-            let dir = self.generation_dir(generation.number);
-            fs::remove_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+            dir.remove_tree(&generation.number.to_string())?;
         }
         if excess > 0 {
-            atomic::sync_dir(&self.dir)?;
+            dir.sync()?;
         }
         Ok(excess)
     }
@@ -257,34 +319,20 @@ impl Store {
 
 /// Old contents may be credentials: only root reads them.
 fn private() -> Attributes {
+    let (uid, gid) = current_owner();
     Attributes {
         mode: 0o600,
-        uid: current_owner().0,
-        gid: current_owner().1,
+        uid,
+        gid,
     }
 }
 
-/// The effective uid and gid of this process: `/proc/self` is owned by them.
+/// The effective uid and gid of this process.
 fn current_owner() -> (u32, u32) {
-    use std::os::unix::fs::MetadataExt as _;
-    fs::metadata("/proc/self")
-        .map(|m| (m.uid(), m.gid()))
-        .unwrap_or((0, 0))
-}
-
-fn ensure_dir(dir: &Utf8Path) -> Result<()> {
-    match fs::create_dir(dir) {
-        Ok(()) => {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::write(dir, e))?;
-            if let Some(parent) = dir.parent() {
-                atomic::sync_dir(parent)?;
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::write(dir, e)),
-    }
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    )
 }
 
 #[cfg(test)]
@@ -295,7 +343,9 @@ mod tests {
     fn kept_contents_round_trip_through_one_file() {
         let dir = tempfile::tempdir().unwrap();
         let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
-        let store = Store::new(&root);
+        let root = RootDir::open(&root).unwrap();
+        let state = root.create_dirs(STATE_DIR, 0o755).unwrap();
+        let store = Store::create(&state, "0123456789abcdef").unwrap();
         let generation = Generation {
             number: 1,
             state: State::InProgress,
@@ -304,6 +354,7 @@ mod tests {
             tree_hash: String::new(),
             before: Vec::new(),
             created_dirs: Vec::new(),
+            run: "0123456789abcdef".into(),
             manifest: Manifest::new("p", "h", String::new(), Vec::new()),
         };
         let contents: Vec<(String, Vec<u8>)> = [
@@ -320,5 +371,6 @@ mod tests {
         for (sha, bytes) in &contents {
             assert_eq!(&kept[sha], bytes);
         }
+        assert_eq!(store.list().unwrap().0, vec![generation]);
     }
 }

@@ -1,7 +1,9 @@
 //! The live side of gen: what happens on the target host. `actual` scans the
-//! live root, `plan` compares it with a host's manifest, `diff` shows it,
-//! `apply` writes it atomically and records a `generation` for rollback,
-//! `activate` asks systemd for what the changes need.
+//! live root, `plan` compares it with a host's manifest, `live_diff` (against
+//! the host) and `tree_diff` (against an older tree, for review) make diffs
+//! that `diff` prints, `apply` writes the plan atomically and records a `generation` for rollback,
+//! `activate` asks systemd for what the changes need. `root_dir` is the one
+//! module that touches the live disk, through directory handles only.
 //!
 //! This crate depends on the target layer only: it reads `generated/` and
 //! its manifests and cannot render a template or read a profile, so a
@@ -15,4 +17,7 @@ pub mod atomic;
 pub mod diff;
 pub mod fault;
 pub mod generation;
+pub mod live_diff;
 pub mod plan;
+pub mod root_dir;
+pub mod tree_diff;

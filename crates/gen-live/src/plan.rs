@@ -10,10 +10,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 
 use crate::actual::Actual;
 use crate::generation::Generation;
+use gen_target::error::{Error, Result};
 use gen_target::manifest::{FileRecord, Manifest};
 use gen_target::Activation;
 
@@ -89,6 +91,24 @@ pub struct Activations {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Reads a plan file written by `gen plan --out`, refusing anything that
+    /// is not a plan of the format this gen writes.
+    pub fn read(path: &Utf8Path) -> Result<Plan> {
+        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| Error::PlanMismatch {
+            message: format!("`{path}` is not a gen plan: {e}"),
+        })?;
+        if plan.format != FORMAT {
+            return Err(Error::PlanMismatch {
+                message: format!(
+                    "`{path}` has plan format {}, gen reads {FORMAT}",
+                    plan.format
+                ),
+            });
+        }
+        Ok(plan)
     }
 }
 

@@ -228,6 +228,25 @@ pub enum Error {
         help: String,
     },
 
+    #[error("rollback of generation {number} stopped after {done}: {cause}")]
+    #[diagnostic(
+        code(gen::rollback::incomplete),
+        help("generation {number} is still recorded as unfinished: fix the cause, and the next `gen rollback` or `gen apply` finishes restoring it")
+    )]
+    RollbackIncomplete {
+        number: u64,
+        /// What the rollback had already changed, e.g. "removing 2 file(s) (…)".
+        done: String,
+        cause: String,
+    },
+
+    #[error("generation {generation} is applied, but removing older generations failed: {cause}")]
+    #[diagnostic(
+        code(gen::apply::pruning),
+        help("the host holds the new files; the next apply removes the old generations once the cause is fixed")
+    )]
+    Pruning { generation: u64, cause: String },
+
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),

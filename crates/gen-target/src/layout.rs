@@ -23,3 +23,19 @@ pub fn tree_path(host_dir: &Utf8Path, host_path: &str) -> Utf8PathBuf {
 pub fn manifest_path(host_dir: &Utf8Path) -> Utf8PathBuf {
     host_dir.join(MANIFEST_FILE)
 }
+
+/// The host folders of one profile's tree (those holding a manifest), sorted.
+/// A missing or unreadable folder has none.
+pub fn hosts(profile_dir: &Utf8Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(profile_dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join(MANIFEST_FILE).is_file())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}

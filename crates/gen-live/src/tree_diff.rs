@@ -1,0 +1,139 @@
+//! Diff stage, tree against tree: `gen diff --against OLD` compares a
+//! profile's generated tree with an older one (a review's base), host by
+//! host, without a live root. The older manifest plays the live host: its
+//! records are the "actual" state the plan starts from, so the output is the
+//! same plan and diff `gen diff` shows against a host that holds the old tree.
+
+use std::collections::BTreeMap;
+
+use camino::Utf8Path;
+
+use crate::actual::{Actual, LiveFile};
+use crate::diff::HostDiff;
+use crate::plan::{self, ChangeKind, Plan};
+use gen_target::error::{Error, Result};
+use gen_target::layout::{self, tree_path, MANIFEST_FILE};
+use gen_target::manifest::Manifest;
+
+/// Every host of `profile` in `generated` against the same host in
+/// `old_generated` (only `host` when given). Files whose sha256 is unchanged
+/// in the manifests are never read.
+pub fn against_tree(
+    generated: &Utf8Path,
+    old_generated: &Utf8Path,
+    profile: &str,
+    host: Option<&str>,
+) -> Result<Vec<HostDiff>> {
+    let new_dir = generated.join(profile);
+    let old_dir = old_generated.join(profile);
+    let mut hosts = layout::hosts(&new_dir);
+    hosts.extend(layout::hosts(&old_dir));
+    hosts.sort();
+    hosts.dedup();
+    if let Some(host) = host {
+        hosts.retain(|h| h == host);
+    }
+    if hosts.is_empty() {
+        return Err(Error::usage(format!(
+            "neither `{generated}` nor `{old_generated}` has hosts for profile `{profile}`"
+        )));
+    }
+    // Hosts are independent: read and compare them on every core, in order.
+    gen_target::parallel::map(&hosts, gen_target::parallel::threads(), |host| {
+        host_against_tree(&new_dir, &old_dir, profile, host)
+    })
+}
+
+/// One host of `new_dir` against the same host in `old_dir`.
+fn host_against_tree(
+    new_dir: &Utf8Path,
+    old_dir: &Utf8Path,
+    profile: &str,
+    host: &str,
+) -> Result<HostDiff> {
+    let bytes = |dir: &Utf8Path| -> Result<Option<Vec<u8>>> {
+        let path = dir.join(host).join(MANIFEST_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::read(&path, e)),
+        }
+    };
+    let (new_bytes, old_bytes) = (bytes(new_dir)?, bytes(old_dir)?);
+    // Most hosts of a review are untouched: their manifests differ at most in
+    // what produced them, so there is nothing to parse, plan or read.
+    if let (Some(new), Some(old)) = (&new_bytes, &old_bytes) {
+        if Manifest::same_records(new, old) {
+            if let Some((tree_hash, files)) = Manifest::summary(new) {
+                let plan = Plan {
+                    format: plan::FORMAT,
+                    profile: profile.to_string(),
+                    host: host.to_string(),
+                    tree_hash,
+                    unchanged: files,
+                    changes: Vec::new(),
+                    activations: Default::default(),
+                };
+                return Ok(HostDiff {
+                    plan,
+                    before: BTreeMap::new(),
+                    old: BTreeMap::new(),
+                    new: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    let parse = |dir: &Utf8Path, bytes: &Option<Vec<u8>>| -> Result<Manifest> {
+        match bytes {
+            Some(bytes) => Manifest::parse(&dir.join(host).join(MANIFEST_FILE), bytes),
+            None => Ok(Manifest::new(profile, host, String::new(), Vec::new())),
+        }
+    };
+    let new_manifest = parse(new_dir, &new_bytes)?;
+    let old_manifest = parse(old_dir, &old_bytes)?;
+    let before: BTreeMap<String, Actual> = old_manifest
+        .files
+        .iter()
+        .map(|r| {
+            (
+                r.path.clone(),
+                Actual::Present(LiveFile {
+                    sha256: r.sha256.clone(),
+                    mode: r.mode.clone(),
+                    uid: 0,
+                    gid: 0,
+                    owner: r.owner.clone(),
+                    group: r.group.clone(),
+                }),
+            )
+        })
+        .collect();
+    let plan = plan::plan(&new_manifest, &before, Some(&old_manifest));
+    let mut old = BTreeMap::new();
+    let mut new = BTreeMap::new();
+    for change in &plan.changes {
+        if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
+            continue;
+        }
+        if change.expected_sha256.is_some() {
+            let path = tree_path(&old_dir.join(host), &change.path);
+            old.insert(
+                change.path.clone(),
+                std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
+            );
+        }
+        if change.target_sha256.is_some() {
+            let path = tree_path(&new_dir.join(host), &change.path);
+            new.insert(
+                change.path.clone(),
+                std::fs::read(&path).map_err(|e| Error::read(&path, e))?,
+            );
+        }
+    }
+    Ok(HostDiff {
+        plan,
+        before,
+        old,
+        new,
+    })
+}
