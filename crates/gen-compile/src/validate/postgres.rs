@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::Checker;
 use crate::model::{BackupSpec, HostSpec, PgbouncerSpec, PostgresSpec, TlsFiles};
-use crate::profile::{PoolMode, Profile, Role};
+use crate::profile::{PoolMode, Postgres, Profile, Role};
 use crate::source::push_key;
 use crate::syntax;
 
@@ -37,6 +37,58 @@ impl Checker<'_> {
             },
             "gen supports PostgreSQL 13 to 17",
         );
+        let sync = self.replication(pg, hosts);
+        self.sql_name("postgres.database", &pg.database, "database");
+        if pg.users.is_empty() {
+            self.fail(
+                "postgres.users",
+                "`postgres.users` lists no role",
+                "list the roles the services log in as",
+            );
+        }
+        for (i, user) in pg.users.iter().enumerate() {
+            self.sql_name(&format!("postgres.users[{i}]"), user, "role");
+        }
+        let replication_user = pg
+            .replication_user
+            .clone()
+            .unwrap_or_else(|| "replicator".into());
+        self.sql_name("postgres.replication_user", &replication_user, "role");
+        let replication_passfile = pg
+            .replication_passfile
+            .clone()
+            .unwrap_or_else(|| "/var/lib/postgresql/.pgpass".into());
+        self.secret_path("postgres.replication_passfile", &replication_passfile);
+        let extensions = pg.extensions.clone().unwrap_or_default();
+        self.extensions(&extensions);
+        let tls = self.postgres_tls(pg);
+        let overrides = self.overrides(pg);
+        let port = pg.port.unwrap_or(5432);
+        self.check(
+            port >= 1024,
+            "postgres.port",
+            || format!("`postgres.port`: {port} is a privileged port"),
+            "PostgreSQL listens on 5432 by default",
+        );
+        Some(PostgresSpec {
+            version: pg.version,
+            workload: pg.workload,
+            database: pg.database.clone(),
+            users: pg.users.clone(),
+            port,
+            extensions,
+            max_connections: pg.max_connections,
+            synchronous_replicas: sync,
+            replication_user,
+            replication_passfile,
+            tls,
+            overrides,
+        })
+    }
+
+    /// One primary, and no more synchronous replicas than replica hosts.
+    /// Returns the number of synchronous replicas.
+    fn replication(&mut self, pg: &Postgres, hosts: &[HostSpec]) -> u32 {
         let primaries = hosts
             .iter()
             .filter(|h| h.has(Role::DatabasePrimary))
@@ -60,28 +112,10 @@ impl Checker<'_> {
                 "a commit would wait forever for replicas that do not exist",
             );
         }
-        self.sql_name("postgres.database", &pg.database, "database");
-        if pg.users.is_empty() {
-            self.fail(
-                "postgres.users",
-                "`postgres.users` lists no role",
-                "list the roles the services log in as",
-            );
-        }
-        for (i, user) in pg.users.iter().enumerate() {
-            self.sql_name(&format!("postgres.users[{i}]"), user, "role");
-        }
-        let replication_user = pg
-            .replication_user
-            .clone()
-            .unwrap_or_else(|| "replicator".into());
-        self.sql_name("postgres.replication_user", &replication_user, "role");
-        let replication_passfile = pg
-            .replication_passfile
-            .clone()
-            .unwrap_or_else(|| "/var/lib/postgresql/.pgpass".into());
-        self.secret_path("postgres.replication_passfile", &replication_passfile);
-        let extensions = pg.extensions.clone().unwrap_or_default();
+        sync
+    }
+
+    fn extensions(&mut self, extensions: &[String]) {
         for (i, ext) in extensions.iter().enumerate() {
             self.check(
                 syntax::is_extension_name(ext),
@@ -95,7 +129,11 @@ impl Checker<'_> {
                 "for example `pg_stat_statements`, `uuid-ossp`, `vector`",
             );
         }
-        let tls = match (&pg.tls_certificate, &pg.tls_key) {
+    }
+
+    /// The server's certificate and key, both or neither.
+    fn postgres_tls(&mut self, pg: &Postgres) -> Option<TlsFiles> {
+        match (&pg.tls_certificate, &pg.tls_key) {
             (Some(certificate), Some(key)) => {
                 self.path("postgres.tls_certificate", certificate);
                 self.secret_path("postgres.tls_key", key);
@@ -113,7 +151,13 @@ impl Checker<'_> {
                 );
                 None
             }
-        };
+        }
+    }
+
+    /// The profile's postgresql.conf overrides, rendered once here: a setting
+    /// name of the right shape, not one gen derives from the topology, with a
+    /// value postgresql.conf can hold.
+    fn overrides(&mut self, pg: &Postgres) -> BTreeMap<String, String> {
         let mut overrides = BTreeMap::new();
         for (name, value) in pg.overrides.iter().flatten() {
             let okey = push_key("postgres.overrides", name);
@@ -147,27 +191,7 @@ impl Checker<'_> {
                 ),
             }
         }
-        let port = pg.port.unwrap_or(5432);
-        self.check(
-            port >= 1024,
-            "postgres.port",
-            || format!("`postgres.port`: {port} is a privileged port"),
-            "PostgreSQL listens on 5432 by default",
-        );
-        Some(PostgresSpec {
-            version: pg.version,
-            workload: pg.workload,
-            database: pg.database.clone(),
-            users: pg.users.clone(),
-            port,
-            extensions,
-            max_connections: pg.max_connections,
-            synchronous_replicas: sync,
-            replication_user,
-            replication_passfile,
-            tls,
-            overrides,
-        })
+        overrides
     }
 
     pub(super) fn pgbouncer(&mut self, p: &Profile, hosts: &[HostSpec]) -> Option<PgbouncerSpec> {
