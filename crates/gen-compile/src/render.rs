@@ -6,8 +6,8 @@ use minijinja::{Environment, UndefinedBehavior};
 
 use crate::catalog::ArtifactSpec;
 use crate::derive::Derived;
+use crate::escape as syntax;
 use crate::model::{Deployment, HostSpec};
-use crate::syntax;
 use crate::views;
 use gen_target::error::{Error, Result};
 

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::catalog::{self, ArtifactSpec};
 use crate::derive::{Derived, PostgresConf, Upstream};
+use crate::escape as syntax;
 use crate::model::{exporter_port, Deployment, HostSpec, LocationTarget, ServiceSpec};
 use crate::profile::{Role, Runtime};
-use crate::syntax;
 
 /// The template context for one artifact on one host.
 #[derive(Debug, Serialize)]

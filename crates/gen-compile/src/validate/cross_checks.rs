@@ -9,8 +9,8 @@ use super::Checker;
 use crate::model::{Deployment, HostSpec, LocationTarget, ServiceSpec, SiteSpec};
 use crate::profile::{Role, Runtime, ServiceRole};
 use crate::source::push_key;
-use crate::syntax;
 use crate::units::ByteSize;
+use gen_target::host_path::shown;
 
 impl Checker<'_> {
     /// Invariants between sections, once every section has been read. Each
@@ -89,10 +89,7 @@ impl Checker<'_> {
             match d.service(dependency) {
                 None => self.fail(
                     &dkey,
-                    format!(
-                        "`{dkey}`: there is no service `{}`",
-                        syntax::shown(dependency)
-                    ),
+                    format!("`{dkey}`: there is no service `{}`", shown(dependency)),
                     None,
                 ),
                 Some(other)
@@ -211,10 +208,7 @@ impl Checker<'_> {
             let Some(service) = d.service(name) else {
                 self.fail(
                     &format!("{lkey}.service"),
-                    format!(
-                        "`{lkey}.service`: there is no service `{}`",
-                        syntax::shown(name)
-                    ),
+                    format!("`{lkey}.service`: there is no service `{}`", shown(name)),
                     "name a service declared under `[services]`",
                 );
                 continue;

@@ -23,9 +23,11 @@ mod sites;
 use crate::load::LoadedProfile;
 use crate::model::Deployment;
 use crate::profile::Profile;
+use crate::schedule;
+use crate::shapes;
 use crate::source::{SourceMap, Underline};
-use crate::syntax;
 use gen_target::error::{Error, Result};
+use gen_target::host_path::{is_safe_path, shown};
 
 /// Validates a loaded profile, reporting every problem found, not just the first.
 pub fn validate(loaded: &LoadedProfile) -> Result<Deployment> {
@@ -70,9 +72,9 @@ impl Checker<'_> {
 
     fn name(&mut self, key: &str, value: &str, what: &str) {
         self.check(
-            syntax::is_name(value),
+            shapes::is_name(value),
             key,
-            || format!("`{key}`: {what} `{}` is not a valid name", syntax::shown(value)),
+            || format!("`{key}`: {what} `{}` is not a valid name", shown(value)),
             "names are 1 to 63 characters: lowercase letters, digits and `-`, starting with a letter",
         );
     }
@@ -80,23 +82,18 @@ impl Checker<'_> {
     /// A database, role or user name: like other names, `_` allowed too.
     fn sql_name(&mut self, key: &str, value: &str, what: &str) {
         self.check(
-            syntax::is_sql_name(value),
+            shapes::is_sql_name(value),
             key,
-            || {
-                format!(
-                    "`{key}`: {what} `{}` is not a valid name",
-                    syntax::shown(value)
-                )
-            },
+            || format!("`{key}`: {what} `{}` is not a valid name", shown(value)),
             "1 to 63 characters: lowercase letters, digits, `_` and `-`, starting with a letter",
         );
     }
 
     fn path(&mut self, key: &str, value: &str) {
         self.check(
-            syntax::is_safe_path(value),
+            is_safe_path(value),
             key,
-            || format!("`{key}`: `{}` is not a safe absolute path", syntax::shown(value)),
+            || format!("`{key}`: `{}` is not a safe absolute path", shown(value)),
             "paths are absolute, without `..`, `.` or empty components, and use only letters, digits and `._-@+/`",
         );
     }
@@ -105,7 +102,7 @@ impl Checker<'_> {
     /// may be the credential itself pasted in the wrong place, so the error
     /// shows neither the value nor its line.
     fn secret_path(&mut self, key: &str, value: &str) {
-        if !syntax::is_safe_path(value) {
+        if !is_safe_path(value) {
             self.errors.push(crate::profile_error::invalid_redacted(
                 self.sources,
                 key,
@@ -117,21 +114,16 @@ impl Checker<'_> {
 
     fn url_path(&mut self, key: &str, value: &str) {
         self.check(
-            syntax::is_url_path(value),
+            shapes::is_url_path(value),
             key,
-            || {
-                format!(
-                    "`{key}`: `{}` is not a valid URL path",
-                    syntax::shown(value)
-                )
-            },
+            || format!("`{key}`: `{}` is not a valid URL path", shown(value)),
             "URL paths start with `/` and use only letters, digits and `/._~-`",
         );
     }
 
     fn text(&mut self, key: &str, value: &str) {
         self.check(
-            syntax::is_plain_text(value),
+            shapes::is_plain_text(value),
             key,
             || {
                 format!(
@@ -143,12 +135,12 @@ impl Checker<'_> {
     }
 
     fn cron(&mut self, key: &str, value: &str) {
-        if let Err(problem) = syntax::check_cron_schedule(value) {
+        if let Err(problem) = schedule::check_cron_schedule(value) {
             self.fail(
                 key,
                 format!(
                     "`{key}`: `{}` is not a cron schedule: {problem}",
-                    syntax::shown(value)
+                    shown(value)
                 ),
                 "five fields: minute hour day-of-month month day-of-week, e.g. `0 2 * * *`",
             );
@@ -177,12 +169,12 @@ impl Checker<'_> {
         self.name("project.name", &p.project.name, "project name");
         if let Some(email) = &p.project.admin_email {
             self.check(
-                syntax::is_email(email),
+                shapes::is_email(email),
                 "project.admin_email",
                 || {
                     format!(
                         "`project.admin_email`: `{}` is not an email address",
-                        syntax::shown(email)
+                        shown(email)
                     )
                 },
                 "for example `ops@example.com`",

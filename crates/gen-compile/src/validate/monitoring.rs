@@ -4,8 +4,9 @@
 use super::Checker;
 use crate::model::{AlertSpec, MonitoringSpec};
 use crate::profile::Profile;
-use crate::syntax;
+use crate::shapes;
 use crate::units::Duration;
+use gen_target::host_path::shown;
 
 impl Checker<'_> {
     pub(super) fn monitoring(&mut self, p: &Profile) -> MonitoringSpec {
@@ -20,12 +21,12 @@ impl Checker<'_> {
         let alertmanagers = m.and_then(|m| m.alertmanagers.clone()).unwrap_or_default();
         for (i, target) in alertmanagers.iter().enumerate() {
             self.check(
-                syntax::is_host_port(target),
+                shapes::is_host_port(target),
                 &format!("monitoring.alertmanagers[{i}]"),
                 || {
                     format!(
                         "`monitoring.alertmanagers[{i}]`: `{}` is not `host:port`",
-                        syntax::shown(target)
+                        shown(target)
                     )
                 },
                 "for example `10.0.3.10:9093`",

@@ -1,15 +1,55 @@
 //! Validate stage, the database sections: `[postgres]`, the `[pgbouncer]` in
-//! front of it and the `[backup]` of it. Each must match the hosts' roles,
-//! and nothing an override sets may contradict what gen derives from the
-//! topology.
+//! front of it and the `[backup]` of it. Each must match the hosts' roles.
+//! Here too is gen's PostgreSQL policy for the profile's overrides: which
+//! settings gen owns (`derive::postgres` writes them from the topology), and
+//! what setting and extension names look like.
 
 use std::collections::BTreeMap;
 
 use super::Checker;
+use crate::escape;
 use crate::model::{BackupSpec, HostSpec, PgbouncerSpec, PostgresSpec, TlsFiles};
 use crate::profile::{PoolMode, Postgres, Profile, Role};
+use crate::schedule::check_calendar;
+use crate::shapes::is_unix_user;
 use crate::source::push_key;
-use crate::syntax;
+use gen_target::host_path::shown;
+
+/// Settings gen writes from the topology; an override could only break it.
+const GEN_OWNED_POSTGRES_SETTINGS: &[&str] = &[
+    "data_directory",
+    "hba_file",
+    "ident_file",
+    "external_pid_file",
+    "port",
+    "listen_addresses",
+    "unix_socket_directories",
+    "hot_standby",
+    "primary_conninfo",
+    "primary_slot_name",
+    "synchronous_standby_names",
+    "include",
+    "include_dir",
+    "include_if_exists",
+    "ssl_cert_file",
+    "ssl_key_file",
+];
+
+/// A PostgreSQL extension name (`uuid-ossp`, `pg_stat_statements`, `vector`).
+fn is_extension_name(value: &str) -> bool {
+    is_unix_user(value) && value.len() <= 63
+}
+
+/// A postgresql.conf setting name, `extension.setting` names included.
+fn is_postgres_setting(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
+}
 
 impl Checker<'_> {
     pub(super) fn postgres(&mut self, p: &Profile, hosts: &[HostSpec]) -> Option<PostgresSpec> {
@@ -118,12 +158,12 @@ impl Checker<'_> {
     fn extensions(&mut self, extensions: &[String]) {
         for (i, ext) in extensions.iter().enumerate() {
             self.check(
-                syntax::is_extension_name(ext),
+                is_extension_name(ext),
                 &format!("postgres.extensions[{i}]"),
                 || {
                     format!(
                         "`postgres.extensions[{i}]`: `{}` is not an extension name",
-                        syntax::shown(ext)
+                        shown(ext)
                     )
                 },
                 "for example `pg_stat_statements`, `uuid-ossp`, `vector`",
@@ -161,18 +201,18 @@ impl Checker<'_> {
         let mut overrides = BTreeMap::new();
         for (name, value) in pg.overrides.iter().flatten() {
             let okey = push_key("postgres.overrides", name);
-            if !syntax::is_postgres_setting(name) {
+            if !is_postgres_setting(name) {
                 self.fail(
                     &okey,
                     format!(
                         "`{okey}`: `{}` is not a PostgreSQL setting name",
-                        syntax::shown(name)
+                        shown(name)
                     ),
                     "lowercase letters, digits, `_` and `.`",
                 );
                 continue;
             }
-            if syntax::GEN_OWNED_POSTGRES_SETTINGS.contains(&name.as_str()) {
+            if GEN_OWNED_POSTGRES_SETTINGS.contains(&name.as_str()) {
                 self.fail(
                     &okey,
                     format!("`{okey}`: gen owns `{name}`; it follows from the topology"),
@@ -180,7 +220,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            match syntax::postgres_value(value) {
+            match escape::postgres_value(value) {
                 Ok(rendered) => {
                     overrides.insert(name.clone(), rendered);
                 }
@@ -259,12 +299,12 @@ impl Checker<'_> {
             .schedule
             .clone()
             .unwrap_or_else(|| "*-*-* 03:00:00".into());
-        if let Err(problem) = syntax::check_calendar(&schedule) {
+        if let Err(problem) = check_calendar(&schedule) {
             self.fail(
                 "backup.schedule",
                 format!(
                     "`backup.schedule`: `{}` is not a systemd calendar expression: {problem}",
-                    syntax::shown(&schedule)
+                    shown(&schedule)
                 ),
                 "for example `*-*-* 03:00:00` or `daily`",
             );

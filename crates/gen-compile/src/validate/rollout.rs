@@ -5,26 +5,27 @@
 use super::Checker;
 use crate::model::RolloutSpec;
 use crate::profile::Profile;
-use crate::syntax;
+use crate::shapes;
 use crate::units::Duration;
+use gen_target::host_path::shown;
 
 impl Checker<'_> {
     pub(super) fn rollout(&mut self, p: &Profile) -> Option<RolloutSpec> {
         let r = p.rollout.as_ref()?;
         self.check(
-            syntax::is_repository_url(&r.repository),
+            shapes::is_repository_url(&r.repository),
             "rollout.repository",
-            || format!("`rollout.repository`: `{}` is not an https:// or ssh:// repository URL", syntax::shown(&r.repository)),
+            || format!("`rollout.repository`: `{}` is not an https:// or ssh:// repository URL", shown(&r.repository)),
             "for example `https://git.example.com/ops/deploy.git`; URLs with credentials are refused",
         );
         let branch = r.branch.clone().unwrap_or_else(|| "main".into());
         self.check(
-            syntax::is_branch_name(&branch),
+            shapes::is_branch_name(&branch),
             "rollout.branch",
             || {
                 format!(
                     "`rollout.branch`: `{}` is not a branch name",
-                    syntax::shown(&branch)
+                    shown(&branch)
                 )
             },
             "letters, digits and `/._-`, not starting with `-`",

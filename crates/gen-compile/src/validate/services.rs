@@ -6,11 +6,13 @@
 use std::collections::BTreeMap;
 
 use super::Checker;
+use crate::credential;
 use crate::model::{DatabaseUse, HealthcheckSpec, ServiceSpec};
 use crate::profile::{Healthcheck, Profile, Runtime, Service, ServiceRole};
+use crate::shapes;
 use crate::source::push_key;
-use crate::syntax;
 use crate::units::{ByteSize, Duration};
+use gen_target::host_path::shown;
 
 impl Checker<'_> {
     pub(super) fn services(&mut self, p: &Profile) -> Vec<ServiceSpec> {
@@ -137,10 +139,10 @@ impl Checker<'_> {
                 "add `image = \"registry/name:tag\"` with a pinned tag",
             ),
             Some(image) => {
-                if let Err(problem) = syntax::check_image(image) {
+                if let Err(problem) = shapes::check_image(image) {
                     self.fail(
                         &format!("{key}.image"),
-                        format!("`{key}.image`: `{}` {problem}", syntax::shown(image)),
+                        format!("`{key}.image`: `{}` {problem}", shown(image)),
                         "pin the image to a version tag or digest, e.g. `ghcr.io/acme/api:v1.2.1`",
                     );
                 }
@@ -148,14 +150,9 @@ impl Checker<'_> {
         }
         if let Some(user) = &s.user {
             self.check(
-                syntax::is_container_user(user),
+                shapes::is_container_user(user),
                 &format!("{key}.user"),
-                || {
-                    format!(
-                        "`{key}.user`: `{}` is not `uid` or `uid:gid`",
-                        syntax::shown(user)
-                    )
-                },
+                || format!("`{key}.user`: `{}` is not `uid` or `uid:gid`", shown(user)),
                 "for example `1000:1000`",
             );
         }
@@ -195,12 +192,12 @@ impl Checker<'_> {
             ),
             Some(user) => {
                 self.check(
-                    syntax::is_unix_user(user) && user != "root",
+                    shapes::is_unix_user(user) && user != "root",
                     &format!("{key}.user"),
                     || {
                         format!(
                             "`{key}.user`: `{}` is not a valid non-root user name",
-                            syntax::shown(user)
+                            shown(user)
                         )
                     },
                     "lowercase letters, digits, `_` and `-`, starting with a letter; not `root`",
@@ -236,17 +233,17 @@ impl Checker<'_> {
         for (var, value) in environment {
             let var_key = push_key(&format!("{key}.environment"), var);
             self.check(
-                syntax::is_env_name(var),
+                shapes::is_env_name(var),
                 &var_key,
                 || {
                     format!(
                         "`{var_key}`: `{}` is not an environment variable name",
-                        syntax::shown(var)
+                        shown(var)
                     )
                 },
                 "letters, digits and `_`, not starting with a digit",
             );
-            if !syntax::looks_like_secret(var, value) {
+            if !credential::looks_like_secret(var, value) {
                 self.text(&var_key, value);
             } else {
                 self.errors.push(crate::profile_error::invalid_redacted(
@@ -270,12 +267,12 @@ impl Checker<'_> {
         for (secret, path) in secrets {
             let secret_key = push_key(&format!("{key}.secrets"), secret);
             self.check(
-                syntax::is_secret_name(secret),
+                credential::is_secret_name(secret),
                 &secret_key,
                 || {
                     format!(
                         "`{secret_key}`: `{}` is not a valid secret name",
-                        syntax::shown(secret)
+                        shown(secret)
                     )
                 },
                 "lowercase letters, digits and `_`, starting with a letter",

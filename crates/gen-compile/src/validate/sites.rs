@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Checker;
 use crate::model::{HostSpec, LocationSpec, LocationTarget, RateLimitSpec, SiteSpec};
 use crate::profile::{Location, Profile, Role, Site};
+use crate::shapes;
 use crate::source::push_key;
-use crate::syntax;
 use crate::units::{ByteSize, Duration};
+use gen_target::host_path::shown;
 
 impl Checker<'_> {
     pub(super) fn sites(&mut self, p: &Profile, hosts: &[HostSpec]) -> Vec<SiteSpec> {
@@ -105,14 +106,9 @@ impl Checker<'_> {
         for (i, server_name) in site.server_names.iter().enumerate() {
             let skey = format!("{key}.server_names[{i}]");
             self.check(
-                syntax::is_dns_name(server_name),
+                shapes::is_dns_name(server_name),
                 &skey,
-                || {
-                    format!(
-                        "`{skey}`: `{}` is not a host name",
-                        syntax::shown(server_name)
-                    )
-                },
+                || format!("`{skey}`: `{}` is not a host name", shown(server_name)),
                 "lowercase DNS labels separated by dots, optionally starting with `*.`",
             );
             if let Some(other) = all_names.insert(server_name.clone(), name.to_string()) {
