@@ -4,15 +4,11 @@
 //! holds secret names to a shape, and loading never quotes a profile that
 //! seems to hold one in an error message.
 
+use crate::shapes::is_identifier;
+
 /// A compose secret name: it becomes `/run/secrets/<name>`.
 pub fn is_secret_name(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 64
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+    is_identifier(value, 64, b"_")
 }
 
 /// Environment entries that carry a credential by name or by shape.
@@ -56,7 +52,7 @@ pub fn text_holds_credential(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{looks_like_secret, text_holds_credential};
+    use super::{is_secret_name, looks_like_secret, text_holds_credential};
 
     #[test]
     fn secrets_are_spotted_by_name_and_by_url_shape() {
@@ -78,5 +74,23 @@ mod tests {
             "secrets = { api_key = \"/etc/shop/api_key\" }\npassword_file = \"/etc/redis/pw\""
         ));
         assert!(!looks_like_secret("API_URL", "https://api.example.com/v1"));
+    }
+
+    #[test]
+    fn secret_names_are_mount_file_names() {
+        assert!(is_secret_name("db_password"));
+        assert!(is_secret_name(&"a".repeat(64)));
+        for bad in [
+            "",
+            "_x",
+            "1x",
+            "Db",
+            "db-password",
+            "db.password",
+            "../x",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_secret_name(bad), "{bad:?}");
+        }
     }
 }

@@ -6,16 +6,22 @@
 //! Paths are held to `gen_target::host_path::is_safe_path`, shared with the
 //! live side.
 
-/// `[a-z][a-z0-9-]{0,62}`, not ending in `-`: host, service, site and project names.
-pub fn is_name(value: &str) -> bool {
+/// 1 to `max` bytes: a lowercase ASCII letter, then lowercase letters, digits
+/// and the bytes in `punctuation`. The form most of gen's names take; each
+/// kind of name differs only in its length and punctuation.
+pub fn is_identifier(value: &str, max: usize, punctuation: &[u8]) -> bool {
     let bytes = value.as_bytes();
     !bytes.is_empty()
-        && bytes.len() <= 63
+        && bytes.len() <= max
         && bytes[0].is_ascii_lowercase()
-        && !value.ends_with('-')
         && bytes
             .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || punctuation.contains(b))
+}
+
+/// `[a-z][a-z0-9-]{0,62}`, not ending in `-`: host, service, site and project names.
+pub fn is_name(value: &str) -> bool {
+    is_identifier(value, 63, b"-") && !value.ends_with('-')
 }
 
 /// A PostgreSQL database or role name gen writes unquoted into pg_hba.conf,
@@ -26,13 +32,7 @@ pub fn is_sql_name(value: &str) -> bool {
 
 /// A unix user or group name as Debian's adduser accepts it.
 pub fn is_unix_user(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 32
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-')
+    is_identifier(value, 32, b"_-")
 }
 
 /// `uid` or `uid:gid`, numeric.
@@ -219,7 +219,9 @@ pub fn check_image(value: &str) -> Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_image, is_branch_name, is_name, is_repository_url, is_sql_name};
+    use super::{
+        check_image, is_branch_name, is_name, is_repository_url, is_sql_name, is_unix_user,
+    };
 
     #[test]
     fn names_refuse_anything_that_could_escape_a_file() {
@@ -237,6 +239,23 @@ mod tests {
             &"a".repeat(64),
         ] {
             assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unix_users_are_short_and_may_hold_underscores() {
+        assert!(is_unix_user("www-data_2"));
+        assert!(is_unix_user(&"a".repeat(32)));
+        for bad in [
+            "",
+            "_www",
+            "2www",
+            "Www",
+            "www.data",
+            "www data",
+            &"a".repeat(33),
+        ] {
+            assert!(!is_unix_user(bad), "{bad:?}");
         }
     }
 

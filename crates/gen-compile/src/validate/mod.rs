@@ -165,6 +165,17 @@ impl Checker<'_> {
         );
     }
 
+    /// A port something other than nginx listens on: from 1024 up, since
+    /// the services run as unprivileged users and nginx owns 80 and 443.
+    fn unprivileged_port(&mut self, key: &str, port: u16, help: &'static str) {
+        self.check(
+            port >= 1024,
+            key,
+            || format!("`{key}`: {port} is a privileged port"),
+            help,
+        );
+    }
+
     fn deployment(&mut self, profile_name: &str, p: &Profile) -> Deployment {
         self.name("project.name", &p.project.name, "project name");
         if let Some(email) = &p.project.admin_email {

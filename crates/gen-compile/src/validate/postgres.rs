@@ -11,7 +11,7 @@ use crate::escape;
 use crate::model::{BackupSpec, HostSpec, PgbouncerSpec, PostgresSpec, TlsFiles};
 use crate::profile::{PoolMode, Postgres, Profile, Role};
 use crate::schedule::check_calendar;
-use crate::shapes::is_unix_user;
+use crate::shapes::{is_identifier, is_unix_user};
 use crate::source::push_key;
 use gen_target::host_path::shown;
 
@@ -42,13 +42,7 @@ fn is_extension_name(value: &str) -> bool {
 
 /// A postgresql.conf setting name, `extension.setting` names included.
 fn is_postgres_setting(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.'))
+    is_identifier(value, 63, b"_.")
 }
 
 impl Checker<'_> {
@@ -104,10 +98,9 @@ impl Checker<'_> {
         let tls = self.postgres_tls(pg);
         let overrides = self.overrides(pg);
         let port = pg.port.unwrap_or(5432);
-        self.check(
-            port >= 1024,
+        self.unprivileged_port(
             "postgres.port",
-            || format!("`postgres.port`: {port} is a privileged port"),
+            port,
             "PostgreSQL listens on 5432 by default",
         );
         Some(PostgresSpec {
@@ -266,10 +259,9 @@ impl Checker<'_> {
             .unwrap_or_else(|| "/etc/pgbouncer/userlist.txt".into());
         self.secret_path("pgbouncer.auth_file", &auth_file);
         let port = b.port.unwrap_or(6432);
-        self.check(
-            port >= 1024,
+        self.unprivileged_port(
             "pgbouncer.port",
-            || format!("`pgbouncer.port`: {port} is a privileged port"),
+            port,
             "PgBouncer listens on 6432 by default",
         );
         for (key, value) in [
@@ -326,5 +318,33 @@ impl Checker<'_> {
             retention_days: b.retention_days,
             destination: b.destination.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_extension_name, is_postgres_setting};
+
+    #[test]
+    fn setting_and_extension_names_are_plain() {
+        assert!(is_postgres_setting("work_mem"));
+        assert!(is_postgres_setting("pg_stat_statements.track"));
+        for bad in [
+            "",
+            "Work_mem",
+            "_x",
+            "1x",
+            "work-mem",
+            "a b",
+            "x=y",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_postgres_setting(bad), "{bad:?}");
+        }
+        assert!(is_extension_name("uuid-ossp"));
+        assert!(is_extension_name("pg_stat_statements"));
+        for bad in ["", "Vector", "uuid.ossp", "x;y"] {
+            assert!(!is_extension_name(bad), "{bad:?}");
+        }
     }
 }

@@ -45,12 +45,7 @@ impl Checker<'_> {
             self.secret_path("redis.password_file", path);
         }
         let port = r.port.unwrap_or(6379);
-        self.check(
-            port >= 1024,
-            "redis.port",
-            || format!("`redis.port`: {port} is a privileged port"),
-            "Redis listens on 6379 by default",
-        );
+        self.unprivileged_port("redis.port", port, "Redis listens on 6379 by default");
         Some(RedisSpec {
             port,
             maxmemory: r.maxmemory,

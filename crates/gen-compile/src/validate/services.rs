@@ -114,10 +114,9 @@ impl Checker<'_> {
             "replicas is between 1 and 64 per host",
         );
         if let Some(port) = port {
-            self.check(
-                port >= 1024,
+            self.unprivileged_port(
                 &format!("{key}.port"),
-                || format!("`{key}.port`: {port} is a privileged port"),
+                port,
                 "application services listen on ports from 1024 up; nginx owns 80 and 443",
             );
             self.check(
