@@ -3,12 +3,16 @@
 //! `load` → `validate` → `derive` → `render` (with `views` and the `catalog`
 //! of artifact kinds) → manifest (`compile`) → `output`.
 //! `explain`, `graph`, `schema` and `ansible` read the same checked model.
+//! What a value may look like is in `shapes`, `schedule` and `credential`;
+//! how it is quoted for each file format, in `escape`.
 
 pub mod ansible;
 pub mod artifact_kind;
 pub mod catalog;
 pub mod compile;
+pub mod credential;
 pub mod derive;
+pub mod escape;
 pub mod explain;
 pub mod graph;
 pub mod load;
@@ -17,9 +21,10 @@ pub mod output;
 pub mod profile;
 pub mod profile_error;
 pub mod render;
+pub mod schedule;
 pub mod schema;
+pub mod shapes;
 pub mod source;
-pub mod syntax;
 pub mod units;
 pub mod validate;
 pub mod views;

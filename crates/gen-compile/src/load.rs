@@ -256,7 +256,7 @@ fn resolve_extends(
             "extends",
             format!(
                 "`extends = \"{}\"` must name a profile file in the same directory, like `_base.toml`",
-                crate::syntax::shown(base)
+                gen_target::host_path::shown(base)
             ),
         ));
     }

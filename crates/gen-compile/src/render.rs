@@ -7,8 +7,8 @@ use minijinja::{Environment, UndefinedBehavior};
 use crate::artifact_kind::templates;
 use crate::catalog::ArtifactSpec;
 use crate::derive::Derived;
+use crate::escape;
 use crate::model::{Deployment, HostSpec};
-use crate::syntax;
 use crate::views;
 use gen_target::error::{Error, Result};
 
@@ -44,8 +44,8 @@ impl Renderer {
                 eprintln!("internal error: template {name}: {err}");
             }
         }
-        env.add_filter("pg", |value: String| syntax::postgres_quote(&value));
-        env.add_filter("sd", |value: String| syntax::systemd_quote(&value));
+        env.add_filter("pg", |value: String| escape::postgres_quote(&value));
+        env.add_filter("sd", |value: String| escape::systemd_quote(&value));
         env.add_filter(
             "json",
             |value: minijinja::Value| -> Result<String, minijinja::Error> {

@@ -64,7 +64,7 @@ pub fn file_quotable(text: &str) -> bool {
     !text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-        && !crate::syntax::text_holds_credential(text)
+        && !crate::credential::text_holds_credential(text)
 }
 
 /// Whether an error can quote the lines `span` starts and ends on.

@@ -32,3 +32,35 @@ pub fn shown(value: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{is_safe_path, shown};
+
+    #[test]
+    fn paths_are_absolute_and_plain() {
+        assert!(is_safe_path(
+            "/etc/letsencrypt/live/api.example.com/fullchain.pem"
+        ));
+        for bad in [
+            "etc/x",
+            "/etc/../x",
+            "/etc/./x",
+            "/etc//x",
+            "/etc/x;",
+            "/etc/x y",
+            "/etc/x\n",
+            "/etc/{x}",
+            "/etc/'x'",
+            "/etc/x\0",
+        ] {
+            assert!(!is_safe_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn shown_escapes_control_characters() {
+        assert_eq!(shown("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        assert!(shown(&"x".repeat(200)).ends_with('…'));
+    }
+}

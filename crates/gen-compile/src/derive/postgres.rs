@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::postgres_tuning::{self, TuningInput};
+use crate::escape::postgres_quote;
 use crate::model::{Deployment, HostSpec, PostgresSpec};
 use crate::profile::{Role, Storage, Workload};
-use crate::syntax::postgres_quote;
 
 /// Extensions that only work when preloaded.
 const PRELOADED_EXTENSIONS: &[&str] = &[

@@ -8,9 +8,9 @@ use serde::Serialize;
 use super::Scope;
 use crate::catalog;
 use crate::derive::environment::service_environment;
+use crate::escape;
 use crate::model::{HostSpec, ServiceSpec};
 use crate::profile::Runtime;
-use crate::syntax;
 
 #[derive(Serialize)]
 pub struct ComposeFile<'a> {
@@ -160,14 +160,14 @@ pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
             if let Some(name) = v.strip_prefix("%d/").filter(|n| s.secrets.contains_key(*n)) {
                 format!("\"{k}=%d/{name}\"")
             } else {
-                syntax::systemd_environment(k, v)
+                escape::systemd_environment(k, v)
             }
         })
         .collect();
     let exec_start = s
         .command
         .iter()
-        .map(|a| syntax::systemd_quote(a))
+        .map(|a| escape::systemd_quote(a))
         .collect::<Vec<_>>()
         .join(" ");
     let under_home = s.command.first().is_some_and(|c| c.starts_with("/home/"))

@@ -1,0 +1,96 @@
+//! Load and validate stages: what a credential looks like. A profile holds
+//! references to secrets (paths of files on the host), never their values:
+//! validation refuses an environment entry that looks like a credential and
+//! holds secret names to a shape, and loading never quotes a profile that
+//! seems to hold one in an error message.
+
+use crate::shapes::is_identifier;
+
+/// A compose secret name: it becomes `/run/secrets/<name>`.
+pub fn is_secret_name(value: &str) -> bool {
+    is_identifier(value, 64, b"_")
+}
+
+/// Environment entries that carry a credential by name or by shape.
+pub fn looks_like_secret(name: &str, value: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let by_name = [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+        && !upper.ends_with("_FILE");
+    // scheme://user:password@host
+    let by_value = value
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':') && !userinfo.contains('/'));
+    by_name || by_value
+}
+
+/// Whether a profile's text seems to hold a credential anywhere: an
+/// assignment [`looks_like_secret`] would refuse (a path is a reference, not
+/// a credential). Errors never quote such a file, not even as context lines
+/// around an unrelated mistake.
+pub fn text_holds_credential(text: &str) -> bool {
+    text.lines().any(|line| {
+        line.split([',', '{', '}']).any(|piece| {
+            piece.split_once('=').is_some_and(|(name, value)| {
+                let name = name.trim().trim_start_matches('#').trim().trim_matches('"');
+                let value = value.trim().trim_matches(['"', '\'']);
+                !value.is_empty() && !value.starts_with('/') && looks_like_secret(name, value)
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_secret_name, looks_like_secret, text_holds_credential};
+
+    #[test]
+    fn secrets_are_spotted_by_name_and_by_url_shape() {
+        assert!(looks_like_secret("DB_PASSWORD", "x"));
+        assert!(looks_like_secret(
+            "DATABASE_URL",
+            "postgres://app:hunter2@db/app"
+        ));
+        assert!(!looks_like_secret(
+            "DATABASE_PASSWORD_FILE",
+            "/run/secrets/db"
+        ));
+        assert!(!looks_like_secret("LOG_LEVEL", "info"));
+        assert!(text_holds_credential(
+            "environment = { A = 1, DB_PASSWORD = \"x\" }"
+        ));
+        assert!(text_holds_credential("URL = \"redis://u:pw@cache:6379\""));
+        assert!(!text_holds_credential(
+            "secrets = { api_key = \"/etc/shop/api_key\" }\npassword_file = \"/etc/redis/pw\""
+        ));
+        assert!(!looks_like_secret("API_URL", "https://api.example.com/v1"));
+    }
+
+    #[test]
+    fn secret_names_are_mount_file_names() {
+        assert!(is_secret_name("db_password"));
+        assert!(is_secret_name(&"a".repeat(64)));
+        for bad in [
+            "",
+            "_x",
+            "1x",
+            "Db",
+            "db-password",
+            "db.password",
+            "../x",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_secret_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Validate stage: the shapes a value may take before it may go into a
+//! generated file: names, users, URL paths, host names, addresses, images,
+//! repository URLs, free text. Each is a character set and a length that
+//! every file a value can reach holds without quoting, so validation refuses
+//! anything else and a newline, `;`, `{` or quote never reaches a template.
+//! Paths are held to `gen_target::host_path::is_safe_path`, shared with the
+//! live side.
+
+/// 1 to `max` bytes: a lowercase ASCII letter, then lowercase letters, digits
+/// and the bytes in `punctuation`. The form most of gen's names take; each
+/// kind of name differs only in its length and punctuation.
+pub fn is_identifier(value: &str, max: usize, punctuation: &[u8]) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= max
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || punctuation.contains(b))
+}
+
+/// `[a-z][a-z0-9-]{0,62}`, not ending in `-`: host, service, site and project names.
+pub fn is_name(value: &str) -> bool {
+    is_identifier(value, 63, b"-") && !value.ends_with('-')
+}
+
+/// A PostgreSQL database or role name gen writes unquoted into pg_hba.conf,
+/// pgbouncer.ini and scripts: an [`is_name`] that may also hold `_`.
+pub fn is_sql_name(value: &str) -> bool {
+    is_name(&value.replace('_', "-"))
+}
+
+/// A unix user or group name as Debian's adduser accepts it.
+pub fn is_unix_user(value: &str) -> bool {
+    is_identifier(value, 32, b"_-")
+}
+
+/// `uid` or `uid:gid`, numeric.
+pub fn is_container_user(value: &str) -> bool {
+    let numeric = |s: &str| !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit());
+    match value.split_once(':') {
+        Some((uid, gid)) => numeric(uid) && numeric(gid),
+        None => numeric(value),
+    }
+}
+
+/// A URL path for an nginx location or an HTTP probe.
+pub fn is_url_path(value: &str) -> bool {
+    value.len() <= 256
+        && value.starts_with('/')
+        && !value.contains("//")
+        && !value.split('/').any(|c| c == "..")
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'~' | b'-'))
+}
+
+/// Free text (environment values, command arguments): any printable Unicode,
+/// no control characters, bounded length.
+pub fn is_plain_text(value: &str) -> bool {
+    value.len() <= 4096 && !value.chars().any(char::is_control)
+}
+
+pub fn is_env_name(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && !bytes[0].is_ascii_digit()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+pub fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-'))
+        && is_dns_name(domain)
+        && domain.contains('.')
+}
+
+/// A DNS host name, lowercase, optionally a wildcard (`*.example.com`).
+pub fn is_dns_name(value: &str) -> bool {
+    let name = value.strip_prefix("*.").unwrap_or(value);
+    !name.is_empty()
+        && value.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// `host:port` with a DNS name or IPv4 address.
+pub fn is_host_port(value: &str) -> bool {
+    match value.rsplit_once(':') {
+        Some((host, port)) => {
+            (is_dns_name(host) || host.parse::<std::net::Ipv4Addr>().is_ok())
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        }
+        None => false,
+    }
+}
+
+/// An `https://` or `ssh://` repository URL without embedded credentials,
+/// made of characters that need no quoting in a shell script.
+pub fn is_repository_url(value: &str) -> bool {
+    let (ssh, rest) = if let Some(rest) = value.strip_prefix("https://") {
+        (false, rest)
+    } else if let Some(rest) = value.strip_prefix("ssh://") {
+        (true, rest)
+    } else {
+        return false;
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (user, host_port) = match authority.rsplit_once('@') {
+        Some((user, host_port)) => (Some(user), host_port),
+        None => (None, authority),
+    };
+    // ssh may name a user (`git@`); neither scheme may carry a password.
+    if let Some(user) = user {
+        if !ssh || !is_unix_user(user) {
+            return false;
+        }
+    }
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (host_port, None),
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return false;
+    }
+    value.len() <= 512
+        && (is_dns_name(host) || host.parse::<std::net::Ipv4Addr>().is_ok())
+        && !path.is_empty()
+        && path.split('/').all(|c| c != ".." && c != ".")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'~'))
+}
+
+/// A git branch name as gen accepts it.
+pub fn is_branch_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && !value.starts_with('-')
+        && !value.contains("..")
+        && !value.ends_with('/')
+        && !value.ends_with(".lock")
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+}
+
+/// A container image reference pinned to a tag other than `latest`, or to a digest.
+pub fn check_image(value: &str) -> Result<(), &'static str> {
+    if value.is_empty() || value.len() > 255 {
+        return Err("is not an image reference");
+    }
+    let allowed = |b: u8| {
+        b.is_ascii_lowercase()
+            || b.is_ascii_digit()
+            || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+    };
+    let (name_and_tag, digest) = match value.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (value, None),
+    };
+    if !name_and_tag
+        .bytes()
+        .all(|b| allowed(b) || b.is_ascii_uppercase())
+        || name_and_tag.contains('@')
+    {
+        return Err("is not an image reference");
+    }
+    if let Some(digest) = digest {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .ok_or("has a digest that is not `sha256:`")?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err("has a malformed sha256 digest");
+        }
+        return Ok(());
+    }
+    // The tag follows the last `:` after the last `/` (a registry port is not a tag).
+    let last_segment = name_and_tag.rsplit('/').next().unwrap_or(name_and_tag);
+    let Some((repository, tag)) = last_segment.rsplit_once(':') else {
+        return Err("has no tag: it would float to `latest`");
+    };
+    if repository.is_empty() || !repository.bytes().all(allowed) {
+        return Err("is not an image reference");
+    }
+    if tag == "latest" {
+        return Err("uses the `latest` tag, which changes under you");
+    }
+    if tag.is_empty()
+        || tag.len() > 128
+        || !tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err("has a malformed tag");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{
+        check_image, is_branch_name, is_name, is_repository_url, is_sql_name, is_unix_user,
+    };
+
+    #[test]
+    fn names_refuse_anything_that_could_escape_a_file() {
+        assert!(is_name("api-1"));
+        for bad in [
+            "",
+            "Api",
+            "1api",
+            "api-",
+            "a;b",
+            "a b",
+            "a\nb",
+            "a/b",
+            "a.b",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unix_users_are_short_and_may_hold_underscores() {
+        assert!(is_unix_user("www-data_2"));
+        assert!(is_unix_user(&"a".repeat(32)));
+        for bad in [
+            "",
+            "_www",
+            "2www",
+            "Www",
+            "www.data",
+            "www data",
+            &"a".repeat(33),
+        ] {
+            assert!(!is_unix_user(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sql_names_allow_underscores_and_nothing_else_new() {
+        assert!(is_sql_name("atlas_app"));
+        assert!(is_sql_name("read-only"));
+        for bad in [
+            "", "_app", "app_", "App", "1app", "app;drop", "app name", "app'x",
+        ] {
+            assert!(!is_sql_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn images_must_be_pinned() {
+        assert!(check_image("ghcr.io/acme/api:v1.2.1").is_ok());
+        assert!(check_image("localhost:5000/api:1.0").is_ok());
+        assert!(check_image(&format!("redis@sha256:{}", "a".repeat(64))).is_ok());
+        assert!(check_image("postgres:latest").is_err());
+        assert!(check_image("localhost:5000/api").is_err());
+        assert!(check_image("api").is_err());
+        assert!(check_image("api:1.0\nprivileged: true").is_err());
+        assert!(check_image("api:1.0 ; rm").is_err());
+    }
+
+    #[test]
+    fn repository_urls_carry_no_credentials_or_shell_syntax() {
+        assert!(is_repository_url("https://git.example.com/ops/deploy.git"));
+        assert!(is_repository_url(
+            "ssh://git@git.example.com:2222/ops/deploy.git"
+        ));
+        for bad in [
+            "http://git.example.com/ops/deploy.git",
+            "https://user:pw@git.example.com/ops/deploy.git",
+            "https://git@git.example.com/ops/deploy.git",
+            "ssh://git:pw@git.example.com/ops/deploy.git",
+            "https://git.example.com/ops/deploy.git; rm -rf /",
+            "https://git.example.com/../x",
+            "https://git.example.com",
+            "git@git.example.com:ops/deploy.git",
+            "https://git.example.com/ops/$(id).git",
+        ] {
+            assert!(!is_repository_url(bad), "{bad:?}");
+        }
+        assert!(is_branch_name("release/2026-11"));
+        for bad in ["", "-x", "a..b", "a b", "a;b", "x.lock", "a/"] {
+            assert!(!is_branch_name(bad), "{bad:?}");
+        }
+    }
+}

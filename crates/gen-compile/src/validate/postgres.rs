@@ -1,0 +1,350 @@
+//! Validate stage, the database sections: `[postgres]`, the `[pgbouncer]` in
+//! front of it and the `[backup]` of it. Each must match the hosts' roles.
+//! Here too is gen's PostgreSQL policy for the profile's overrides: which
+//! settings gen owns (`derive::postgres` writes them from the topology), and
+//! what setting and extension names look like.
+
+use std::collections::BTreeMap;
+
+use super::Checker;
+use crate::escape;
+use crate::model::{BackupSpec, HostSpec, PgbouncerSpec, PostgresSpec, TlsFiles};
+use crate::profile::{PoolMode, Postgres, Profile, Role};
+use crate::schedule::check_calendar;
+use crate::shapes::{is_identifier, is_unix_user};
+use crate::source::push_key;
+use gen_target::host_path::shown;
+
+/// Settings gen writes from the topology; an override could only break it.
+const GEN_OWNED_POSTGRES_SETTINGS: &[&str] = &[
+    "data_directory",
+    "hba_file",
+    "ident_file",
+    "external_pid_file",
+    "port",
+    "listen_addresses",
+    "unix_socket_directories",
+    "hot_standby",
+    "primary_conninfo",
+    "primary_slot_name",
+    "synchronous_standby_names",
+    "include",
+    "include_dir",
+    "include_if_exists",
+    "ssl_cert_file",
+    "ssl_key_file",
+];
+
+/// A PostgreSQL extension name (`uuid-ossp`, `pg_stat_statements`, `vector`).
+fn is_extension_name(value: &str) -> bool {
+    is_unix_user(value) && value.len() <= 63
+}
+
+/// A postgresql.conf setting name, `extension.setting` names included.
+fn is_postgres_setting(value: &str) -> bool {
+    is_identifier(value, 63, b"_.")
+}
+
+impl Checker<'_> {
+    pub(super) fn postgres(&mut self, p: &Profile, hosts: &[HostSpec]) -> Option<PostgresSpec> {
+        let has_db_hosts = hosts
+            .iter()
+            .any(|h| h.has(Role::DatabasePrimary) || h.has(Role::DatabaseReplica));
+        let Some(pg) = &p.postgres else {
+            if has_db_hosts {
+                self.fail(
+                    "hosts",
+                    "hosts have database roles but the profile has no `[postgres]` table",
+                    "add `[postgres]`",
+                );
+            }
+            return None;
+        };
+        self.check(
+            (13..=17).contains(&pg.version),
+            "postgres.version",
+            || {
+                format!(
+                    "`postgres.version`: PostgreSQL {} is not supported",
+                    pg.version
+                )
+            },
+            "gen supports PostgreSQL 13 to 17",
+        );
+        let sync = self.replication(pg, hosts);
+        self.sql_name("postgres.database", &pg.database, "database");
+        if pg.users.is_empty() {
+            self.fail(
+                "postgres.users",
+                "`postgres.users` lists no role",
+                "list the roles the services log in as",
+            );
+        }
+        for (i, user) in pg.users.iter().enumerate() {
+            self.sql_name(&format!("postgres.users[{i}]"), user, "role");
+        }
+        let replication_user = pg
+            .replication_user
+            .clone()
+            .unwrap_or_else(|| "replicator".into());
+        self.sql_name("postgres.replication_user", &replication_user, "role");
+        let replication_passfile = pg
+            .replication_passfile
+            .clone()
+            .unwrap_or_else(|| "/var/lib/postgresql/.pgpass".into());
+        self.secret_path("postgres.replication_passfile", &replication_passfile);
+        let extensions = pg.extensions.clone().unwrap_or_default();
+        self.extensions(&extensions);
+        let tls = self.postgres_tls(pg);
+        let overrides = self.overrides(pg);
+        let port = pg.port.unwrap_or(5432);
+        self.unprivileged_port(
+            "postgres.port",
+            port,
+            "PostgreSQL listens on 5432 by default",
+        );
+        Some(PostgresSpec {
+            version: pg.version,
+            workload: pg.workload,
+            database: pg.database.clone(),
+            users: pg.users.clone(),
+            port,
+            extensions,
+            max_connections: pg.max_connections,
+            synchronous_replicas: sync,
+            replication_user,
+            replication_passfile,
+            tls,
+            overrides,
+        })
+    }
+
+    /// One primary, and no more synchronous replicas than replica hosts.
+    /// Returns the number of synchronous replicas.
+    fn replication(&mut self, pg: &Postgres, hosts: &[HostSpec]) -> u32 {
+        let primaries = hosts
+            .iter()
+            .filter(|h| h.has(Role::DatabasePrimary))
+            .count();
+        let replicas = hosts
+            .iter()
+            .filter(|h| h.has(Role::DatabaseReplica))
+            .count();
+        if primaries != 1 {
+            self.fail(
+                "postgres",
+                format!("`[postgres]` needs exactly one host with role `database_primary`, found {primaries}"),
+                if replicas > 0 { "every replica streams from the primary: declare one" } else { "give one host the role `database_primary`" },
+            );
+        }
+        let sync = pg.synchronous_replicas.unwrap_or(0);
+        if sync as usize > replicas {
+            self.fail(
+                "postgres.synchronous_replicas",
+                format!("`postgres.synchronous_replicas` is {sync} but only {replicas} hosts have role `database_replica`"),
+                "a commit would wait forever for replicas that do not exist",
+            );
+        }
+        sync
+    }
+
+    fn extensions(&mut self, extensions: &[String]) {
+        for (i, ext) in extensions.iter().enumerate() {
+            self.check(
+                is_extension_name(ext),
+                &format!("postgres.extensions[{i}]"),
+                || {
+                    format!(
+                        "`postgres.extensions[{i}]`: `{}` is not an extension name",
+                        shown(ext)
+                    )
+                },
+                "for example `pg_stat_statements`, `uuid-ossp`, `vector`",
+            );
+        }
+    }
+
+    /// The server's certificate and key, both or neither.
+    fn postgres_tls(&mut self, pg: &Postgres) -> Option<TlsFiles> {
+        match (&pg.tls_certificate, &pg.tls_key) {
+            (Some(certificate), Some(key)) => {
+                self.path("postgres.tls_certificate", certificate);
+                self.secret_path("postgres.tls_key", key);
+                Some(TlsFiles {
+                    certificate: certificate.clone(),
+                    key: key.clone(),
+                })
+            }
+            (None, None) => None,
+            _ => {
+                self.fail(
+                    "postgres",
+                    "`postgres.tls_certificate` and `postgres.tls_key` go together",
+                    "set both or neither",
+                );
+                None
+            }
+        }
+    }
+
+    /// The profile's postgresql.conf overrides, rendered once here: a setting
+    /// name of the right shape, not one gen derives from the topology, with a
+    /// value postgresql.conf can hold.
+    fn overrides(&mut self, pg: &Postgres) -> BTreeMap<String, String> {
+        let mut overrides = BTreeMap::new();
+        for (name, value) in pg.overrides.iter().flatten() {
+            let okey = push_key("postgres.overrides", name);
+            if !is_postgres_setting(name) {
+                self.fail(
+                    &okey,
+                    format!(
+                        "`{okey}`: `{}` is not a PostgreSQL setting name",
+                        shown(name)
+                    ),
+                    "lowercase letters, digits, `_` and `.`",
+                );
+                continue;
+            }
+            if GEN_OWNED_POSTGRES_SETTINGS.contains(&name.as_str()) {
+                self.fail(
+                    &okey,
+                    format!("`{okey}`: gen owns `{name}`; it follows from the topology"),
+                    "change the profile's hosts, replicas or ports instead",
+                );
+                continue;
+            }
+            match escape::postgres_value(value) {
+                Ok(rendered) => {
+                    overrides.insert(name.clone(), rendered);
+                }
+                Err(problem) => self.fail(
+                    &okey,
+                    format!("`{okey}`: {problem}"),
+                    "use a number, a boolean or a string without control characters",
+                ),
+            }
+        }
+        overrides
+    }
+
+    pub(super) fn pgbouncer(&mut self, p: &Profile, hosts: &[HostSpec]) -> Option<PgbouncerSpec> {
+        let poolers = hosts.iter().filter(|h| h.has(Role::Pooler)).count();
+        let Some(b) = &p.pgbouncer else {
+            if poolers > 0 {
+                self.fail(
+                    "hosts",
+                    "hosts have role `pooler` but the profile has no `[pgbouncer]` table",
+                    "add `[pgbouncer]`",
+                );
+            }
+            return None;
+        };
+        if poolers == 0 {
+            self.fail(
+                "pgbouncer",
+                "`[pgbouncer]` is declared but no host has role `pooler`",
+                "give a host the role `pooler`",
+            );
+        }
+        if p.postgres.is_none() {
+            self.fail(
+                "pgbouncer",
+                "`[pgbouncer]` needs a `[postgres]` to pool",
+                None,
+            );
+        }
+        let auth_file = b
+            .auth_file
+            .clone()
+            .unwrap_or_else(|| "/etc/pgbouncer/userlist.txt".into());
+        self.secret_path("pgbouncer.auth_file", &auth_file);
+        let port = b.port.unwrap_or(6432);
+        self.unprivileged_port(
+            "pgbouncer.port",
+            port,
+            "PgBouncer listens on 6432 by default",
+        );
+        for (key, value) in [
+            ("pgbouncer.default_pool_size", b.default_pool_size),
+            ("pgbouncer.max_client_conn", b.max_client_conn),
+        ] {
+            if value == Some(0) {
+                self.fail(key, format!("`{key}` must be at least 1"), None);
+            }
+        }
+        Some(PgbouncerSpec {
+            port,
+            pool_mode: b.pool_mode.unwrap_or(PoolMode::Transaction),
+            max_client_conn: b.max_client_conn,
+            default_pool_size: b.default_pool_size,
+            reserve_pool_size: b.reserve_pool_size,
+            auth_file,
+        })
+    }
+
+    pub(super) fn backup(&mut self, p: &Profile) -> Option<BackupSpec> {
+        let b = p.backup.as_ref()?;
+        if p.postgres.is_none() {
+            self.fail("backup", "`[backup]` needs a `[postgres]` to back up", None);
+        }
+        let schedule = b
+            .schedule
+            .clone()
+            .unwrap_or_else(|| "*-*-* 03:00:00".into());
+        if let Err(problem) = check_calendar(&schedule) {
+            self.fail(
+                "backup.schedule",
+                format!(
+                    "`backup.schedule`: `{}` is not a systemd calendar expression: {problem}",
+                    shown(&schedule)
+                ),
+                "for example `*-*-* 03:00:00` or `daily`",
+            );
+        }
+        self.check(
+            (1..=3650).contains(&b.retention_days),
+            "backup.retention_days",
+            || {
+                format!(
+                    "`backup.retention_days`: {} is out of range",
+                    b.retention_days
+                )
+            },
+            "between 1 and 3650 days",
+        );
+        self.path("backup.destination", &b.destination);
+        Some(BackupSpec {
+            schedule,
+            retention_days: b.retention_days,
+            destination: b.destination.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_extension_name, is_postgres_setting};
+
+    #[test]
+    fn setting_and_extension_names_are_plain() {
+        assert!(is_postgres_setting("work_mem"));
+        assert!(is_postgres_setting("pg_stat_statements.track"));
+        for bad in [
+            "",
+            "Work_mem",
+            "_x",
+            "1x",
+            "work-mem",
+            "a b",
+            "x=y",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_postgres_setting(bad), "{bad:?}");
+        }
+        assert!(is_extension_name("uuid-ossp"));
+        assert!(is_extension_name("pg_stat_statements"));
+        for bad in ["", "Vector", "uuid.ossp", "x;y"] {
+            assert!(!is_extension_name(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Validate stage, `[redis]`: the one cache of a deployment, and the eviction
+//! policy a Redis that carries job queues must keep.
+
+use super::Checker;
+use crate::model::{HostSpec, RedisSpec};
+use crate::profile::{EvictionPolicy, Persistence, Profile, Role};
+
+impl Checker<'_> {
+    pub(super) fn redis(&mut self, p: &Profile, hosts: &[HostSpec]) -> Option<RedisSpec> {
+        let caches = hosts.iter().filter(|h| h.has(Role::Cache)).count();
+        let Some(r) = &p.redis else {
+            if caches > 0 {
+                self.fail(
+                    "hosts",
+                    "hosts have role `cache` but the profile has no `[redis]` table",
+                    "add `[redis]`",
+                );
+            }
+            return None;
+        };
+        if caches != 1 {
+            self.fail(
+                "redis",
+                format!("`[redis]` needs exactly one host with role `cache`, found {caches}"),
+                "gen runs one Redis per deployment",
+            );
+        }
+        let queues = r.queues.unwrap_or(false);
+        let policy = r.maxmemory_policy.unwrap_or(if queues {
+            EvictionPolicy::Noeviction
+        } else {
+            EvictionPolicy::AllkeysLru
+        });
+        if queues && policy != EvictionPolicy::Noeviction {
+            self.fail(
+                "redis.maxmemory_policy",
+                format!(
+                    "`redis.maxmemory_policy`: `{}` evicts keys, but this Redis carries job queues",
+                    policy.as_str()
+                ),
+                "queued jobs would silently disappear under memory pressure; use `noeviction`",
+            );
+        }
+        if let Some(path) = &r.password_file {
+            self.secret_path("redis.password_file", path);
+        }
+        let port = r.port.unwrap_or(6379);
+        self.unprivileged_port("redis.port", port, "Redis listens on 6379 by default");
+        Some(RedisSpec {
+            port,
+            maxmemory: r.maxmemory,
+            maxmemory_policy: policy,
+            queues,
+            persistence: r.persistence.unwrap_or(if queues {
+                Persistence::Aof
+            } else {
+                Persistence::Rdb
+            }),
+            password_file: r.password_file.clone(),
+        })
+    }
+}
