@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use gen_target::error::{Error, Result};
+use gen_target::host_path::join_under;
 use gen_target::layout::{tree_path, ROOT_DIR};
 
 pub struct Staging {
@@ -57,7 +58,7 @@ impl Staging {
 
     /// The generated file for a host path.
     pub fn generated(&self, host_path: &str) -> Utf8PathBuf {
-        self.generated_root.join(host_path.trim_start_matches('/'))
+        join_under(&self.generated_root, host_path)
     }
 
     /// Copies the generated file for `host_path` to `<staging>/root/<host_path>`.

@@ -30,6 +30,7 @@ use rustix::io::Errno;
 
 use crate::fault;
 use gen_target::error::{Error, Result};
+use gen_target::host_path::join_under;
 
 /// The live root gen manages, `/` in production, opened.
 #[derive(Debug)]
@@ -77,7 +78,7 @@ fn open_beneath(
 fn components<'a>(root: &Utf8Path, host_path: &'a str) -> Result<Vec<&'a str>> {
     if !gen_target::host_path::is_safe_path(host_path) {
         return Err(Error::UnsafeLivePath {
-            path: root.join(host_path.trim_start_matches('/')),
+            path: join_under(root, host_path),
             message: "is not a plain absolute path".into(),
         });
     }
@@ -133,7 +134,7 @@ impl RootDir {
 
     /// Where a host path is, for messages.
     pub fn live_path(&self, host_path: &str) -> Utf8PathBuf {
-        self.dir.path.join(host_path.trim_start_matches('/'))
+        join_under(&self.dir.path, host_path)
     }
 
     /// Opens a host directory; `None` when a component does not exist. A

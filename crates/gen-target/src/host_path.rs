@@ -3,6 +3,8 @@
 //! rule: the compile side before it writes a manifest, the live side before it
 //! trusts one.
 
+use camino::{Utf8Path, Utf8PathBuf};
+
 /// An absolute path made only of characters that need no quoting in any of
 /// the generated formats, with no `.`, `..` or empty components.
 pub fn is_safe_path(value: &str) -> bool {
@@ -17,6 +19,22 @@ pub fn is_safe_path(value: &str) -> bool {
                         b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+')
                     })
             }))
+}
+
+/// `host_path` placed below `dir`: the one place a host path becomes a path
+/// on this machine (inside a target tree, a staging copy or the live root).
+/// Manifests and profiles are checked with [`is_safe_path`] before any path
+/// gets here; as a second line, empty, `.` and `..` components are dropped,
+/// so the result can never leave `dir` whatever it is given.
+pub fn join_under(dir: &Utf8Path, host_path: &str) -> Utf8PathBuf {
+    let mut out = dir.to_path_buf();
+    for component in host_path
+        .split('/')
+        .filter(|c| !matches!(*c, "" | "." | ".."))
+    {
+        out.push(component);
+    }
+    out
 }
 
 /// A value as it may be shown in an error message: control characters escaped,
@@ -35,7 +53,25 @@ pub fn shown(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_safe_path, shown};
+    use super::{is_safe_path, join_under, shown};
+    use camino::Utf8Path;
+
+    #[test]
+    fn join_under_never_leaves_the_directory() {
+        let dir = Utf8Path::new("/srv/tree/root");
+        assert_eq!(
+            join_under(dir, "/etc/nginx/nginx.conf"),
+            "/srv/tree/root/etc/nginx/nginx.conf"
+        );
+        assert_eq!(join_under(dir, "/"), dir);
+        for hostile in ["/../../etc/shadow", "../x", "//etc/./../x", "/etc/../../.."] {
+            assert!(join_under(dir, hostile).starts_with(dir), "{hostile}");
+            assert!(
+                !join_under(dir, hostile).as_str().contains(".."),
+                "{hostile}"
+            );
+        }
+    }
 
     #[test]
     fn paths_are_absolute_and_plain() {

@@ -4,6 +4,8 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::host_path::join_under;
+
 /// The manifest of one host: `generated/<profile>/<host>/manifest.json`.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -14,9 +16,7 @@ pub const ROOT_DIR: &str = "root";
 /// absolute and was checked to hold no `.`, `..` or empty component, so the
 /// join cannot leave the tree.
 pub fn tree_path(host_dir: &Utf8Path, host_path: &str) -> Utf8PathBuf {
-    host_dir
-        .join(ROOT_DIR)
-        .join(host_path.trim_start_matches('/'))
+    join_under(&host_dir.join(ROOT_DIR), host_path)
 }
 
 /// The manifest of the host whose tree is `host_dir`.
