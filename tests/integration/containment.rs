@@ -11,46 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::support::{gen_command, run, Project, Run};
-
-/// A small host: cron, nginx, compose, Prometheus, a healthcheck script.
-const BEFORE: &str = r#"[project]
-name = "shop"
-
-[network]
-internal = ["10.1.0.0/16"]
-
-[hosts.web1]
-address = "10.1.0.10"
-roles = ["load_balancer", "api", "monitoring"]
-hardware = { cores = 2, memory = "4GiB", storage = "ssd" }
-
-[services.api]
-runtime = "container"
-image = "ghcr.io/shop/api:1.0.0"
-port = 8000
-healthcheck = { http = "/health" }
-
-[sites.main]
-server_names = ["shop.example.com"]
-certificate = "/etc/ssl/shop.pem"
-certificate_key = "/etc/ssl/shop.key"
-
-[[sites.main.locations]]
-path = "/"
-service = "api"
-"#;
-
-/// Files updated (image), created (a native service) and removed (monitoring).
-fn after() -> String {
-    BEFORE
-        .replace("api:1.0.0", "api:1.1.0")
-        .replace("\"load_balancer\", \"api\", \"monitoring\"", "\"load_balancer\", \"api\"")
-        .replace(
-            "[sites.main]\n",
-            "[services.agent]\nruntime = \"native\"\ncommand = [\"/usr/local/bin/agent\"]\nuser = \"nobody\"\n\n[sites.main]\n",
-        )
-}
+use super::support::crash::{each_crash_point, live_command, temp_files, Trial};
+use super::support::{run, small_changed, Project, Run, SMALL};
 
 /// Builds `profile` in a project of its own and returns the project.
 fn built(profile: &str) -> Project {
@@ -66,22 +28,13 @@ fn gen_live(
     root: &Path,
     crash_after: Option<u64>,
 ) -> Run {
-    let mut command = gen_command();
-    command.args(args);
-    if let Some(project) = project {
-        command
-            .arg("--generated")
-            .arg(project.path().join("generated"))
-            .args(["--profile", "shop", "--host", "web1"]);
-        if args.first() == Some(&"apply") {
-            command.args(["--yes", "--skip-validation", "--no-reload"]);
-        }
-    }
-    command.arg("--root").arg(root).env("GEN_SYSTEMCTL", "true");
-    if let Some(n) = crash_after {
-        command.env("GEN_CRASH_AFTER", n.to_string());
-    }
-    run(&mut command)
+    let generated = project.map(|p| p.path().join("generated"));
+    run(&mut live_command(
+        args,
+        generated.as_deref(),
+        root,
+        crash_after,
+    ))
 }
 
 fn apply(project: &Project, root: &Path) -> Run {
@@ -242,19 +195,10 @@ fn spin(micros: u64) {
     }
 }
 
-fn temp_files(root: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".gen-tmp-"))
-        .map(|e| e.into_path())
-        .collect()
-}
-
 #[test]
 fn directories_swapped_for_links_during_apply_and_rollback_never_lead_outside() {
-    let before = built(BEFORE);
-    let after = built(&after());
+    let before = built(SMALL);
+    let after = built(&small_changed());
     let work = tempfile::tempdir().expect("temporary directory");
     let canary = canary(work.path());
     let untouched = snapshot(&canary);
@@ -322,8 +266,8 @@ fn directories_swapped_for_links_during_apply_and_rollback_never_lead_outside() 
 
 #[test]
 fn a_link_at_the_journal_is_refused_and_never_followed() {
-    let before = built(BEFORE);
-    let after = built(&after());
+    let before = built(SMALL);
+    let after = built(&small_changed());
     let work = tempfile::tempdir().expect("temporary directory");
     let canary = canary(work.path());
     let untouched = snapshot(&canary);
@@ -351,7 +295,7 @@ fn a_link_at_the_journal_is_refused_and_never_followed() {
 /// "nothing was written", and the next rollback finishes it.
 #[test]
 fn a_rollback_that_stops_half_way_says_what_it_changed() {
-    let project = built(BEFORE);
+    let project = built(SMALL);
     let work = tempfile::tempdir().expect("temporary directory");
     let canary = canary(work.path());
     let untouched = snapshot(&canary);
@@ -402,7 +346,7 @@ fn a_rollback_that_stops_half_way_says_what_it_changed() {
 /// interrupted run made, and leaves files that only look like gen's alone.
 #[test]
 fn crash_recovery_removes_what_it_made_and_nothing_else() {
-    let project = built(BEFORE);
+    let project = built(SMALL);
     let work = tempfile::tempdir().expect("temporary directory");
     let base = work.path().join("base");
     let foreign = [
@@ -432,25 +376,15 @@ fn crash_recovery_removes_what_it_made_and_nothing_else() {
     };
     let original = listing(&base);
 
-    let mut crashes = 0;
-    for n in 1..=200u64 {
-        let root = work.path().join(format!("crash-{n}"));
-        let copied = Command::new("cp")
-            .arg("-a")
-            .arg(&base)
-            .arg(&root)
-            .status()
-            .expect("cp runs");
-        assert!(copied.success());
-        let out = gen_live(&["apply"], Some(&project), &root, Some(n));
+    let crashes = each_crash_point(work.path(), &base, 200, |n, root| {
+        let out = gen_live(&["apply"], Some(&project), root, Some(n));
         if out.code == 0 {
-            break;
+            return Trial::Finished;
         }
-        crashes += 1;
         let recovered = if n % 2 == 0 {
-            rollback(&root)
+            rollback(root)
         } else {
-            apply(&project, &root)
+            apply(&project, root)
         };
         // A crash before the generation was recorded leaves nothing to roll back.
         let nothing_recorded =
@@ -467,7 +401,7 @@ fn crash_recovery_removes_what_it_made_and_nothing_else() {
                 "step {n}: `{name}` is not gen's and must stay"
             );
         }
-        let ours: Vec<PathBuf> = temp_files(&root)
+        let ours: Vec<PathBuf> = temp_files(root)
             .into_iter()
             .filter(|p| !foreign.iter().any(|f| p.ends_with(f)))
             .collect();
@@ -478,13 +412,13 @@ fn crash_recovery_removes_what_it_made_and_nothing_else() {
         );
         if n % 2 == 0 {
             assert_eq!(
-                listing(&root),
+                listing(root),
                 original,
                 "step {n}: the rollback left files or directories behind"
             );
         }
-        std::fs::remove_dir_all(&root).expect("cleanup");
-    }
+        Trial::Crashed
+    });
     assert!(crashes >= 20, "only {crashes} crash points");
 }
 
@@ -492,7 +426,7 @@ fn crash_recovery_removes_what_it_made_and_nothing_else() {
 /// stops the rollback at its last file.
 #[test]
 fn a_rollback_stopped_by_an_immutable_directory_says_what_it_changed() {
-    let project = built(BEFORE);
+    let project = built(SMALL);
     let work = tempfile::tempdir().expect("temporary directory");
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc")).expect("etc");

@@ -1,9 +1,7 @@
 //! What the generated files say, asserted on their text for every bundled
 //! profile (not snapshots): the production-grade points each artifact must hold.
 
-mod common;
-
-use common::{Tree, PROFILES};
+use super::support::bundled::{Tree, PROFILES};
 
 fn each(tree: &Tree, path: &str, mut f: impl FnMut(&str, &str, &str)) -> usize {
     let mut n = 0;

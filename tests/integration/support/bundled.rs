@@ -1,9 +1,7 @@
-//! Shared by the integration tests: a freshly built tree of the bundled
-//! profiles, and the `gen` binary.
+//! A freshly built tree of the bundled profiles, and the `gen` binary run
+//! from the crate root.
 
-#![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub const PROFILES: &[&str] = &["pilot", "production", "ha"];
@@ -83,8 +81,4 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-pub fn exists(path: &Path) -> bool {
-    path.exists()
 }

@@ -2,9 +2,7 @@
 //! (`.ci/install-validators.sh`), so these run with `--strict`: a validator
 //! missing here fails the test, naming it.
 
-mod common;
-
-use common::{text, Tree, PROFILES};
+use super::support::bundled::{self, text, Tree, PROFILES};
 
 #[test]
 fn every_bundled_profile_passes_every_validator() {
@@ -29,7 +27,7 @@ fn every_fixture_profile_passes_every_validator() {
         let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(fixture);
-        let built = common::gen()
+        let built = bundled::gen()
             .arg("-C")
             .arg(&project)
             .args(["build", "--out"])
@@ -37,7 +35,7 @@ fn every_fixture_profile_passes_every_validator() {
             .output()
             .unwrap();
         assert!(built.status.success(), "{}", text(&built));
-        let out = common::gen()
+        let out = bundled::gen()
             .args(["check", "--strict", "--generated"])
             .arg(out_dir.path())
             .output()
@@ -168,7 +166,7 @@ fn an_unknown_profile_is_an_error_with_help() {
 fn apply_validates_a_database_host_tree_then_writes_it() {
     let tree = Tree::build();
     let root = tempfile::tempdir().unwrap();
-    let out = common::gen()
+    let out = bundled::gen()
         .args([
             "apply",
             "--profile",
@@ -217,7 +215,7 @@ fn apply_validates_a_database_host_tree_then_writes_it() {
     )
     .unwrap();
     let root2 = tempfile::tempdir().unwrap();
-    let refused = common::gen()
+    let refused = bundled::gen()
         .args([
             "apply",
             "--profile",

@@ -20,44 +20,8 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const BEFORE: &str = r#"[project]
-name = "shop"
-
-[network]
-internal = ["10.1.0.0/16"]
-
-[hosts.web1]
-address = "10.1.0.10"
-roles = ["load_balancer", "api", "monitoring"]
-hardware = { cores = 2, memory = "4GiB", storage = "ssd" }
-
-[services.api]
-runtime = "container"
-image = "ghcr.io/shop/api:1.0.0"
-port = 8000
-healthcheck = { http = "/health" }
-
-[sites.main]
-server_names = ["shop.example.com"]
-certificate = "/etc/ssl/shop.pem"
-certificate_key = "/etc/ssl/shop.key"
-
-[[sites.main.locations]]
-path = "/"
-service = "api"
-"#;
-
-/// The change under test: a new image and body size (files updated), a
-/// native service (files created), monitoring dropped (files removed).
-fn after() -> String {
-    BEFORE
-        .replace("api:1.0.0", "api:1.1.0")
-        .replace("\"load_balancer\", \"api\", \"monitoring\"", "\"load_balancer\", \"api\"")
-        .replace(
-            "[sites.main]\n",
-            "[services.agent]\nruntime = \"native\"\ncommand = [\"/usr/local/bin/agent\"]\nuser = \"nobody\"\n\n[sites.main]\nclient_max_body_size = \"50MiB\"\n",
-        )
-}
+use super::support::crash::{copy_root, each_crash_point, live_command, temp_files, Trial};
+use super::support::{small_changed, SMALL};
 
 fn gen() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gen"));
@@ -81,25 +45,9 @@ fn build(dir: &Path, profile: &str) -> PathBuf {
 }
 
 fn apply(generated: &Path, root: &Path, crash_after: Option<u64>) -> Output {
-    let mut command = gen();
-    command
-        .args([
-            "apply",
-            "--yes",
-            "--skip-validation",
-            "--profile",
-            "shop",
-            "--host",
-            "web1",
-            "--generated",
-        ])
-        .arg(generated)
-        .arg("--root")
-        .arg(root);
-    if let Some(n) = crash_after {
-        command.env("GEN_CRASH_AFTER", n.to_string());
-    }
-    command.output().unwrap()
+    live_command(&["apply"], Some(generated), root, crash_after)
+        .output()
+        .unwrap()
 }
 
 fn rollback(root: &Path) -> Output {
@@ -107,12 +55,9 @@ fn rollback(root: &Path) -> Output {
 }
 
 fn rollback_crashing(root: &Path, crash_after: Option<u64>) -> Output {
-    let mut command = gen();
-    command.args(["rollback", "--root"]).arg(root);
-    if let Some(n) = crash_after {
-        command.env("GEN_CRASH_AFTER", n.to_string());
-    }
-    command.output().unwrap()
+    live_command(&["rollback"], None, root, crash_after)
+        .output()
+        .unwrap()
 }
 
 /// Everything under the root but gen's own journal: path → mode and the
@@ -149,25 +94,6 @@ fn fxhash(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })
-}
-
-fn temp_files(root: &Path) -> Vec<String> {
-    walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".gen-tmp-"))
-        .map(|e| e.path().display().to_string())
-        .collect()
-}
-
-fn copy_root(from: &Path, to: &Path) {
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(format!("{}/.", from.display()))
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 fn stderr(out: &Output) -> String {
@@ -213,8 +139,8 @@ impl Drop for Mount {
 #[test]
 fn a_crash_after_any_step_leaves_old_or_new_files_and_the_next_run_recovers() {
     let work = tempfile::tempdir().unwrap();
-    let before_tree = build(&work.path().join("before"), BEFORE);
-    let after_tree = build(&work.path().join("after"), &after());
+    let before_tree = build(&work.path().join("before"), SMALL);
+    let after_tree = build(&work.path().join("after"), &small_changed());
 
     // The host as it is: an unmanaged file, and a hand-written site gen replaces.
     let base = work.path().join("base");
@@ -235,16 +161,12 @@ fn a_crash_after_any_step_leaves_old_or_new_files_and_the_next_run_recovers() {
     let new = listing(&clean);
     assert_ne!(old, new, "the change must change something");
 
-    let mut crashes = 0;
-    for n in 1..=400u64 {
-        let root = work.path().join(format!("crash-{n}"));
-        std::fs::create_dir_all(&root).unwrap();
-        copy_root(&base, &root);
-        let out = apply(&after_tree, &root, Some(n));
+    let crashes = each_crash_point(work.path(), &base, 400, |n, root| {
+        let out = apply(&after_tree, root, Some(n));
         if out.status.success() {
             // Step n is past the last step: every crash point has been tried.
-            assert_eq!(listing(&root), new);
-            break;
+            assert_eq!(listing(root), new);
+            return Trial::Finished;
         }
         assert_eq!(
             out.status.signal(),
@@ -253,10 +175,9 @@ fn a_crash_after_any_step_leaves_old_or_new_files_and_the_next_run_recovers() {
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
-        crashes += 1;
 
         // Old or new, path by path, never torn.
-        let now = listing(&root);
+        let now = listing(root);
         for path in old.keys().chain(new.keys()).chain(now.keys()) {
             // A staged temporary file beside its destination; the next run removes it.
             if path
@@ -279,37 +200,37 @@ fn a_crash_after_any_step_leaves_old_or_new_files_and_the_next_run_recovers() {
 
         // Recover: every other crash by applying again, the rest by rolling back.
         if n % 2 == 1 {
-            let again = apply(&after_tree, &root, None);
+            let again = apply(&after_tree, root, None);
             assert!(
                 again.status.success(),
                 "step {n}: {}",
                 String::from_utf8_lossy(&again.stderr)
             );
             assert_eq!(
-                listing(&root),
+                listing(root),
                 new,
                 "step {n}: apply after the crash did not converge"
             );
         } else {
-            let back = rollback(&root);
+            let back = rollback(root);
             assert!(
                 back.status.success(),
                 "step {n}: {}",
                 String::from_utf8_lossy(&back.stderr)
             );
             assert_eq!(
-                listing(&root),
+                listing(root),
                 old,
                 "step {n}: rollback after the crash did not restore the old state"
             );
         }
         assert_eq!(
-            temp_files(&root),
-            Vec::<String>::new(),
+            temp_files(root),
+            Vec::<PathBuf>::new(),
             "step {n}: temporary files left"
         );
-        std::fs::remove_dir_all(&root).unwrap();
-    }
+        Trial::Crashed
+    });
     eprintln!("{crashes} crash points tried");
     assert!(
         crashes >= 20,
@@ -320,8 +241,8 @@ fn a_crash_after_any_step_leaves_old_or_new_files_and_the_next_run_recovers() {
 #[test]
 fn a_crash_during_rollback_is_finished_by_the_next_rollback() {
     let work = tempfile::tempdir().unwrap();
-    let before_tree = build(&work.path().join("before"), BEFORE);
-    let after_tree = build(&work.path().join("after"), &after());
+    let before_tree = build(&work.path().join("before"), SMALL);
+    let after_tree = build(&work.path().join("after"), &small_changed());
     let base = work.path().join("base");
     std::fs::create_dir_all(base.join("etc")).unwrap();
     std::fs::write(base.join("etc/motd"), "unmanaged\n").unwrap();
@@ -329,15 +250,11 @@ fn a_crash_during_rollback_is_finished_by_the_next_rollback() {
     let old = listing(&base);
     assert!(apply(&after_tree, &base, None).status.success());
 
-    let mut crashes = 0;
-    for n in 1..=400u64 {
-        let root = work.path().join(format!("crash-{n}"));
-        std::fs::create_dir_all(&root).unwrap();
-        copy_root(&base, &root);
-        let out = rollback_crashing(&root, Some(n));
+    let crashes = each_crash_point(work.path(), &base, 400, |n, root| {
+        let out = rollback_crashing(root, Some(n));
         if out.status.success() {
-            assert_eq!(listing(&root), old);
-            break;
+            assert_eq!(listing(root), old);
+            return Trial::Finished;
         }
         assert_eq!(
             out.status.signal(),
@@ -345,12 +262,11 @@ fn a_crash_during_rollback_is_finished_by_the_next_rollback() {
             "step {n}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        crashes += 1;
         // A crash after the record says `rolled_back` came after the rollback
         // was complete and durable: nothing is left to finish.
         let list = gen()
             .args(["--format", "json", "generations", "--root"])
-            .arg(&root)
+            .arg(root)
             .output()
             .unwrap();
         let generations: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
@@ -361,7 +277,7 @@ fn a_crash_during_rollback_is_finished_by_the_next_rollback() {
             .unwrap()["state"]
             == "rolled_back";
         if !finished {
-            let again = rollback(&root);
+            let again = rollback(root);
             assert!(
                 again.status.success(),
                 "step {n}: {}",
@@ -369,24 +285,24 @@ fn a_crash_during_rollback_is_finished_by_the_next_rollback() {
             );
         }
         assert_eq!(
-            listing(&root),
+            listing(root),
             old,
             "step {n}: the rollback was not finished"
         );
         assert_eq!(
-            temp_files(&root),
-            Vec::<String>::new(),
+            temp_files(root),
+            Vec::<PathBuf>::new(),
             "step {n}: temporary files left"
         );
-        std::fs::remove_dir_all(&root).unwrap();
-    }
+        Trial::Crashed
+    });
     assert!(crashes >= 10, "only {crashes} crash points in a rollback");
 }
 
 #[test]
 fn a_full_filesystem_fails_cleanly_and_leaves_the_old_files() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     // Room for gen's journal and a few files, not for the whole tree.
     let Some(_mount) = Mount::tmpfs(&root, "size=24k") else {
@@ -422,7 +338,7 @@ fn a_full_filesystem_fails_cleanly_and_leaves_the_old_files() {
 #[test]
 fn a_read_only_filesystem_is_refused_with_nothing_changed() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     let Some(_mount) = Mount::tmpfs(&root, "ro,size=1m") else {
         return;
@@ -440,7 +356,7 @@ fn a_read_only_filesystem_is_refused_with_nothing_changed() {
 #[test]
 fn a_fifo_where_a_file_belongs_is_refused_without_blocking() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc/cron.d")).unwrap();
     let fifo = root.join("etc/cron.d/shop");
@@ -466,7 +382,7 @@ fn a_fifo_where_a_file_belongs_is_refused_without_blocking() {
 #[test]
 fn a_directory_where_a_file_belongs_is_refused() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc/cron.d/shop/inside")).unwrap();
     let out = apply(&generated, &root, None);
@@ -481,7 +397,7 @@ fn a_directory_where_a_file_belongs_is_refused() {
 #[test]
 fn a_lock_left_by_a_killed_process_does_not_block() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("var/lib/gen")).unwrap();
     let lock = root.join("var/lib/gen/lock");
@@ -509,7 +425,7 @@ fn a_lock_left_by_a_killed_process_does_not_block() {
 #[test]
 fn a_corrupted_generation_record_is_reported_and_nothing_is_written() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     std::fs::create_dir_all(&root).unwrap();
     assert!(apply(&generated, &root, None).status.success());
@@ -555,7 +471,7 @@ fn a_corrupted_generation_record_is_reported_and_nothing_is_written() {
 #[test]
 fn corrupted_kept_contents_stop_a_rollback_before_any_change() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc/nginx/sites-enabled")).unwrap();
     std::fs::write(
@@ -598,7 +514,7 @@ fn corrupted_kept_contents_stop_a_rollback_before_any_change() {
 #[test]
 fn on_a_terminal_apply_asks_and_only_yes_applies() {
     let work = tempfile::tempdir().unwrap();
-    let generated = build(&work.path().join("project"), BEFORE);
+    let generated = build(&work.path().join("project"), SMALL);
     let ask = |root: &Path, answer: &str| -> Output {
         let command = format!(
             "{} apply --skip-validation --no-reload --profile shop --host web1 --generated {} --root {}",

@@ -1,6 +1,9 @@
 //! A throwaway gen project in a temporary directory, and a way to run the real
 //! binary against it.
 
+pub mod bundled;
+pub mod crash;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -202,4 +205,45 @@ pub fn rendered(err: &gen_target::error::Error) -> String {
         .render_report(&mut out, err)
         .expect("an error renders");
     out
+}
+
+/// One small host, `web1`: cron, nginx, compose, Prometheus, a health-check
+/// script. The live-side tests apply it, change it and crash it.
+pub const SMALL: &str = r#"[project]
+name = "shop"
+
+[network]
+internal = ["10.1.0.0/16"]
+
+[hosts.web1]
+address = "10.1.0.10"
+roles = ["load_balancer", "api", "monitoring"]
+hardware = { cores = 2, memory = "4GiB", storage = "ssd" }
+
+[services.api]
+runtime = "container"
+image = "ghcr.io/shop/api:1.0.0"
+port = 8000
+healthcheck = { http = "/health" }
+
+[sites.main]
+server_names = ["shop.example.com"]
+certificate = "/etc/ssl/shop.pem"
+certificate_key = "/etc/ssl/shop.key"
+
+[[sites.main.locations]]
+path = "/"
+service = "api"
+"#;
+
+/// `SMALL` changed so files are updated (image, body size), created (a
+/// native service) and removed (monitoring dropped).
+pub fn small_changed() -> String {
+    SMALL
+        .replace("api:1.0.0", "api:1.1.0")
+        .replace("\"load_balancer\", \"api\", \"monitoring\"", "\"load_balancer\", \"api\"")
+        .replace(
+            "[sites.main]\n",
+            "[services.agent]\nruntime = \"native\"\ncommand = [\"/usr/local/bin/agent\"]\nuser = \"nobody\"\n\n[sites.main]\nclient_max_body_size = \"50MiB\"\n",
+        )
 }

@@ -2,12 +2,10 @@
 //! at its threshold and stays silent below it. Thresholds and `for:` are read
 //! from the generated rules, so the tests follow the profile.
 
-mod common;
-
 use std::fmt::Write as _;
 use std::process::Command;
 
-use common::{Tree, PROFILES};
+use super::support::bundled::{Tree, PROFILES};
 
 const RULES: &str = "/etc/prometheus/rules/atlas.yml";
 
