@@ -76,7 +76,7 @@ fn playbook_applies_two_hosts_roots() {
         )
         .expect("host vars");
     }
-    let play = || {
+    let play = |extra: &[&str]| {
         run(std::process::Command::new(&playbook_bin)
             .current_dir(&dir)
             .env("ANSIBLE_NOCOLOR", "1")
@@ -95,11 +95,15 @@ fn playbook_applies_two_hosts_roots() {
                 "ansible_connection=local",
                 "-e",
                 "gen_systemctl=/bin/true",
+                // Already root: no sudo to escalate through in the test.
+                "-e",
+                "gen_become=false",
             ])
+            .args(extra)
             .arg("-e")
             .arg(format!("ansible_python_interpreter={}", python.display())))
     };
-    let first = play();
+    let first = play(&[]);
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
     assert!(first.stdout.contains("failed=0"), "{}", first.stdout);
 
@@ -131,7 +135,7 @@ fn playbook_applies_two_hosts_roots() {
     );
     assert!(roots.join("app2/etc/prometheus/prometheus.yml").is_file());
 
-    let second = play();
+    let second = play(&[]);
     assert_eq!(second.code, 0, "{}", second.stdout);
     assert!(
         second.stdout.contains("changed=0"),
@@ -139,4 +143,60 @@ fn playbook_applies_two_hosts_roots() {
         second.stdout
     );
     assert!(!second.stdout.contains("changed=1"), "{}", second.stdout);
+
+    // A reviewed change, rehearsed with --check: the plan and the diff are
+    // the new tree's, and the live roots are left alone.
+    let profile = project.path().join("profiles/shop.toml");
+    let changed = std::fs::read_to_string(&profile)
+        .expect("profile")
+        .replace("api:1.0.0", "api:1.1.0");
+    std::fs::write(&profile, changed).expect("edit");
+    assert_eq!(project.gen(&["build"]).code, 0);
+    let compose = roots.join("app2/etc/shop/compose.yaml");
+    let live_before = std::fs::read_to_string(&compose).expect("compose applied");
+    assert!(live_before.contains("api:1.0.0"));
+    let rehearsal = play(&["--check", "--diff"]);
+    assert_eq!(rehearsal.code, 0, "{}", rehearsal.stdout);
+    assert!(
+        rehearsal.stdout.contains("api:1.1.0"),
+        "--check must show the new tree's diff:\n{}",
+        rehearsal.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&compose).expect("compose"),
+        live_before,
+        "--check changed the live root"
+    );
+}
+
+/// The playbook finds the tree wherever `--out` put it.
+#[test]
+fn the_playbook_names_the_tree_relative_to_where_it_is_written() {
+    let project = Project::new().profile("shop", PROFILE);
+    let nested = project.gen(&[
+        "ansible",
+        "--profile",
+        "shop",
+        "--out",
+        "deploy/ansible/shop",
+    ]);
+    assert_eq!(nested.code, 0, "{}", nested.stderr);
+    let playbook = std::fs::read_to_string(project.path().join("deploy/ansible/shop/playbook.yml"))
+        .expect("playbook");
+    assert!(
+        playbook.contains("default(playbook_dir ~ '/../../../generated')"),
+        "{playbook}"
+    );
+    assert!(playbook.contains("become: \"{{ gen_become | default(true) }}\""));
+
+    let outside = tempfile::tempdir().expect("outside");
+    let out = outside.path().to_str().expect("utf-8");
+    let elsewhere = project.gen(&["ansible", "--profile", "shop", "--out", out]);
+    assert_eq!(elsewhere.code, 0, "{}", elsewhere.stderr);
+    let playbook = std::fs::read_to_string(outside.path().join("playbook.yml")).expect("playbook");
+    let project_dir = std::fs::canonicalize(project.path()).expect("canonical");
+    assert!(
+        playbook.contains(&format!("default('{}/generated')", project_dir.display())),
+        "{playbook}"
+    );
 }

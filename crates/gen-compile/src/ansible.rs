@@ -15,6 +15,9 @@ use gen_target::error::{Error, Result};
 struct Context<'a> {
     profile: &'a str,
     profile_file: &'a str,
+    /// The Jinja expression naming the project's `generated/` on the control
+    /// node: relative to `playbook_dir`, or an absolute path.
+    generated: String,
     hosts: Vec<HostEntry<'a>>,
     groups: BTreeMap<&'static str, Vec<&'a str>>,
 }
@@ -25,8 +28,30 @@ struct HostEntry<'a> {
     address: String,
 }
 
-/// `(file name, content)` of the inventory and the playbook.
-pub fn render(d: &Deployment, profile_file: &str) -> Result<Vec<(&'static str, String)>> {
+/// `(file name, content)` of the inventory and the playbook. `generated` is
+/// where the playbook finds the reviewed tree: relative to the playbook's own
+/// directory, or absolute.
+pub fn render(
+    d: &Deployment,
+    profile_file: &str,
+    generated: &str,
+) -> Result<Vec<(&'static str, String)>> {
+    // Written into a single-quoted Jinja string inside a double-quoted YAML
+    // scalar: refuse what either would read as syntax.
+    if generated
+        .chars()
+        .any(|c| matches!(c, '\'' | '"' | '\\' | '{' | '}' | '%' | '#') || c.is_control())
+    {
+        return Err(Error::usage(format!(
+            "the path `{}` cannot be written into the playbook",
+            gen_target::host_path::shown(generated)
+        )));
+    }
+    let generated = if generated.starts_with('/') {
+        format!("'{generated}'")
+    } else {
+        format!("playbook_dir ~ '/{generated}'")
+    };
     let mut groups: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
     for host in &d.hosts {
         for role in &host.roles {
@@ -36,6 +61,7 @@ pub fn render(d: &Deployment, profile_file: &str) -> Result<Vec<(&'static str, S
     let context = Context {
         profile: &d.profile,
         profile_file,
+        generated,
         hosts: d
             .hosts
             .iter()
