@@ -15,6 +15,7 @@ mod live;
 mod profile_files;
 mod promtool;
 mod properties;
+mod pull;
 mod regressions;
 mod reproducible;
 mod review;

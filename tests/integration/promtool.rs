@@ -161,6 +161,24 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                 r#"{alertname="CertificateExpiring",alertstate="firing",severity="warning",site="fire"}"#.into(),
             )
         }
+        "GenPullStale" => {
+            // At eval time E, fire last succeeded t + 600 s ago, calm t - 600 s ago.
+            let e = eval_secs(a) as f64;
+            (
+                vec![
+                    s(r#"gen_pull_last_success_timestamp_seconds{host="fire"}"#, flat(e - t - 600.0 - e)),
+                    s(r#"gen_pull_last_success_timestamp_seconds{host="calm"}"#, flat(e - t + 600.0)),
+                ],
+                r#"{alertname="GenPullStale",alertstate="firing",severity="warning",host="fire"}"#.into(),
+            )
+        }
+        "GenPullRefused" => (
+            vec![
+                s(r#"gen_pull_refused{host="fire"}"#, flat(1.0)),
+                s(r#"gen_pull_refused{host="calm"}"#, flat(0.0)),
+            ],
+            r#"{alertname="GenPullRefused",alertstate="firing",severity="warning",host="fire"}"#.into(),
+        ),
         _ => return None,
     })
 }
@@ -179,6 +197,8 @@ const REQUIRED: &[&str] = &[
     "DiskSpaceLow",
     "BackupTooOld",
     "CertificateExpiring",
+    "GenPullStale",
+    "GenPullRefused",
 ];
 
 #[test]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::artifact_kind::ArtifactKind;
 use crate::catalog::{self, ArtifactSpec};
 use crate::derive::environment::service_environment;
-use crate::derive::{cron, hba, health, scrape, Derived, SettingOrigin};
+use crate::derive::{cron, hba, health, rollout, scrape, Derived, SettingOrigin};
 use crate::model::{Deployment, HostSpec, LocationTarget, ServiceSpec};
 use crate::profile::{Role, Runtime};
 use crate::source::{KeyEntry, SourceMap};
@@ -427,6 +427,17 @@ pub fn derived_values(
                 "alerts.certificate_expiry_days x 86400",
                 format!("{} days", a.certificate_expiry_days),
             ));
+            if let Some(r) = &d.rollout {
+                out.push(value(
+                    "GenPullStale threshold",
+                    rollout::stale_after_seconds(r).to_string(),
+                    "3 x rollout.interval + rollout.waves x rollout.stagger",
+                    format!(
+                        "interval {}, {} wave(s) of {}",
+                        r.interval, r.waves, r.stagger
+                    ),
+                ));
+            }
             if d.backup.is_some() {
                 out.push(value(
                     "BackupTooOld threshold",
@@ -446,8 +457,23 @@ pub fn derived_values(
                 ));
             }
         }
+        K::PullScript => {
+            if let Some(r) = &d.rollout {
+                out.push(value(
+                    "DELAY_SECONDS",
+                    rollout::delay_seconds(r, &host.name).to_string(),
+                    "wave x rollout.stagger; wave 0 for a canary, else 1 + FNV-1a(host name) mod rollout.waves",
+                    format!(
+                        "wave {}, stagger {}, {} wave(s)",
+                        rollout::wave(r, &host.name),
+                        r.stagger,
+                        r.waves
+                    ),
+                ));
+            }
+        }
         K::BackupScript | K::BackupService | K::BackupTimer => {}
-        K::PullScript | K::PullService | K::PullTimer => {}
+        K::PullService | K::PullTimer => {}
     }
     out
 }

@@ -43,6 +43,17 @@ pub struct RolloutSpec {
     pub allowed_signers: Option<String>,
     pub checkout: String,
     pub gen_binary: String,
+    pub canary: Vec<String>,
+    pub stagger: Duration,
+    pub waves: u32,
+    /// `ssh://` access: the deploy key and the known_hosts file pinning the server.
+    pub ssh: Option<SshAccess>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SshAccess {
+    pub key: String,
+    pub known_hosts: String,
 }
 
 impl Deployment {

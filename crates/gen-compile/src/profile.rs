@@ -69,6 +69,20 @@ pub struct Rollout {
     pub checkout: Option<String>,
     /// The gen binary on the host (default `/usr/local/bin/gen`).
     pub gen_binary: Option<String>,
+    /// Hosts that apply a new commit first, as soon as they see it.
+    #[serde(default)]
+    pub canary: Vec<String>,
+    /// How long each later wave waits after the commit before applying it
+    /// (default `0s`: every host applies at once). With `waves = 3` and
+    /// `stagger = "30m"`, the canaries apply at once and the other hosts 30,
+    /// 60 or 90 minutes after the commit, each in a wave fixed by its name.
+    pub stagger: Option<Duration>,
+    /// How many waves the non-canary hosts are spread over (default 1).
+    pub waves: Option<u32>,
+    /// For an `ssh://` repository: the deploy key on the host (read by root only).
+    pub ssh_key: Option<String>,
+    /// For an `ssh://` repository: the known_hosts file that pins the server's key.
+    pub known_hosts: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -10,6 +10,7 @@ pub mod health;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;
+pub mod rollout;
 pub mod scrape;
 pub mod upstream;
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{metric_prefix, Scope};
 use crate::catalog;
+use crate::derive::rollout;
 use crate::derive::scrape::{self, ScrapeJob};
 use crate::model::{AlertSpec, MonitoringSpec, RedisSpec};
 
@@ -43,6 +44,8 @@ pub struct Rules<'a> {
     backup: bool,
     pgbouncer: bool,
     redis: Option<&'a RedisSpec>,
+    /// With pull mode: how long a host may go without a successful pull.
+    pull_stale_seconds: Option<u64>,
 }
 
 /// The profile's thresholds in the units the rules compare with.
@@ -89,5 +92,6 @@ pub fn rules<'a>(scope: &Scope<'a>) -> Rules<'a> {
         backup: d.backup.is_some(),
         pgbouncer: d.pgbouncer.is_some(),
         redis: d.redis.as_ref(),
+        pull_stale_seconds: d.rollout.as_ref().map(rollout::stale_after_seconds),
     }
 }
