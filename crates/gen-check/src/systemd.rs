@@ -16,8 +16,6 @@
 //!   `ExecStart=`, i.e. the application a native service runs: the profile
 //!   declares it and the application's release puts it on the host, not gen.
 
-use std::process::Command;
-
 use super::tool::{is_executable, run, which};
 use super::{FileReport, HostCheck};
 use gen_target::error::Result;
@@ -60,7 +58,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     }
     for (file, staged) in files.iter_mut().zip(&units) {
         file.ran("systemd-analyze verify");
-        let out = run(Command::new(&analyze)
+        let out = run(host
+            .command(&analyze)
             .args(["verify", "--man=no", "--generators=no"])
             .arg(staged)
             .env("SYSTEMD_LOG_COLOR", "0")
@@ -106,7 +105,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                 continue;
             };
             file.ran("systemd-analyze calendar");
-            let out = run(Command::new(&analyze).args(["calendar", spec.trim()]));
+            let out = run(host.command(&analyze).args(["calendar", spec.trim()]));
             if !out.success {
                 let why = out.lines().join("; ");
                 file.fail(format!("{}:{}: {why}", file.generated, n + 1));

@@ -206,6 +206,10 @@ pub enum Error {
         help: String,
     },
 
+    #[error("gen is stopping on a signal: no sandbox is started")]
+    #[diagnostic(code(gen::check::stopping))]
+    Stopping,
+
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),
