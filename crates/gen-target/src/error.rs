@@ -210,6 +210,13 @@ pub enum Error {
     #[diagnostic(code(gen::check::stopping))]
     Stopping,
 
+    #[error("cannot watch for termination signals")]
+    #[diagnostic(code(gen::signals))]
+    Signals {
+        #[source]
+        source: io::Error,
+    },
+
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),
