@@ -10,6 +10,7 @@ mod properties;
 mod regressions;
 mod reproducible;
 mod review;
+mod sandboxes;
 mod secrets;
 mod shapes;
 pub mod support;
