@@ -8,7 +8,9 @@
 //!   expect. The signal is not handled in a signal handler: signal-hook's
 //!   handler only writes to a pipe that a thread of gen's reads, so the
 //!   cleanup may lock, start `kill` and wait, none of which is safe inside a
-//!   handler. A second signal ends gen at once.
+//!   handler. A second signal ends gen at once. A signal gen was started
+//!   ignoring (SIGHUP under `nohup`, SIGINT in a shell's background job)
+//!   stays ignored.
 //! - SIGKILL cannot be caught: every sandbox runs in a PID namespace that
 //!   dies with gen (`gen_check::namespaces`), and the next run removes the
 //!   directories such a gen left (`gen_check::sandboxes::sweep`).
@@ -46,8 +48,10 @@ pub fn guard() -> Result<()> {
 }
 
 fn watch() -> Result<()> {
-    let mut signals =
-        Signals::new([SIGTERM, SIGINT, SIGHUP]).map_err(|source| Error::Signals { source })?;
+    let watched = [SIGTERM, SIGINT, SIGHUP]
+        .into_iter()
+        .filter(|&s| !ignored(s));
+    let mut signals = Signals::new(watched).map_err(|source| Error::Signals { source })?;
     std::thread::Builder::new()
         .name("gen-signals".into())
         .spawn(move || {
@@ -77,6 +81,19 @@ fn watch() -> Result<()> {
         })
         .map_err(|source| Error::Signals { source })?;
     Ok(())
+}
+
+/// Whether this process was started ignoring `signal` (the `SigIgn` mask of
+/// `/proc/self/status`): installing a handler would undo that.
+fn ignored(signal: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| (1..=64).contains(&signal) && mask & (1 << (signal - 1)) != 0)
 }
 
 /// Where gen would go on to print a verdict or write to the host: once a

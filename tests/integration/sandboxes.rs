@@ -139,6 +139,43 @@ fn a_killed_check_or_apply_leaves_no_sandbox_process_and_the_next_run_no_directo
     );
 }
 
+/// A signal gen was started ignoring stays ignored: `nohup gen apply`
+/// survives the hangup it asked to survive.
+#[test]
+fn a_hangup_under_nohup_does_not_stop_a_check() {
+    if !sandboxes_run_here() {
+        return;
+    }
+    let work = Scratch::new();
+    let gen = work.command(Scenario::Check { host: "pool1" }, &work.fresh_root());
+    let mut nohup = Command::new("sh");
+    nohup
+        .args(["-c", "trap '' HUP && exec \"$0\" \"$@\""])
+        .arg(gen.get_program())
+        .args(gen.get_args())
+        .envs(gen.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let running = nohup.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while work.sandbox_dirs().is_empty() {
+        assert!(Instant::now() < deadline, "the check made no sandbox");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = Command::new("kill")
+        .args(["-HUP", &running.id().to_string()])
+        .status();
+    let out = running.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    work.assert_clean("after the check");
+}
+
 /// The next run removes only what gens that are gone left: a check running
 /// beside it keeps its sandbox and passes; a directory gen did not name
 /// with an owner record is not gen's to remove.
