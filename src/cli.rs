@@ -279,7 +279,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match run(&cli) {
+    let outcome = run(&cli);
+    // A signal's exit code and cleanup win over whatever the command ended in.
+    crate::sandboxes::wait_if_interrupted();
+    match outcome {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Differences) => ExitCode::from(1),
         Err(err) => {

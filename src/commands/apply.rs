@@ -29,8 +29,12 @@ pub struct Options<'a> {
 /// written) and refuses the apply if any of them rejects a file. A validator
 /// that is not installed on this host is reported and does not block.
 fn validate(host_dir: &Utf8Path) -> Result<()> {
+    crate::sandboxes::guard()?;
     // Beside the host's running services: the sandboxes stay small.
-    let report = gen_check::check_host_with(host_dir, gen_check::Sandbox::Frugal)?;
+    let report = gen_check::check_host_with(host_dir, gen_check::Sandbox::Frugal);
+    // Stopped by a signal: nothing is written, whatever the validators said.
+    crate::sandboxes::wait_if_interrupted();
+    let report = report?;
     let mut failures = Vec::new();
     for file in &report.files {
         match file.status {

@@ -17,7 +17,11 @@ pub fn run(
     format: Format,
 ) -> Result<Outcome> {
     let dirs = select(generated, profiles, hosts)?;
-    let reports = check_all(&dirs)?;
+    crate::sandboxes::guard()?;
+    let reports = check_all(&dirs);
+    // Stopped by a signal: the verdicts of killed validators mean nothing.
+    crate::sandboxes::wait_if_interrupted();
+    let reports = reports?;
     let report = CheckReport::new(strict, reports);
     match format {
         Format::Json => {

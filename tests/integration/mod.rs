@@ -19,6 +19,7 @@ mod pull;
 mod regressions;
 mod reproducible;
 mod review;
+mod sandboxes;
 mod secrets;
 mod shapes;
 mod stale;

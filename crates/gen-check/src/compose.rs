@@ -4,6 +4,7 @@
 //! installed. Compose v1 (`docker-compose` 1.x) is deliberately not used: it
 //! predates the Compose Specification and rejects its top-level `name`.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use super::tool::{run, which};
@@ -17,7 +18,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             None => file.skip("`check-jsonschema` is not installed"),
             Some(program) => {
                 file.ran("check-jsonschema --builtin-schema vendor.compose-spec");
-                let out = run(Command::new(program)
+                let out = run(host
+                    .command(program)
                     .args(["--builtin-schema", "vendor.compose-spec"])
                     .arg(&staged));
                 if !out.success {
@@ -27,9 +29,11 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                 }
             }
         }
-        if let Some(mut compose) = compose_v2() {
+        if let Some((program, first)) = compose_v2() {
             file.ran("docker compose config --quiet");
-            let out = run(compose
+            let out = run(host
+                .command(program)
+                .args(first)
                 .arg("--file")
                 .arg(&staged)
                 .args(["config", "--quiet"]));
@@ -43,17 +47,14 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     Ok(())
 }
 
-/// Docker Compose v2: the `docker compose` plugin, or a standalone v2 binary.
-fn compose_v2() -> Option<Command> {
+/// Docker Compose v2: the `docker compose` plugin, or a standalone v2
+/// binary, as the program and its first arguments.
+fn compose_v2() -> Option<(PathBuf, &'static [&'static str])> {
     if let Some(v2) = which("docker-compose-v2") {
-        return Some(Command::new(v2));
+        return Some((v2, &[]));
     }
     let docker = which("docker")?;
     let plugin = run(Command::new(&docker).args(["compose", "version"]));
     // An unknown `docker` subcommand can exit 0: trust the version line only.
-    (plugin.success && plugin.stdout.contains("Compose version")).then(|| {
-        let mut cmd = Command::new(docker);
-        cmd.arg("compose");
-        cmd
-    })
+    (plugin.success && plugin.stdout.contains("Compose version")).then_some((docker, &["compose"]))
 }

@@ -64,7 +64,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                 let scratch = host.staging.path("cron-line");
                 for (n, job) in jobs {
                     host.staging.write(&scratch, &job)?;
-                    let out = run(Command::new(crontab).arg("-n").arg(&scratch));
+                    let out = run(host.command(crontab).arg("-n").arg(&scratch));
                     if !out.success {
                         let why = out
                             .lines()

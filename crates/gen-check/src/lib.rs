@@ -6,15 +6,21 @@
 
 pub mod compose;
 pub mod cron;
+pub mod namespaces;
 pub mod nginx;
+pub mod owner;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
 pub mod report;
+pub mod sandboxes;
 pub mod shell;
 pub mod staging;
 pub mod systemd;
 pub mod tool;
+
+use std::ffi::OsStr;
+use std::process::Command;
 
 use camino::Utf8Path;
 
@@ -23,9 +29,9 @@ use gen_target::layout::manifest_path;
 use gen_target::manifest::Manifest;
 use gen_target::Validator;
 
+pub use namespaces::{Launcher, Namespaces};
 pub use report::{CheckReport, FileReport, HostReport, Status};
 pub use staging::Staging;
-pub use tool::Netns;
 
 /// How much the sandboxes may take from the machine they run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +45,12 @@ pub enum Sandbox {
 }
 
 /// Everything the validators of one host share: the staged files and, when
-/// namespaces work here, a private network for the daemons they start.
+/// namespaces work here, the private network and PID namespaces every
+/// program they start runs in.
 pub struct HostCheck {
     pub staging: Staging,
-    pub netns: Option<Netns>,
+    pub namespaces: Option<Namespaces>,
+    pub launcher: Launcher,
     /// Every host path in the manifest: files that will exist on the host.
     pub managed: Vec<String>,
     pub sandbox: Sandbox,
@@ -57,11 +65,16 @@ pub fn check_host(host_dir: &Utf8Path) -> Result<HostReport> {
 pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostReport> {
     let manifest = Manifest::read(&manifest_path(host_dir))?;
     let staging = Staging::new(host_dir)?;
-    let netns = Netns::new(staging.dir());
+    let namespaces = Namespaces::new(&staging);
+    let launcher = match &namespaces {
+        Some(namespaces) => namespaces.launcher().clone(),
+        None => Launcher::outside(&staging),
+    };
     let managed = manifest.files.iter().map(|f| f.path.clone()).collect();
     let mut host = HostCheck {
         staging,
-        netns,
+        namespaces,
+        launcher,
         managed,
         sandbox,
     };
@@ -116,13 +129,25 @@ pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostRepo
             files[i] = report;
         }
     }
-    drop(host.netns.take());
+    drop(host.namespaces.take());
     host.staging.close()?;
     Ok(HostReport {
         profile: manifest.profile,
         host: manifest.host,
         files,
     })
+}
+
+impl HostCheck {
+    /// `program`, to run in this host's sandbox.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        self.launcher.command(program)
+    }
+
+    /// `program` as the user `user`, to run in this host's sandbox.
+    pub fn command_as(&self, user: &str, program: impl AsRef<OsStr>) -> Command {
+        self.launcher.command_as(user, program)
+    }
 }
 
 /// A validator: checks its files of one host, recording verdicts in them.

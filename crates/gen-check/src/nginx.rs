@@ -6,8 +6,6 @@
 //! to the sandbox. `nginx -t` binds every `listen`, so it runs in the host
 //! check's private network namespace with the host's addresses on loopback.
 
-use std::process::Command;
-
 use camino::Utf8Path;
 
 use super::tool::{run, stand_in_certificate, which};
@@ -24,7 +22,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     let sandbox = host.staging.path("nginx");
     std::fs::create_dir_all(sandbox.join("logs")).map_err(|e| Error::write(sandbox.clone(), e))?;
     let (cert, key) = (sandbox.join("cert.pem"), sandbox.join("key.pem"));
-    let made = stand_in_certificate(openssl.as_ref(), cert.as_ref(), key.as_ref());
+    let made = stand_in_certificate(host.command(&openssl), cert.as_ref(), key.as_ref());
     for file in files {
         if !made.success {
             file.fail(format!(
@@ -38,19 +36,16 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             .staging
             .stage_with(&file.path, |line| rewrite(line, &cert, &key, &logs))?;
         let text = std::fs::read_to_string(&staged).unwrap_or_default();
-        if let Some(netns) = &host.netns {
+        if let Some(namespaces) = &host.namespaces {
             for address in listen_addresses(&text) {
-                netns.add_address(&address);
+                namespaces.add_address(&address);
             }
         } else {
             file.note("no private network namespace here: `listen` binds this machine's ports");
         }
         let conf = sandbox.join("nginx.conf");
         host.staging.write(&conf, &main_conf(&sandbox, &staged))?;
-        let mut cmd = match &host.netns {
-            Some(netns) => netns.command(&nginx),
-            None => Command::new(&nginx),
-        };
+        let mut cmd = host.command(&nginx);
         file.ran("nginx -t");
         let out = run(cmd
             .args(["-t", "-q", "-p"])

@@ -11,7 +11,8 @@
 //! `pg_hba_file_rules` must hold no errors. PgBouncer starts on the staged ini
 //! (host-only paths rewritten in place) and `select 1` must go through it with
 //! a SCRAM login. Everything runs in the host check's private network
-//! namespace, so the generated addresses and ports are used as they are.
+//! namespace, so the generated addresses and ports are used as they are, and
+//! in its PID namespace, so no server outlives gen.
 
 mod conf;
 
@@ -22,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::tool::{as_user, chown_to, run, stand_in_certificate, which, Output};
-use super::{find, FileReport, HostCheck};
+use super::tool::{chown_to, run, stand_in_certificate, which, Output};
+use super::{find, FileReport, HostCheck, Launcher};
+use crate::sandboxes::aborting;
 use gen_target::error::{Error, Result};
 use gen_target::Validator;
 
@@ -99,7 +101,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         }
     }
     if value("ssl").is_some_and(|v| conf::is_on(&v)) || value("ssl_cert_file").is_some() {
-        let (cert, key) = stand_in_tls(&dir)?;
+        let (cert, key) = stand_in_tls(&host.launcher, &dir)?;
         overrides.insert("ssl_cert_file", cert.to_string());
         overrides.insert("ssl_key_file", key.to_string());
         if value("ssl_ca_file").is_some() {
@@ -154,13 +156,13 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         .cloned()
         .or_else(|| value("listen_addresses"))
         .unwrap_or_else(|| "localhost".into());
-    if let Some(netns) = &host.netns {
+    if let Some(namespaces) = &host.namespaces {
         for address in listen.split(',') {
-            netns.add_address(address);
+            namespaces.add_address(address);
         }
         if let Some(ini) = &ini {
             for address in ini.listen_addresses() {
-                netns.add_address(&address);
+                namespaces.add_address(&address);
             }
         }
     }
@@ -168,16 +170,20 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     // ---- initdb and start ----
     chown_to(&dir, "postgres").map_err(|e| Error::write(dir.clone(), e))?;
     let data = dir.join("data");
-    let init = run(as_user("postgres", &initdb).arg("-D").arg(&data).args([
-        "-A",
-        "trust",
-        "-U",
-        "postgres",
-        "--no-sync",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-    ]));
+    let init = run(host
+        .command_as("postgres", &initdb)
+        .arg("-D")
+        .arg(&data)
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]));
     if !init.success {
         let why = format!("initdb failed: {}", init.lines().join("; "));
         for file in files.iter_mut() {
@@ -190,7 +196,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         .map(|(k, v)| format!("-c {k}={v}"))
         .collect();
     let log = dir.join("server.log");
-    let mut start = in_netns(host, as_user("postgres", &pg_ctl));
+    let mut start = host.command_as("postgres", &pg_ctl);
     start
         .arg("-D")
         .arg(&data)
@@ -200,6 +206,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         .arg(options.join(" "));
     let started = run(&mut start);
     let cluster = Cluster {
+        launcher: host.launcher.clone(),
         pg_ctl: pg_ctl.clone(),
         data: data.clone(),
     };
@@ -245,6 +252,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     }
 
     let sql = Sql {
+        launcher: host.launcher.clone(),
         psql: psql.clone(),
         socket: dir.clone(),
         port,
@@ -386,7 +394,7 @@ fn check_pgbouncer(
         userlist.push_str(&format!("\"{admin}\" \"{secret}\"\n"));
     }
     host.staging.write(&pgb.join("userlist.txt"), &userlist)?;
-    let (cert, key) = stand_in_tls(&pgb)?;
+    let (cert, key) = stand_in_tls(&host.launcher, &pgb)?;
     let section = RefCell::new(String::new());
     let staged = host.staging.stage_with(&file.path, |line| {
         let trimmed = line.trim();
@@ -418,16 +426,18 @@ fn check_pgbouncer(
     })?;
     chown_to(&pgb, "postgres").map_err(|e| Error::write(pgb.clone(), e))?;
     file.ran("pgbouncer + psql select 1");
-    let started = run(in_netns(host, as_user("postgres", &pgbouncer))
+    let started = run(host
+        .command_as("postgres", &pgbouncer)
         .arg("-d")
         .arg(&staged));
     let log = pgb.join("pgbouncer.log");
     let pidfile = pgb.join("pgbouncer.pid");
     let deadline = Instant::now() + Duration::from_secs(5);
-    while started.success && !pidfile.exists() && Instant::now() < deadline {
+    while started.success && !pidfile.exists() && Instant::now() < deadline && !aborting() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let bouncer = Bouncer {
+        launcher: host.launcher.clone(),
         pidfile: pidfile.clone(),
     };
     if !started.success || !pidfile.exists() {
@@ -477,7 +487,7 @@ fn check_pgbouncer(
             ));
             continue;
         }
-        let mut cmd = in_netns(host, Command::new(&sql.psql));
+        let mut cmd = host.command(&sql.psql);
         cmd.args([
             "-X", "-A", "-t", "-h", &address, "-p", &port, "-U", &role, "-d", &db.alias, "-c",
             "select 1",
@@ -505,23 +515,6 @@ fn check_pgbouncer(
     Ok(())
 }
 
-fn in_netns(host: &HostCheck, cmd: Command) -> Command {
-    match &host.netns {
-        None => cmd,
-        Some(netns) => {
-            let mut wrapped = netns.command(cmd.get_program());
-            wrapped.args(cmd.get_args());
-            for (k, v) in cmd.get_envs() {
-                match v {
-                    Some(v) => wrapped.env(k, v),
-                    None => wrapped.env_remove(k),
-                };
-            }
-            wrapped
-        }
-    }
-}
-
 /// Server log lines that say something went wrong.
 fn is_problem(line: &str) -> bool {
     [
@@ -543,16 +536,17 @@ fn is_problem(line: &str) -> bool {
 }
 
 /// A stand-in self-signed certificate and key, readable by postgres only.
-fn stand_in_tls(dir: &Utf8Path) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
+fn stand_in_tls(launcher: &Launcher, dir: &Utf8Path) -> Result<(Utf8PathBuf, Utf8PathBuf)> {
     let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
     if !cert.exists() {
         let openssl = which("openssl").unwrap_or_else(|| "openssl".into());
-        let _ = stand_in_certificate(openssl.as_ref(), cert.as_ref(), key.as_ref());
+        let _ = stand_in_certificate(launcher.command(openssl), cert.as_ref(), key.as_ref());
     }
     Ok((cert, key))
 }
 
 struct Sql {
+    launcher: Launcher,
     psql: std::path::PathBuf,
     socket: Utf8PathBuf,
     port: u16,
@@ -573,7 +567,7 @@ impl Sql {
     }
 
     fn psql(&self, sql: &str) -> Command {
-        let mut cmd = as_user("postgres", &self.psql);
+        let mut cmd = self.launcher.command_as("postgres", &self.psql);
         cmd.args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
             .arg(&self.socket)
             .arg("-p")
@@ -586,6 +580,7 @@ impl Sql {
 
 /// Stops the sandbox cluster when dropped, whatever happened.
 struct Cluster {
+    launcher: Launcher,
     pg_ctl: std::path::PathBuf,
     data: Utf8PathBuf,
 }
@@ -593,7 +588,9 @@ struct Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         if self.data.join("postmaster.pid").exists() {
-            let _ = run(as_user("postgres", &self.pg_ctl)
+            let _ = run(self
+                .launcher
+                .command_as("postgres", &self.pg_ctl)
                 .arg("-D")
                 .arg(&self.data)
                 .args(["-m", "immediate", "-w", "-s", "stop"]));
@@ -601,8 +598,10 @@ impl Drop for Cluster {
     }
 }
 
-/// Stops PgBouncer (SIGINT: immediate shutdown) when dropped.
+/// Stops PgBouncer (SIGINT: immediate shutdown) when dropped. The pid in
+/// its pidfile is the sandbox PID namespace's, so `kill` runs in there.
 struct Bouncer {
+    launcher: Launcher,
     pidfile: Utf8PathBuf,
 }
 
@@ -613,13 +612,13 @@ impl Drop for Bouncer {
         if pid.is_empty() || !pid.chars().all(|c| c.is_ascii_digit()) {
             return;
         }
-        let _ = run(Command::new("kill").args(["-INT", pid]));
+        let _ = run(self.launcher.command("kill").args(["-INT", pid]));
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.pidfile.exists() && Instant::now() < deadline {
+        while self.pidfile.exists() && Instant::now() < deadline && !aborting() {
             std::thread::sleep(Duration::from_millis(20));
         }
         if self.pidfile.exists() {
-            let _ = run(Command::new("kill").args(["-KILL", pid]));
+            let _ = run(self.launcher.command("kill").args(["-KILL", pid]));
         }
     }
 }

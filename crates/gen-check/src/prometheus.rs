@@ -3,8 +3,6 @@
 //! the path differs), so `promtool check config` loads exactly the generated
 //! rules.
 
-use std::process::Command;
-
 use super::tool::{run, which};
 use super::{FileReport, HostCheck};
 use gen_target::error::Result;
@@ -25,7 +23,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         let staged = host.staging.stage(&file.path)?;
         rules.push((file.path.clone(), staged.to_string()));
         file.ran("promtool check rules");
-        let out = run(Command::new(&promtool)
+        let out = run(host
+            .command(&promtool)
             .args(["check", "rules"])
             .arg(&staged));
         if !out.success {
@@ -45,7 +44,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                 .map(|(path, staged)| line.replace(path.as_str(), staged))
         })?;
         file.ran("promtool check config");
-        let out = run(Command::new(&promtool)
+        let out = run(host
+            .command(&promtool)
             .args(["check", "config"])
             .arg(&staged));
         if !out.success {

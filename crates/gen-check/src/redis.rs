@@ -3,13 +3,14 @@
 //! use are rewritten in place (`dir`, `pidfile`, `logfile`, `unixsocket`,
 //! `include`: one line for one line); TCP is turned off and supervision
 //! replaced by options given after the file, which win over it. Redis reports
-//! "*** FATAL CONFIG FILE ERROR ... at line N" with the offending line.
+//! "*** FATAL CONFIG FILE ERROR ... at line N" with the offending line. The
+//! server runs in the host check's PID namespace, so it cannot outlive gen.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::tool::{as_user, chown_to, run, user_ids, which};
-use super::{FileReport, HostCheck};
+use super::tool::{chown_to, run, user_ids, which};
+use super::{FileReport, HostCheck, Launcher};
+use crate::sandboxes::aborting;
 use gen_target::error::{Error, Result};
 
 pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
@@ -43,7 +44,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         chown_to(&dir, user).map_err(|e| Error::write(dir.clone(), e))?;
         let socket = dir.join("redis.sock");
         file.ran("redis-server + redis-cli ping");
-        let started = run(as_user(user, &server)
+        let started = run(host
+            .command_as(user, &server)
             .arg(&staged)
             .args(["--port", "0", "--unixsocket"])
             .arg(&socket)
@@ -71,11 +73,11 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             continue;
         }
         let deadline = Instant::now() + Duration::from_secs(5);
-        while !socket.exists() && Instant::now() < deadline {
+        while !socket.exists() && Instant::now() < deadline && !aborting() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let password = requirepass(&std::fs::read_to_string(&staged).unwrap_or_default());
-        let mut ping = Command::new(&cli);
+        let mut ping = host.command(&cli);
         ping.arg("-s").arg(&socket).arg("ping");
         if let Some(password) = &password {
             ping.env("REDISCLI_AUTH", password);
@@ -91,32 +93,41 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                 file.note(host.staging.unstage(line));
             }
         }
-        stop(&cli, &socket, password.as_deref(), &dir.join("redis.pid"));
+        stop(
+            &host.launcher,
+            &cli,
+            &socket,
+            password.as_deref(),
+            &dir.join("redis.pid"),
+        );
     }
     Ok(())
 }
 
-/// Stops the server: `SHUTDOWN NOSAVE`, then SIGKILL if it is still there.
+/// Stops the server: `SHUTDOWN NOSAVE`, then SIGKILL if it is still there
+/// (its pidfile holds a pid of the sandbox's PID namespace: `kill` runs in
+/// there).
 fn stop(
+    launcher: &Launcher,
     cli: &std::path::Path,
     socket: &camino::Utf8Path,
     password: Option<&str>,
     pidfile: &camino::Utf8Path,
 ) {
     let pid = std::fs::read_to_string(pidfile).unwrap_or_default();
-    let mut shutdown = Command::new(cli);
+    let mut shutdown = launcher.command(cli);
     shutdown.arg("-s").arg(socket).args(["shutdown", "nosave"]);
     if let Some(password) = password {
         shutdown.env("REDISCLI_AUTH", password);
     }
     let _ = run(&mut shutdown);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while pidfile.exists() && Instant::now() < deadline {
+    while pidfile.exists() && Instant::now() < deadline && !aborting() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let pid = pid.trim();
     if pidfile.exists() && !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()) {
-        let _ = run(Command::new("kill").args(["-KILL", pid]));
+        let _ = run(launcher.command("kill").args(["-KILL", pid]));
     }
 }
 

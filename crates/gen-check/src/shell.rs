@@ -1,8 +1,6 @@
 //! Check stage: shell scripts, with `bash -n` (syntax) and `shellcheck`
 //! (warnings and errors; style notes are not failures).
 
-use std::process::Command;
-
 use super::tool::{run, which};
 use super::{FileReport, HostCheck};
 use gen_target::error::Result;
@@ -14,7 +12,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             None => file.skip("`bash` is not installed"),
             Some(bash) => {
                 file.ran("bash -n");
-                let out = run(Command::new(bash).arg("-n").arg(&staged));
+                let out = run(host.command(bash).arg("-n").arg(&staged));
                 if !out.success {
                     for line in out.lines() {
                         file.fail(host.staging.unstage(&line));
@@ -26,7 +24,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             None => file.skip("`shellcheck` is not installed"),
             Some(shellcheck) => {
                 file.ran("shellcheck --severity=warning");
-                let out = run(Command::new(shellcheck)
+                let out = run(host
+                    .command(shellcheck)
                     .args(["--format=gcc", "--severity=warning", "--shell=bash"])
                     .arg(&staged));
                 if !out.success {

@@ -2,7 +2,9 @@
 //! files, so validators can run on copies whose sandbox-only paths are
 //! rewritten in place (one line for one line, so every line number a
 //! validator reports is the generated file's), and messages can be mapped back
-//! to `generated/<profile>/<host>/root/...`.
+//! to `generated/<profile>/<host>/root/...`. Each directory is named with
+//! its owner record (see [`crate::owner`]) and registered as a live sandbox
+//! (see [`crate::sandboxes`]) until it is removed.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -13,8 +15,13 @@ use gen_target::error::{Error, Result};
 use gen_target::host_path::join_under;
 use gen_target::layout::{tree_path, ROOT_DIR};
 
+use crate::sandboxes::{self, Registration, SandboxId};
+
 pub struct Staging {
+    /// Declared before `registration`: the directory is removed before the
+    /// sandbox leaves the registry, so an abort never misses it.
     dir: tempfile::TempDir,
+    registration: Registration,
     root: Utf8PathBuf,
     generated_root: Utf8PathBuf,
     /// (staged path, generated path), longest staged path first.
@@ -24,11 +31,11 @@ pub struct Staging {
 impl Staging {
     /// A new empty staging directory for the host tree at `generated_host`
     /// (`generated/<profile>/<host>`). Readable by every user: PostgreSQL and
-    /// Redis run as their own users and read their staged files.
+    /// Redis run as their own users and read their staged files. Refused
+    /// once gen is stopping on a signal.
     pub fn new(generated_host: &Utf8Path) -> Result<Staging> {
-        let dir = tempfile::Builder::new()
-            .prefix("gen-check.")
-            .tempdir()
+        let (dir, registration) = sandboxes::create_dir(&std::env::temp_dir())
+            .ok_or(Error::Stopping)?
             .map_err(|e| Error::write("a temporary directory", e))?;
         let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).map_err(|p| {
             Error::usage(format!(
@@ -40,10 +47,16 @@ impl Staging {
             .map_err(|e| Error::write(root.clone(), e))?;
         Ok(Staging {
             dir,
+            registration,
             root,
             generated_root: generated_host.join(ROOT_DIR),
             mapped: Vec::new(),
         })
+    }
+
+    /// This sandbox in the registry of live sandboxes.
+    pub fn id(&self) -> SandboxId {
+        self.registration.id()
     }
 
     /// The staging directory itself.
@@ -128,7 +141,14 @@ impl Staging {
 
     /// Removes the directory now, reporting a failure (drop ignores it).
     pub fn close(self) -> Result<()> {
-        let root = self.root.clone();
-        self.dir.close().map_err(|e| Error::write(root, e))
+        let Staging {
+            dir,
+            registration,
+            root,
+            ..
+        } = self;
+        let closed = dir.close().map_err(|e| Error::write(root, e));
+        drop(registration);
+        closed
     }
 }

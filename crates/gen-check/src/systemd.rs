@@ -15,6 +15,12 @@
 //! * `Command X is not executable` when `X` is the program of the unit's own
 //!   `ExecStart=`, i.e. the application a native service runs: the profile
 //!   declares it and the application's release puts it on the host, not gen.
+//!
+//! Unlike every other validator's programs, `systemd-analyze` runs outside
+//! the sandbox's namespaces: it makes `/tmp/systemd-analyze-*` and
+//! `/tmp/systemd-temporary-*` (in `/tmp` whatever `TMPDIR` says) and removes
+//! them only when it finishes, so killing it with gen would leave them
+//! behind. It starts no server and ends by itself within a second.
 
 use std::process::Command;
 

@@ -1,13 +1,11 @@
-//! Check stage support: finding the real validator programs and running them,
-//! optionally inside a private network namespace so that configs can bind the
-//! host's own addresses and ports without touching this machine's network.
+//! Check stage support: finding the real validator programs and running them
+//! (in a sandbox's namespaces: see [`crate::namespaces`]).
 
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
 /// Where Debian puts programs that are not on a user's `PATH`.
 const EXTRA_DIRS: &[&str] = &[
@@ -59,7 +57,16 @@ impl Output {
 
 /// Runs a command to completion; a program that cannot be started is an
 /// output with the reason in `stderr`, so the file fails with that reason.
+/// Once gen is stopping on a signal, nothing more is started.
 pub fn run(cmd: &mut Command) -> Output {
+    if crate::sandboxes::aborting() {
+        return Output {
+            success: false,
+            code: None,
+            stdout: String::new(),
+            stderr: "not run: gen is stopping".into(),
+        };
+    }
     cmd.stdin(Stdio::null());
     match cmd.output() {
         Ok(out) => Output {
@@ -75,13 +82,6 @@ pub fn run(cmd: &mut Command) -> Output {
             stderr: format!("cannot run {:?}: {e}", cmd.get_program()),
         },
     }
-}
-
-/// `program args...` as the user `user` (through `runuser`), when we are root.
-pub fn as_user(user: &str, program: impl AsRef<OsStr>) -> Command {
-    let mut cmd = Command::new("runuser");
-    cmd.arg("-u").arg(user).arg("--").arg(program);
-    cmd
 }
 
 /// A user's uid and gid from `/etc/passwd`.
@@ -109,91 +109,15 @@ pub fn chown_to(path: &Utf8Path, user: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A private network namespace with its own loopback, kept alive by a bind
-/// mount on a file in the staging directory: every daemon of one host check
-/// (PostgreSQL, PgBouncer, nginx) runs in it, listening on the host's real
-/// addresses and ports. Dropped: the mount is removed.
-pub struct Netns {
-    handle: Utf8PathBuf,
-}
-
-impl Netns {
-    /// `None` when namespaces are unavailable (not root, no `unshare`).
-    pub fn new(dir: &Utf8Path) -> Option<Netns> {
-        let handle = dir.join("netns");
-        fs::write(&handle, "").ok()?;
-        let made = run(Command::new("unshare")
-            .arg(format!("--net={handle}"))
-            .arg("true"));
-        if !made.success {
-            return None;
-        }
-        let netns = Netns { handle };
-        netns
-            .command("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .ok()
-            .filter(|s| s.success())
-            .map(|_| netns)
-    }
-
-    /// `program` to be run inside the namespace.
-    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", self.handle))
-            .arg("--")
-            .arg(program);
-        cmd
-    }
-
-    /// Adds an address of the host to the namespace's loopback.
-    pub fn add_address(&self, address: &str) {
-        let address = address.trim().trim_start_matches('[').trim_end_matches(']');
-        let (family, prefix) = if address.contains(':') {
-            ("-6", 128)
-        } else {
-            ("-4", 32)
-        };
-        if address.is_empty()
-            || matches!(address, "*" | "localhost" | "0.0.0.0" | "::" | "::1")
-            || address.starts_with("127.")
-            || !address
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
-        {
-            return;
-        }
-        let mut cmd = self.command("ip");
-        cmd.args([
-            family,
-            "addr",
-            "add",
-            &format!("{address}/{prefix}"),
-            "dev",
-            "lo",
-        ]);
-        if family == "-6" {
-            cmd.arg("nodad");
-        }
-        let _ = run(&mut cmd);
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = run(Command::new("umount").arg(self.handle.as_str()));
-    }
-}
-
 /// A throw-away self-signed P-256 certificate and key for a sandbox that
 /// must load TLS files the real host has and this machine does not.
+/// `openssl` is the command to run, in the sandbox.
 pub fn stand_in_certificate(
-    openssl: &std::path::Path,
+    mut openssl: Command,
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Output {
-    let made = run(Command::new(openssl)
+    let made = run(openssl
         .args([
             "req",
             "-x509",

@@ -247,6 +247,17 @@ pub enum Error {
     )]
     Pruning { generation: u64, cause: String },
 
+    #[error("gen is stopping on a signal: no sandbox is started")]
+    #[diagnostic(code(gen::check::stopping))]
+    Stopping,
+
+    #[error("cannot watch for termination signals")]
+    #[diagnostic(code(gen::signals))]
+    Signals {
+        #[source]
+        source: io::Error,
+    },
+
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),
