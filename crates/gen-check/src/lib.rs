@@ -90,41 +90,20 @@ pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostRepo
         })
         .collect();
 
-    let of = |files: &mut [FileReport], kinds: &[Validator]| -> Vec<usize> {
-        files
+    // Each program checks its files of the host together (PostgreSQL's
+    // three kinds share one sandbox cluster), in a fixed order.
+    for program in Program::ALL {
+        let picked: Vec<usize> = files
             .iter()
             .enumerate()
-            .filter(|(_, f)| kinds.contains(&f.validator))
+            .filter(|(_, f)| Program::of(f.validator) == program)
             .map(|(i, _)| i)
-            .collect()
-    };
-    let groups: [(&[Validator], Check); 8] = [
-        (&[Validator::Nginx], nginx::check),
-        (
-            &[
-                Validator::Postgresql,
-                Validator::PgHba,
-                Validator::Pgbouncer,
-            ],
-            postgres::check,
-        ),
-        (&[Validator::Redis], redis::check),
-        (&[Validator::Systemd], systemd::check),
-        (&[Validator::Cron], cron::check),
-        (&[Validator::Compose], compose::check),
-        (
-            &[Validator::PrometheusConfig, Validator::PrometheusRules],
-            prometheus::check,
-        ),
-        (&[Validator::Shell], shell::check),
-    ];
-    for (kinds, check) in groups {
-        let picked = of(&mut files, kinds);
+            .collect();
         if picked.is_empty() {
             continue;
         }
         let mut subset: Vec<FileReport> = picked.iter().map(|&i| files[i].clone()).collect();
-        check(&mut host, &mut subset)?;
+        program.check()(&mut host, &mut subset)?;
         for (i, report) in picked.into_iter().zip(subset) {
             files[i] = report;
         }
@@ -147,6 +126,59 @@ impl HostCheck {
     /// `program` as the user `user`, to run in this host's sandbox.
     pub fn command_as(&self, user: &str, program: impl AsRef<OsStr>) -> Command {
         self.launcher.command_as(user, program)
+    }
+}
+
+/// The program behind each validator. [`Program::of`] matches every
+/// [`Validator`] exhaustively: a new kind of file cannot go unchecked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Program {
+    Nginx,
+    Postgres,
+    Redis,
+    Systemd,
+    Cron,
+    Compose,
+    Prometheus,
+    Shell,
+}
+
+impl Program {
+    const ALL: [Program; 8] = [
+        Program::Nginx,
+        Program::Postgres,
+        Program::Redis,
+        Program::Systemd,
+        Program::Cron,
+        Program::Compose,
+        Program::Prometheus,
+        Program::Shell,
+    ];
+
+    fn of(validator: Validator) -> Program {
+        match validator {
+            Validator::Nginx => Program::Nginx,
+            Validator::Postgresql | Validator::PgHba | Validator::Pgbouncer => Program::Postgres,
+            Validator::Redis => Program::Redis,
+            Validator::Systemd => Program::Systemd,
+            Validator::Cron => Program::Cron,
+            Validator::Compose => Program::Compose,
+            Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,
+            Validator::Shell => Program::Shell,
+        }
+    }
+
+    fn check(self) -> Check {
+        match self {
+            Program::Nginx => nginx::check,
+            Program::Postgres => postgres::check,
+            Program::Redis => redis::check,
+            Program::Systemd => systemd::check,
+            Program::Cron => cron::check,
+            Program::Compose => compose::check,
+            Program::Prometheus => prometheus::check,
+            Program::Shell => shell::check,
+        }
     }
 }
 
