@@ -61,9 +61,27 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     let dir = host.staging.path("postgres");
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(dir.clone(), e))?;
     host.staging.write(&dir.join("pg_ident.conf"), "")?;
+    // Values this server's build lacks a library for run as a stand-in, in
+    // the staged file itself: PostgreSQL refuses a bad value in the file even
+    // when the command line overrides it.
+    let stand_ins = match conf_path.as_deref() {
+        Some(p) => {
+            let text = std::fs::read_to_string(host.staging.generated(p)).unwrap_or_default();
+            build_stand_ins(&server, &dir, &parse_conf(&text))?
+        }
+        None => Vec::new(),
+    };
     let staged_conf = conf_path
         .as_deref()
-        .map(|p| host.staging.stage(p))
+        .map(|p| {
+            host.staging.stage_with(p, |line| {
+                let setting = parse_conf(line).pop()?;
+                let dep = stand_ins
+                    .iter()
+                    .find(|d| d.applies(&setting.name, &setting.value))?;
+                Some(format!("{} = '{}'", setting.name, dep.stand_in))
+            })
+        })
         .transpose()?;
     let staged_hba = hba_path
         .as_deref()
@@ -95,6 +113,13 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     overrides.insert("unix_socket_directories", dir.to_string());
     overrides.insert("logging_collector", "off".into());
     let mut notes = Vec::new();
+    for dep in &stand_ins {
+        overrides.insert(dep.setting, dep.stand_in.into());
+        notes.push(format!(
+            "`{} = {}` ran as `{}` in the sandbox: this PostgreSQL {} build has no {}, so that value was not tried here",
+            dep.setting, dep.value, dep.stand_in, server.version, dep.library
+        ));
+    }
     if let Some(conf) = &staged_conf {
         overrides.insert("config_file", conf.to_string());
     }
@@ -197,19 +222,6 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             file.fail(why.clone());
         }
         return Ok(());
-    }
-    for dep in server::BUILD_DEPENDENT {
-        let in_file = value(dep.setting).is_some_and(|v| v.eq_ignore_ascii_case(dep.value));
-        if !in_file || server.major < dep.since || overrides.contains_key(dep.setting) {
-            continue;
-        }
-        if !server.accepts(data.as_std_path(), dep.setting, dep.value) {
-            overrides.insert(dep.setting, dep.stand_in.into());
-            notes.push(format!(
-                "`{} = {}` ran as `{}` in the sandbox: this PostgreSQL {} build has no {} (Debian's and PGDG's packages have it)",
-                dep.setting, dep.value, dep.stand_in, server.version, dep.library
-            ));
-        }
     }
     let options: Vec<String> = overrides
         .iter()
@@ -326,6 +338,38 @@ fn pick_server(pg_file: Option<&str>) -> std::result::Result<Server, String> {
             )
         }),
     }
+}
+
+/// The values of the file this server's build refuses for want of a library
+/// (asked of the server itself, in a scratch directory under `dir`).
+fn build_stand_ins(
+    server: &Server,
+    dir: &Utf8Path,
+    settings: &[conf::Setting],
+) -> Result<Vec<&'static server::BuildDependent>> {
+    let wanted: Vec<&'static server::BuildDependent> = server::BUILD_DEPENDENT
+        .iter()
+        .filter(|dep| server.major >= dep.since)
+        .filter(|dep| {
+            settings
+                .iter()
+                .rev()
+                .find(|s| s.name.eq_ignore_ascii_case(dep.setting))
+                .is_some_and(|s| dep.applies(&s.name, &s.value))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    let probe = dir.join("probe");
+    std::fs::create_dir_all(&probe).map_err(|e| Error::write(probe.clone(), e))?;
+    std::fs::write(probe.join("postgresql.conf"), "")
+        .map_err(|e| Error::write(probe.join("postgresql.conf"), e))?;
+    chown_to(&probe, "postgres").map_err(|e| Error::write(probe.clone(), e))?;
+    Ok(wanted
+        .into_iter()
+        .filter(|dep| !server.accepts(probe.as_std_path(), dep.setting, dep.value))
+        .collect())
 }
 
 /// Reads every setting of the file back from the running server.

@@ -54,9 +54,10 @@ impl Server {
 }
 
 /// A setting value only a server built with an optional library accepts.
-/// Distribution packages (Debian's, PGDG's) have these libraries; the
-/// portable builds `.ci/install-postgresql.sh` unpacks do not, so such a
-/// value runs as `stand_in` in the sandbox, and the report says so.
+/// Debian's own build has lz4 (its 15 checks `wal_compression = lz4` as it
+/// is); the portable builds `.ci/install-postgresql.sh` unpacks have neither
+/// lz4 nor liburing, so such a value runs as `stand_in` in the sandbox, and
+/// the report says so. The setting's name is still checked by the server.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildDependent {
     pub setting: &'static str,
@@ -98,14 +99,22 @@ pub const BUILD_DEPENDENT: &[BuildDependent] = &[
     },
 ];
 
+impl BuildDependent {
+    /// Whether a file's `name = value` is this one.
+    pub fn applies(&self, name: &str, value: &str) -> bool {
+        name.eq_ignore_ascii_case(self.setting) && value.eq_ignore_ascii_case(self.value)
+    }
+}
+
 impl Server {
     /// Whether this build accepts `name = value`, as the server itself says
-    /// (`postgres -C` on an initialised data directory, as `postgres`); only
+    /// (`postgres -C` reading the empty `postgresql.conf` in `dir`, as
+    /// `postgres`); only
     /// an "invalid value" answer counts as no.
-    pub fn accepts(&self, data: &Path, name: &str, value: &str) -> bool {
+    pub fn accepts(&self, dir: &Path, name: &str, value: &str) -> bool {
         let out = run(as_user("postgres", self.postgres())
             .arg("-D")
-            .arg(data)
+            .arg(dir)
             .arg("-C")
             .arg(name)
             .arg("-c")
