@@ -5,6 +5,7 @@
 //! `--strict`, and the keys that feed PGTune (version, `max_connections`,
 //! `data_size`, `san` storage) are refused where PostgreSQL would refuse them
 //! and give PGTune's numbers where it would not.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 
