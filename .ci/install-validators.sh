@@ -22,6 +22,8 @@ if [ ! -x "$VENV/bin/check-jsonschema" ]; then
   "$VENV/bin/pip" install -q --disable-pip-version-check 'check-jsonschema==0.39.0'
 fi
 ln -sf "$VENV/bin/check-jsonschema" /usr/local/bin/check-jsonschema
+# A server for every PostgreSQL major gen targets (Debian 12 ships only 15).
+bash "$(dirname "$0")/install-postgresql.sh"
 # Stop anything a package script started anyway.
 if command -v pg_lsclusters >/dev/null; then
   pg_lsclusters -h 2>/dev/null | awk '$4=="online"{print $1, $2}' | while read -r v c; do

@@ -12,6 +12,7 @@ mod fuzz;
 mod injection;
 mod layers;
 mod live;
+mod pg_versions;
 mod profile_files;
 mod promtool;
 mod properties;

@@ -31,6 +31,8 @@ struct Topology {
     redis: bool,
     site: bool,
     backup: bool,
+    /// PostgreSQL major version, 13 to 18.
+    pg_version: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -51,7 +53,7 @@ fn topology() -> impl Strategy<Value = Topology> {
     let host = (
         1u32..=64,
         2u32..=256,
-        prop::sample::select(vec!["ssd", "hdd", "nvme"]),
+        prop::sample::select(vec!["ssd", "hdd", "nvme", "san"]),
     )
         .prop_map(|(cores, memory_gib, storage)| HostGen {
             cores,
@@ -74,21 +76,25 @@ fn topology() -> impl Strategy<Value = Topology> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        13u32..=18,
     )
         .prop_map(
-            |(hosts, apis, postgres, replicas, pgbouncer, redis, site, backup)| Topology {
-                replicas: if postgres {
-                    replicas.min(hosts.len().saturating_sub(1))
-                } else {
-                    0
-                },
-                hosts,
-                apis,
-                postgres,
-                pgbouncer: postgres && pgbouncer,
-                redis,
-                site,
-                backup: postgres && backup,
+            |(hosts, apis, postgres, replicas, pgbouncer, redis, site, backup, pg_version)| {
+                Topology {
+                    replicas: if postgres {
+                        replicas.min(hosts.len().saturating_sub(1))
+                    } else {
+                        0
+                    },
+                    hosts,
+                    apis,
+                    postgres,
+                    pgbouncer: postgres && pgbouncer,
+                    redis,
+                    site,
+                    backup: postgres && backup,
+                    pg_version,
+                }
             },
         )
 }
@@ -163,10 +169,10 @@ fn tables(t: &Topology) -> Vec<String> {
         out.push(table);
     }
     if t.postgres {
-        out.push(
-            "[postgres]\nversion = 16\nworkload = \"web\"\ndatabase = \"app\"\nusers = [\"app\"]\n"
-                .into(),
-        );
+        out.push(format!(
+            "[postgres]\nversion = {}\nworkload = \"web\"\ndatabase = \"app\"\nusers = [\"app\"]\n",
+            t.pg_version
+        ));
     }
     if t.pgbouncer {
         out.push("[pgbouncer]\npool_mode = \"transaction\"\n".into());

@@ -1,11 +1,14 @@
 //! Check stage: PostgreSQL (`postgresql.conf`, `pg_hba.conf`) and PgBouncer
 //! (`pgbouncer.ini`) against one throw-away cluster per host.
 //!
-//! The cluster is made with `initdb` and started with the generated
+//! The cluster is a server of the files' own major version (`server.rs`:
+//! never another one; without it the files are skipped, a failure under
+//! `--strict`), and the report names the version that ran. It is made with `initdb` and started with the generated
 //! `postgresql.conf` and `pg_hba.conf`, overriding on the command line only
 //! what a sandbox needs (data and socket directories, pid and ident files, the
-//! logging collector, stand-in TLS files, and `shared_buffers` when this
-//! machine cannot map it). A replica's configuration starts as a primary (no
+//! logging collector, stand-in TLS files, `shared_buffers` when this
+//! machine cannot map it, and a value the sandbox's build lacks a library
+//! for, such as `wal_compression = lz4`, each with a note). A replica's configuration starts as a primary (no
 //! `standby.signal`). Then every setting in the file is read back from the
 //! running server and must equal the file's value, `pg_file_settings` and
 //! `pg_hba_file_rules` must hold no errors. PgBouncer starts on the staged ini
@@ -15,6 +18,7 @@
 //! in its PID namespace, so no server outlives gen.
 
 mod conf;
+mod server;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -30,29 +34,56 @@ use gen_target::error::{Error, Result};
 use gen_target::Validator;
 
 use conf::{equivalent, located, parse_conf, parse_ini, Ini};
+use server::Server;
 
 /// The role PgBouncer logs in with when no pg_hba.conf names one.
 const CHECK_ROLE: &str = "gen_check";
 const CHECK_PASSWORD: &str = "gen-check-password";
 
 pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
-    let tools = ["initdb", "pg_ctl", "psql"].map(which);
-    let [Some(initdb), Some(pg_ctl), Some(psql)] = tools else {
-        for file in files {
-            file.skip("PostgreSQL (`initdb`, `pg_ctl`, `psql`) is not installed");
-        }
-        return Ok(());
-    };
-    let dir = host.staging.path("postgres");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::write(dir.clone(), e))?;
-    host.staging.write(&dir.join("pg_ident.conf"), "")?;
-
     let conf_path = find(files, Validator::Postgresql).map(|f| f.path.clone());
     let hba_path = find(files, Validator::PgHba).map(|f| f.path.clone());
     let ini_path = find(files, Validator::Pgbouncer).map(|f| f.path.clone());
+    let server = match pick_server(conf_path.as_deref().or(hba_path.as_deref())) {
+        Ok(server) => server,
+        Err(why) => {
+            for file in files {
+                file.skip(why.clone());
+            }
+            return Ok(());
+        }
+    };
+    let Some(psql) = server.psql().or_else(|| which("psql")) else {
+        for file in files {
+            file.skip("`psql` is not installed");
+        }
+        return Ok(());
+    };
+    let (initdb, pg_ctl) = (server.initdb(), server.pg_ctl());
+    let dir = host.staging.path("postgres");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::write(dir.clone(), e))?;
+    host.staging.write(&dir.join("pg_ident.conf"), "")?;
+    // Values this server's build lacks a library for run as a stand-in, in
+    // the staged file itself: PostgreSQL refuses a bad value in the file even
+    // when the command line overrides it.
+    let stand_ins = match conf_path.as_deref() {
+        Some(p) => {
+            let text = std::fs::read_to_string(host.staging.generated(p)).unwrap_or_default();
+            build_stand_ins(host, &server, &dir, &parse_conf(&text))?
+        }
+        None => Vec::new(),
+    };
     let staged_conf = conf_path
         .as_deref()
-        .map(|p| host.staging.stage(p))
+        .map(|p| {
+            host.staging.stage_with(p, |line| {
+                let setting = parse_conf(line).pop()?;
+                let dep = stand_ins
+                    .iter()
+                    .find(|d| d.applies(&setting.name, &setting.value))?;
+                Some(format!("{} = '{}'", setting.name, dep.stand_in))
+            })
+        })
         .transpose()?;
     let staged_hba = hba_path
         .as_deref()
@@ -84,6 +115,13 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     overrides.insert("unix_socket_directories", dir.to_string());
     overrides.insert("logging_collector", "off".into());
     let mut notes = Vec::new();
+    for dep in &stand_ins {
+        overrides.insert(dep.setting, dep.stand_in.into());
+        notes.push(format!(
+            "`{} = {}` ran as `{}` in the sandbox: this PostgreSQL {} build has no {}, so that value was not tried here",
+            dep.setting, dep.value, dep.stand_in, server.version, dep.library
+        ));
+    }
     if let Some(conf) = &staged_conf {
         overrides.insert("config_file", conf.to_string());
     }
@@ -238,7 +276,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         }
         let why = format!("PostgreSQL did not start: {}", started.lines().join("; "));
         for file in files.iter_mut() {
-            file.ran("postgres (initdb + pg_ctl start)");
+            file.ran(format!("{} (initdb + pg_ctl start)", server.label()));
             if !any || file.status != super::Status::Failed {
                 file.fail(if file.validator == Validator::Postgresql || !any {
                     why.clone()
@@ -258,14 +296,14 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         port,
     };
     if let Some(file) = find(files, Validator::Postgresql) {
-        file.ran("postgres (initdb + pg_ctl start) + SHOW");
+        file.ran(format!("{} (initdb + pg_ctl start) + SHOW", server.label()));
         for note in &notes {
             file.note(note.clone());
         }
         compare_settings(host, file, &sql, &settings, &overrides);
     }
     if let Some(file) = find(files, Validator::PgHba) {
-        file.ran("postgres + pg_hba_file_rules");
+        file.ran(format!("{} + pg_hba_file_rules", server.label()));
         let out = sql.query("select line_number || ': ' || error from pg_hba_file_rules where error is not null order by line_number");
         if !out.success {
             file.fail(format!(
@@ -284,6 +322,63 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     }
     drop(cluster);
     Ok(())
+}
+
+/// The server that checks a host's files: the major version in the path of
+/// its postgresql.conf or pg_hba.conf and no other, or, on a pooler-only host,
+/// the newest installed (it only stands in for the database servers the
+/// pooler points at). `Err` is why the files are not checked.
+fn pick_server(pg_file: Option<&str>) -> std::result::Result<Server, String> {
+    match pg_file {
+        Some(path) => {
+            let major = server::major_from_path(path).ok_or_else(|| {
+                format!(
+                    "cannot tell the PostgreSQL major version of `{path}`: gen writes these files under `/etc/postgresql/<major>/main/`"
+                )
+            })?;
+            server::find(major).map_err(|missing| missing.message())
+        }
+        None => server::newest().ok_or_else(|| {
+            format!(
+                "no PostgreSQL server ({} to {}) to stand in for the database servers; install one: `.ci/install-postgresql.sh`",
+                server::MAJORS.start(),
+                server::MAJORS.end()
+            )
+        }),
+    }
+}
+
+/// The values of the file this server's build refuses for want of a library
+/// (asked of the server itself, in a scratch directory under `dir`).
+fn build_stand_ins(
+    host: &HostCheck,
+    server: &Server,
+    dir: &Utf8Path,
+    settings: &[conf::Setting],
+) -> Result<Vec<&'static server::BuildDependent>> {
+    let wanted: Vec<&'static server::BuildDependent> = server::BUILD_DEPENDENT
+        .iter()
+        .filter(|dep| server.major >= dep.since)
+        .filter(|dep| {
+            settings
+                .iter()
+                .rev()
+                .find(|s| s.name.eq_ignore_ascii_case(dep.setting))
+                .is_some_and(|s| dep.applies(&s.name, &s.value))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(wanted);
+    }
+    let probe = dir.join("probe");
+    std::fs::create_dir_all(&probe).map_err(|e| Error::write(probe.clone(), e))?;
+    std::fs::write(probe.join("postgresql.conf"), "")
+        .map_err(|e| Error::write(probe.join("postgresql.conf"), e))?;
+    chown_to(&probe, "postgres").map_err(|e| Error::write(probe.clone(), e))?;
+    Ok(wanted
+        .into_iter()
+        .filter(|dep| !server.accepts(host, probe.as_std_path(), dep.setting, dep.value))
+        .collect())
 }
 
 /// Reads every setting of the file back from the running server.

@@ -193,6 +193,8 @@ pub struct PostgresSpec {
     pub port: u16,
     pub extensions: Vec<String>,
     pub max_connections: Option<u32>,
+    /// The declared data size (`postgres.data_size`), PGTune's DB size input.
+    pub data_size: Option<ByteSize>,
     pub synchronous_replicas: u32,
     pub replication_user: String,
     pub replication_passfile: String,

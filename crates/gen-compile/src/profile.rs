@@ -147,6 +147,7 @@ impl Role {
 pub struct Hardware {
     pub cores: u32,
     pub memory: ByteSize,
+    /// The data disk: `hdd`, `ssd`, `nvme` or `san` (network storage), as PGTune's "Data Storage".
     pub storage: Storage,
     /// Size of the data disk, for capacity checks and alerts.
     pub disk: Option<ByteSize>,
@@ -158,6 +159,7 @@ pub enum Storage {
     Hdd,
     Ssd,
     Nvme,
+    San,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -268,7 +270,8 @@ pub enum Workload {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Postgres {
-    /// Major version (13 to 17).
+    /// Major version (13 to 18); `gen check` checks the files with a server of this version.
+    #[schemars(range(min = 13, max = 18))]
     pub version: u32,
     /// What the database mostly serves; drives the derived tuning (PGTune).
     pub workload: Workload,
@@ -279,8 +282,13 @@ pub struct Postgres {
     pub port: Option<u16>,
     /// Extensions the application needs (preloaded where they must be).
     pub extensions: Option<Vec<String>>,
-    /// Overrides the derived `max_connections`.
+    /// Overrides the derived `max_connections` (1 to 262143).
+    #[schemars(range(min = 1, max = 262143))]
     pub max_connections: Option<u32>,
+    /// How much data the database holds: PGTune's "Total Data Size", compared
+    /// with each database host's memory (less than it, 1x to 3x, more than 3x).
+    /// Default: PGTune's default, 1x to 3x the memory.
+    pub data_size: Option<ByteSize>,
     /// Replicas that must confirm each commit (0 = asynchronous replication).
     pub synchronous_replicas: Option<u32>,
     /// The role replicas stream as (default `replicator`).

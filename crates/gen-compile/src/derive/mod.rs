@@ -41,6 +41,13 @@ pub struct Derived {
 
 pub fn derive(deployment: &Deployment, sources: &SourceMap) -> Result<Derived> {
     let postgres = postgres::derive_all(deployment);
+    if let Some(pg) = &deployment.postgres {
+        for conf in postgres.values() {
+            if let Some(budget) = postgres::check_server_processes(pg, conf) {
+                return Err(budget.into_error(sources));
+            }
+        }
+    }
     let pools = match (&deployment.pgbouncer, deployment.primary()) {
         (Some(_), Some(primary)) => {
             let max_connections = postgres

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::postgres_tuning::{self, TuningInput};
+use super::postgres_tuning::{self, DbSize, TuningInput};
+use super::BudgetError;
 use crate::escape::postgres_quote;
 use crate::model::{Deployment, HostSpec, PostgresSpec};
 use crate::profile::{Role, Storage, Workload};
+use crate::units::ByteSize;
 
 /// Extensions that only work when preloaded.
 const PRELOADED_EXTENSIONS: &[&str] = &[
@@ -34,6 +36,8 @@ pub struct PostgresConf {
     pub sections: Vec<Section>,
     /// PGTune's warnings for this host's hardware.
     pub warnings: Vec<String>,
+    /// How `postgres.data_size` was read for this host, when declared.
+    pub data_size: Option<String>,
 }
 
 impl PostgresConf {
@@ -127,6 +131,7 @@ fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
             Storage::Hdd => postgres_tuning::Storage::Hdd,
             Storage::Ssd => postgres_tuning::Storage::Ssd,
             Storage::Nvme => postgres_tuning::Storage::Nvme,
+            Storage::San => postgres_tuning::Storage::San,
         },
         workload: match pg.workload {
             Workload::Web => postgres_tuning::Workload::Web,
@@ -137,6 +142,100 @@ fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
         major_version: pg.version,
         max_connections: pg.max_connections,
     }
+}
+
+/// PGTune's "Total Data Size" choice for a host: the declared data compared
+/// with the host's memory, as PGTune's form words it ("Less than RAM",
+/// "1x - 3x RAM", "More than 3x RAM"); PGTune's default, 1x to 3x, when
+/// `postgres.data_size` is not declared.
+pub fn db_size(data_size: Option<ByteSize>, memory: ByteSize) -> DbSize {
+    let Some(data) = data_size else {
+        return DbSize::MidRam;
+    };
+    let (data, memory) = (u128::from(data.bytes()), u128::from(memory.bytes()));
+    if data < memory {
+        DbSize::LessThanRam
+    } else if data <= memory * 3 {
+        DbSize::MidRam
+    } else {
+        DbSize::GreaterThanRam
+    }
+}
+
+/// The header line that says how the declared data size was read.
+fn data_size_line(data_size: ByteSize, choice: DbSize) -> String {
+    let (words, pgtune) = match choice {
+        DbSize::LessThanRam => ("less than the memory", "less_ram"),
+        DbSize::MidRam => ("1x to 3x the memory", "mid_ram"),
+        DbSize::GreaterThanRam => ("more than 3x the memory", "greater_ram"),
+    };
+    format!("postgres.data_size {data_size}: {words} (PGTune `{pgtune}`)")
+}
+
+/// PostgreSQL's `MAX_BACKENDS`: connections and background processes together.
+const MAX_BACKENDS: u64 = 262_143;
+
+/// The server processes a conf asks for, as the server counts them at start
+/// (`InitializeMaxBackends`, and on 13-17 `max_connections`' own check):
+/// connections, autovacuum workers, background workers and WAL senders, plus
+/// the special processes (the autovacuum launcher; 18 adds the slot sync
+/// worker and sizes autovacuum by `autovacuum_worker_slots`, default 16).
+pub fn server_processes(version: u32, conf: &PostgresConf) -> (u64, String) {
+    let get = |name: &str, default: u64| {
+        conf.setting(name)
+            .and_then(|s| s.value.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let (autovacuum_name, autovacuum, special) = if version >= 18 {
+        (
+            "autovacuum_worker_slots",
+            get("autovacuum_worker_slots", 16),
+            2,
+        )
+    } else {
+        (
+            "autovacuum_max_workers",
+            get("autovacuum_max_workers", 3),
+            1,
+        )
+    };
+    let workers = get("max_worker_processes", DEFAULT_MAX_WORKER_PROCESSES);
+    let senders = get("max_wal_senders", 10);
+    let total = conf
+        .max_connections
+        .saturating_add(autovacuum)
+        .saturating_add(workers)
+        .saturating_add(senders)
+        .saturating_add(special);
+    (
+        total,
+        format!(
+            "max_connections {} + {autovacuum_name} {autovacuum} + max_worker_processes {workers} + max_wal_senders {senders} + {special} special",
+            conf.max_connections
+        ),
+    )
+}
+
+/// A conf whose server processes PostgreSQL would refuse to start with,
+/// blamed on the key that set `max_connections`.
+pub fn check_server_processes(pg: &PostgresSpec, conf: &PostgresConf) -> Option<BudgetError> {
+    let (total, breakdown) = server_processes(pg.version, conf);
+    if total <= MAX_BACKENDS {
+        return None;
+    }
+    let key = if pg.overrides.contains_key("max_connections") {
+        crate::source::push_key("postgres.overrides", "max_connections")
+    } else {
+        "postgres.max_connections".to_string()
+    };
+    Some(BudgetError {
+        message: format!(
+            "`{key}`: `{}` would run {total} server processes ({breakdown}); PostgreSQL {} starts at most {MAX_BACKENDS}",
+            conf.host, pg.version
+        ),
+        key,
+        help: "lower `postgres.max_connections`, or put PgBouncer in front of the database".into(),
+    })
 }
 
 /// One conf per database host, keyed by host name.
@@ -164,7 +263,8 @@ fn derive_host(
     primary_conf: Option<&PostgresConf>,
 ) -> PostgresConf {
     let is_replica = primary_conf.is_some();
-    let tuning = postgres_tuning::tune(&tuning_input(pg, host));
+    let db_size = db_size(pg.data_size, host.memory);
+    let tuning = postgres_tuning::tune_with(&tuning_input(pg, host), db_size);
     let version = pg.version;
     let max_wal_senders = replicas.len() as u64 + 2;
 
@@ -438,6 +538,7 @@ fn derive_host(
         max_wal_senders,
         sections: Vec::new(),
         warnings: tuning.warnings.iter().map(ToString::to_string).collect(),
+        data_size: pg.data_size.map(|size| data_size_line(size, db_size)),
     };
 
     // A hot standby refuses to start when these are below the primary's values.
@@ -522,4 +623,90 @@ fn derive_host(
         });
     }
     conf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1024 * 1024 * 1024;
+
+    fn conf(max_connections: u64, settings: &[(&str, &str)]) -> PostgresConf {
+        PostgresConf {
+            host: "db1".into(),
+            is_replica: false,
+            max_connections,
+            superuser_reserved_connections: 3,
+            max_wal_senders: 2,
+            sections: vec![Section {
+                title: "t",
+                settings: settings
+                    .iter()
+                    .map(|(name, value)| setting(name, *value, policy("t")))
+                    .collect(),
+            }],
+            warnings: Vec::new(),
+            data_size: None,
+        }
+    }
+
+    /// PGTune's form: "Less than RAM", "1x - 3x RAM", "More than 3x RAM".
+    #[test]
+    fn data_size_is_read_against_the_host_memory_as_pgtune_words_it() {
+        let memory = ByteSize(64 * GIB);
+        let size = |gib: u64| db_size(Some(ByteSize(gib * GIB)), memory);
+        assert_eq!(db_size(None, memory), DbSize::MidRam, "PGTune's default");
+        assert_eq!(size(0), DbSize::LessThanRam);
+        assert_eq!(
+            db_size(Some(ByteSize(64 * GIB - 1)), memory),
+            DbSize::LessThanRam
+        );
+        assert_eq!(size(64), DbSize::MidRam, "1x is in 1x - 3x");
+        assert_eq!(size(192), DbSize::MidRam, "3x is in 1x - 3x");
+        assert_eq!(
+            db_size(Some(ByteSize(192 * GIB + 1)), memory),
+            DbSize::GreaterThanRam
+        );
+        assert_eq!(
+            db_size(Some(ByteSize(u64::MAX)), ByteSize(u64::MAX / 2)),
+            DbSize::MidRam,
+            "no overflow"
+        );
+        assert_eq!(
+            data_size_line(ByteSize(200 * GIB), DbSize::GreaterThanRam),
+            "postgres.data_size 200GiB: more than 3x the memory (PGTune `greater_ram`)"
+        );
+    }
+
+    /// The counts PostgreSQL itself refuses past 262143: checked against the
+    /// real servers (13-17 refuse `max_connections = 262122` with the
+    /// defaults 3 + 1 + 8 + 10, 18 refuses 262108 with 16 + 8 + 10 + 2).
+    #[test]
+    fn server_processes_count_as_each_version_counts_them() {
+        let defaults = conf(262_121, &[]);
+        for version in 13..=17 {
+            assert_eq!(server_processes(version, &defaults).0, 262_143);
+        }
+        assert_eq!(server_processes(18, &conf(262_107, &[])).0, 262_143);
+        let (total, breakdown) = server_processes(
+            18,
+            &conf(
+                100,
+                &[
+                    ("max_worker_processes", "32"),
+                    ("max_wal_senders", "4"),
+                    ("autovacuum_max_workers", "5"),
+                ],
+            ),
+        );
+        assert_eq!(total, 100 + 16 + 32 + 4 + 2);
+        assert_eq!(
+            breakdown,
+            "max_connections 100 + autovacuum_worker_slots 16 + max_worker_processes 32 + max_wal_senders 4 + 2 special"
+        );
+        assert_eq!(
+            server_processes(16, &conf(100, &[("autovacuum_max_workers", "5")])).0,
+            100 + 5 + 8 + 10 + 1
+        );
+    }
 }

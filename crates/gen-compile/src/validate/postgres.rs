@@ -35,6 +35,12 @@ const GEN_OWNED_POSTGRES_SETTINGS: &[&str] = &[
     "ssl_key_file",
 ];
 
+/// The PostgreSQL major versions gen writes configuration for.
+pub const SUPPORTED_VERSIONS: std::ops::RangeInclusive<u32> = 13..=18;
+
+/// PostgreSQL's `MAX_BACKENDS`, the upper bound of `max_connections`.
+const MAX_BACKENDS: u32 = 262_143;
+
 /// A PostgreSQL extension name (`uuid-ossp`, `pg_stat_statements`, `vector`).
 fn is_extension_name(value: &str) -> bool {
     is_unix_user(value) && value.len() <= 63
@@ -61,7 +67,7 @@ impl Checker<'_> {
             return None;
         };
         self.check(
-            (13..=17).contains(&pg.version),
+            SUPPORTED_VERSIONS.contains(&pg.version),
             "postgres.version",
             || {
                 format!(
@@ -69,8 +75,17 @@ impl Checker<'_> {
                     pg.version
                 )
             },
-            "gen supports PostgreSQL 13 to 17",
+            "gen supports PostgreSQL 13 to 18",
         );
+        if let Some(n) = pg.max_connections {
+            self.check(
+                (1..=MAX_BACKENDS).contains(&n),
+                "postgres.max_connections",
+                || format!("`postgres.max_connections`: {n} is out of range"),
+                "PostgreSQL takes 1 to 262143 connections",
+            );
+        }
+        self.data_size(pg, hosts);
         let sync = self.replication(pg, hosts);
         self.sql_name("postgres.database", &pg.database, "database");
         if pg.users.is_empty() {
@@ -111,6 +126,7 @@ impl Checker<'_> {
             port,
             extensions,
             max_connections: pg.max_connections,
+            data_size: pg.data_size,
             synchronous_replicas: sync,
             replication_user,
             replication_passfile,
@@ -146,6 +162,27 @@ impl Checker<'_> {
             );
         }
         sync
+    }
+
+    /// The declared data must fit on the disk of every database host that
+    /// declares one.
+    fn data_size(&mut self, pg: &Postgres, hosts: &[HostSpec]) {
+        let Some(size) = pg.data_size else { return };
+        let too_small = hosts
+            .iter()
+            .filter(|h| h.has(Role::DatabasePrimary) || h.has(Role::DatabaseReplica))
+            .find(|h| h.disk.is_some_and(|disk| disk < size));
+        if let Some(host) = too_small {
+            self.fail(
+                "postgres.data_size",
+                format!(
+                    "`postgres.data_size`: {size} of data does not fit on `{}`'s {} disk",
+                    host.name,
+                    host.disk.map(|d| d.to_string()).unwrap_or_default()
+                ),
+                "lower `postgres.data_size` or raise the host's `hardware.disk`",
+            );
+        }
     }
 
     fn extensions(&mut self, extensions: &[String]) {
