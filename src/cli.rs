@@ -90,8 +90,9 @@ pub enum Command {
 
     /// Show how the generated tree of a host differs from the live root (or from another tree).
     ///
-    /// Credentials (files marked sensitive, or that neither group nor others
-    /// may read) never have their content printed: only that it changed.
+    /// Credentials (files marked sensitive on either side, or that neither
+    /// group nor others may read, in the tree or on the host) never have their
+    /// content or a digest of it printed: only that it changed.
     #[command(
         after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --profile production --against old/generated --format markdown   # PR comment"
     )]
@@ -103,7 +104,7 @@ pub enum Command {
         against: Option<Utf8PathBuf>,
     },
 
-    /// Record what `gen apply` would change: for each file the live sha256 it expects and the target sha256.
+    /// Record what `gen apply` would change: for each file the live sha256 it expects and the target sha256 (salted for credentials).
     #[command(
         after_help = "Example:\n  gen plan --profile production --host db1 --out plan.json && gen apply --profile production --host db1 --plan plan.json --yes"
     )]

@@ -19,6 +19,7 @@ mod regressions;
 mod reproducible;
 mod review;
 mod secrets;
+mod sensitive;
 mod shapes;
 mod stale;
 pub mod support;

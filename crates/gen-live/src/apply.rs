@@ -150,7 +150,7 @@ fn planned(
     let paths = managed_paths(&target.manifest, previous);
     let scan = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
     Ok(Planned {
-        plan: plan::plan(&target.manifest, &scan.actual, previous),
+        plan: plan::plan(&target.manifest, &scan.actual, previous, &plan::new_salt()?),
         scan,
     })
 }
@@ -265,7 +265,16 @@ impl Session {
             });
         }
         if let Some(reviewed) = reviewed {
-            check_reviewed(reviewed, plan)?;
+            // The same scan planned again with the reviewed plan's salt: the
+            // digests of sensitive changes compare only under one salt.
+            let previous = self.store.current()?.map(|g| g.manifest);
+            let resalted = plan::plan(
+                &target.manifest,
+                &planned.scan.actual,
+                previous.as_ref(),
+                &reviewed.salt,
+            );
+            check_reviewed(reviewed, &resalted)?;
         }
         if plan.is_empty() {
             return Ok(Applied {
