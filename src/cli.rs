@@ -167,12 +167,21 @@ pub enum Command {
         activate: bool,
     },
 
-    /// List the generations recorded under `<root>/var/lib/gen/generations`.
-    #[command(after_help = "Examples:\n  gen generations\n  gen generations --format json")]
+    /// List the generations recorded under `<root>/var/lib/gen/generations`, or check the journal's health.
+    ///
+    /// `--verify` reads every record and every kept content a rollback may
+    /// still need, and lists each problem with what to do (exit 2), or says
+    /// the journal is healthy (exit 0).
+    #[command(
+        after_help = "Examples:\n  gen generations\n  gen generations --format json\n  gen generations --verify"
+    )]
     Generations {
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: Utf8PathBuf,
+        /// Check the journal: records, numbering, unfinished generations, kept contents.
+        #[arg(long)]
+        verify: bool,
     },
 
     /// Show which template and profile keys produce a file, and how each derived value in it is computed.
@@ -373,7 +382,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             commands::live::Activating::decide(root, *activate, *no_reload),
             cli.format,
         ),
-        Command::Generations { root } => commands::rollback::list(root, cli.format),
+        Command::Generations { root, verify } => match verify {
+            true => commands::rollback::verify(root, cli.format),
+            false => commands::rollback::list(root, cli.format),
+        },
         Command::Check {
             profiles,
             hosts,

@@ -10,6 +10,7 @@ mod faults;
 mod fixtures;
 mod fuzz;
 mod injection;
+mod journal;
 mod layers;
 mod live;
 mod profile_files;

@@ -28,7 +28,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt as _;
 use std::time::{Duration, Instant};
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::accounts::Accounts;
 use crate::actual::{self, Actual, Scan};
@@ -186,6 +186,8 @@ pub struct Session {
     /// Generation records an apply died while writing, before it touched any
     /// managed file; this session removed them.
     pub discarded: usize,
+    /// Names in the journal that are not generations: ignored, never deleted.
+    pub ignored: Vec<Utf8PathBuf>,
 }
 
 impl Session {
@@ -202,6 +204,7 @@ impl Session {
             run,
             recovered: Vec::new(),
             discarded: 0,
+            ignored: Vec::new(),
         };
         session.recover()?;
         Ok(session)
@@ -220,17 +223,20 @@ impl Session {
     /// unfinished. Temporary files go first, then the files, then the
     /// directories the apply created (which the temporary files kept from
     /// being empty).
+    /// A damaged journal is refused before anything is touched.
     fn recover(&mut self) -> Result<()> {
-        let (generations, partial) = self.store.list()?;
-        for number in &partial {
-            self.store.discard(*number)?;
+        let journal = self.store.list()?;
+        for unstarted in &journal.unstarted {
+            self.store.discard(unstarted)?;
             self.discarded += 1;
         }
+        self.ignored = journal.ignored;
+        let generations = journal.generations;
         for generation in &generations {
             self.store.clean_temp(generation.number)?;
         }
         for generation in generations.iter().rev() {
-            if matches!(generation.state, State::InProgress | State::RollingBack) {
+            if generation.state.is_unfinished() {
                 self.restore(generation.clone())?;
                 self.recovered.push(generation.number);
             }
@@ -440,6 +446,22 @@ impl Session {
     }
 
     fn restore_files(&self, generation: &mut Generation, progress: &mut Progress) -> Result<()> {
+        // Files the apply created go first: removing them frees the space the
+        // restored contents need.
+        let (created, replaced): (Vec<_>, Vec<_>) = generation
+            .before
+            .iter()
+            .rev()
+            .cloned()
+            .partition(|b| b.file.is_none());
+        // Read and checked before anything changes, the record's state
+        // included: a rollback that cannot finish does not start, and leaves
+        // the journal as it was.
+        let kept = if replaced.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.store.contents(generation.number)?
+        };
         // An `in_progress` record already means "roll back on the next run":
         // only a complete generation needs the extra state, and not writing it
         // lets a failed apply undo itself on a full disk. The run whose
@@ -452,20 +474,6 @@ impl Session {
             self.store.save(generation)?;
         }
         let run = generation.run.clone();
-        // Files the apply created go first: removing them frees the space the
-        // restored contents need.
-        let (created, replaced): (Vec<_>, Vec<_>) = generation
-            .before
-            .iter()
-            .rev()
-            .partition(|b| b.file.is_none());
-        // Read and checked before anything changes: a rollback that cannot
-        // finish does not start.
-        let kept = if replaced.is_empty() {
-            BTreeMap::new()
-        } else {
-            self.store.contents(generation.number)?
-        };
 
         // Temporary files of the interrupted run, by their recorded names. A
         // directory that cannot be opened (now a link, say) is skipped here:

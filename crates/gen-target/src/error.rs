@@ -213,6 +213,21 @@ pub enum Error {
     )]
     Generation { path: Utf8PathBuf, message: String },
 
+    /// gen's journal does not hold what gen writes there: a record missing,
+    /// unreadable or misplaced, an unfinished generation that is not the
+    /// newest. Nothing is changed until it is put right.
+    #[error("gen's journal `{path}` is damaged, {count} problem(s):\n{problems}")]
+    #[diagnostic(
+        code(gen::journal::damaged),
+        help("nothing was changed, and gen deletes nothing in its journal it cannot prove unneeded. put each problem right as it says, then `gen generations --verify` checks the journal again")
+    )]
+    Journal {
+        path: Utf8PathBuf,
+        count: usize,
+        /// One line per problem: the path, what is wrong, what to do.
+        problems: String,
+    },
+
     #[error("`{path}` failed validation, nothing was written: {message}")]
     #[diagnostic(
         code(gen::apply::validation),
