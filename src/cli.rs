@@ -277,6 +277,7 @@ pub enum Outcome {
 
 pub fn main() -> ExitCode {
     install_error_hook();
+    survive_file_size_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -401,6 +402,20 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             });
             commands::check::run(&generated, profiles, hosts, *strict, cli.format)
         }
+    }
+}
+
+/// A write past the process's file size limit (`ulimit -f`) raises SIGXFSZ,
+/// whose default action kills gen without a word, mid-apply. With a handler
+/// installed the write fails with EFBIG instead, which the apply reports and
+/// rolls back like any failed write (`Error::TooLarge`). A handler rather than
+/// `SIG_IGN`: programs gen runs (validators, systemctl) get the default back.
+fn survive_file_size_limit() {
+    let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, exceeded) {
+        eprintln!(
+            "warning: cannot catch SIGXFSZ ({e}): a write past `ulimit -f` would stop gen silently"
+        );
     }
 }
 

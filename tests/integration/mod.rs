@@ -12,6 +12,7 @@ mod fuzz;
 mod injection;
 mod journal;
 mod layers;
+mod limits;
 mod live;
 mod profile_files;
 mod promtool;

@@ -9,9 +9,10 @@
 //!    next one) and recovers from an interrupted run.
 //! 3. `Session::plan` scans the live root, once, and computes the plan.
 //! 4. `Session::apply` checks nothing scanned moved since, records a
-//!    generation (state `in_progress`, what every path held before) and
-//!    fsyncs it, then writes each file atomically, then marks the generation
-//!    `complete`.
+//!    generation (state `in_progress`, what every path held before, and the
+//!    record it will have once complete, staged so the journal's space is
+//!    taken first) and fsyncs it, then writes each file atomically, then
+//!    marks the generation `complete` by a rename that needs no space.
 //!
 //! Every step reaches the live root through `root_dir`'s directory handles,
 //! never by a path: see there why no link can redirect one outside `--root`.
@@ -351,7 +352,7 @@ impl Session {
             });
         }
         generation.state = State::Complete;
-        self.store.save(&generation)?;
+        self.store.complete(&generation)?;
         let pruned = self.store.prune(keep).map_err(|e| Error::Pruning {
             generation: number,
             cause: describe(&e),

@@ -464,21 +464,68 @@ impl Store {
     /// Records a new generation, durably, with the old contents it needs:
     /// written in a directory of a temporary name, which gets the
     /// generation's number once everything in it is durable.
+    ///
+    /// The record the generation will have once complete is staged beside
+    /// it too (see [`Store::complete`]): the journal's space is taken before
+    /// the first managed file changes, so a filesystem that fills up while
+    /// the files are written cannot leave a fully written apply recorded as
+    /// unfinished (the next run would roll it back). A start that fails
+    /// removes what it wrote.
     pub fn begin(&self, generation: &Generation, contents: &[(String, Vec<u8>)]) -> Result<()> {
         let journal = self.handle()?;
         let name = generation.number.to_string();
         let unstarted = atomic::temp_name(&name, &self.run);
-        let dir = journal.create_dir(&unstarted, 0o700)?;
+        let written = journal
+            .create_dir(&unstarted, 0o700)
+            .and_then(|dir| self.fill(&dir, generation, contents));
+        if let Err(e) = written {
+            // Nothing was changed for this generation: its start is undone
+            // (the next run would remove it otherwise).
+            let _ = journal.remove_tree(&unstarted);
+            return Err(e);
+        }
+        journal.rename_new(&unstarted, &name)?;
+        fault::step("generation numbered");
+        journal.sync()
+    }
+
+    /// A starting generation's kept contents, record and staged completion record.
+    fn fill(
+        &self,
+        dir: &Dir,
+        generation: &Generation,
+        contents: &[(String, Vec<u8>)],
+    ) -> Result<()> {
         let mut bundle = Vec::with_capacity(contents.iter().map(|(_, b)| b.len() + 80).sum());
         for (sha256, bytes) in contents {
             bundle.extend_from_slice(format!("{sha256} {}\n", bytes.len()).as_bytes());
             bundle.extend_from_slice(bytes);
         }
-        atomic::write_file(&dir, CONTENTS_FILE, &bundle, private(), &self.run)?;
-        self.save_in(&dir, generation)?;
-        journal.rename_new(&unstarted, &name)?;
-        fault::step("generation numbered");
-        journal.sync()
+        atomic::write_file(dir, CONTENTS_FILE, &bundle, private(), &self.run)?;
+        self.save_in(dir, generation)?;
+        let complete = Generation {
+            state: State::Complete,
+            ..generation.clone()
+        };
+        atomic::stage_file(
+            dir,
+            RECORD_FILE,
+            &self.record_bytes(&complete)?,
+            private(),
+            &self.run,
+        )
+    }
+
+    /// Marks `generation` complete: the rename of the record staged by
+    /// [`Store::begin`], which needs no space, when that record is exactly
+    /// `generation`'s; otherwise (the record changed since) a plain save.
+    pub fn complete(&self, generation: &Generation) -> Result<()> {
+        let dir = self.existing_generation_dir(generation.number)?;
+        let bytes = self.record_bytes(generation)?;
+        if atomic::staged(&dir, RECORD_FILE, &self.run)?.as_deref() == Some(bytes.as_slice()) {
+            return atomic::commit_staged(&dir, RECORD_FILE, &self.run);
+        }
+        self.save_in(&dir, generation)
     }
 
     /// Removes the directory of a generation whose start was interrupted
@@ -507,12 +554,17 @@ impl Store {
     }
 
     fn save_in(&self, dir: &Dir, generation: &Generation) -> Result<()> {
+        let bytes = self.record_bytes(generation)?;
+        atomic::write_file(dir, RECORD_FILE, &bytes, private(), &self.run)
+    }
+
+    fn record_bytes(&self, generation: &Generation) -> Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec_pretty(generation).map_err(|e| Error::Generation {
             path: self.record_path(generation.number),
             message: e.to_string(),
         })?;
         bytes.push(b'\n');
-        atomic::write_file(dir, RECORD_FILE, &bytes, private(), &self.run)
+        Ok(bytes)
     }
 
     /// The old contents a generation kept, by sha256, each checked against

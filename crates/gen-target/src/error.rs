@@ -31,6 +31,19 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// EFBIG: the process's file size limit (`ulimit -f`, a unit's
+    /// `LimitFSIZE=`) or the filesystem's largest file.
+    #[error("cannot write `{path}`: it would be larger than this process may write (the file size limit, `ulimit -f`) or the filesystem allows")]
+    #[diagnostic(
+        code(gen::io::too_large),
+        help("raise the limit (`ulimit -f unlimited`, or `LimitFSIZE=` in the unit that runs gen) and run the command again")
+    )]
+    TooLarge {
+        path: Utf8PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("`{path}` is not valid TOML: {message}")]
     #[diagnostic(
         code(gen::profile::syntax),
@@ -286,6 +299,12 @@ impl Error {
     }
 
     pub fn write(path: impl Into<Utf8PathBuf>, source: io::Error) -> Error {
+        if source.kind() == io::ErrorKind::FileTooLarge {
+            return Error::TooLarge {
+                path: path.into(),
+                source,
+            };
+        }
         Error::Write {
             path: path.into(),
             source,
