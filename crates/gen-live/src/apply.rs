@@ -184,8 +184,9 @@ pub struct Session {
     run: String,
     /// Generations an interrupted run left and this session rolled back.
     pub recovered: Vec<u64>,
-    /// Generation records an apply died while writing, before it touched any
-    /// managed file; this session removed them.
+    /// Generations an apply died while starting, before they got their
+    /// number and before it touched any managed file; this session removed
+    /// them.
     pub discarded: usize,
     /// Names in the journal that are not generations: ignored, never deleted.
     pub ignored: Vec<Utf8PathBuf>,

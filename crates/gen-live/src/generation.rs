@@ -699,4 +699,23 @@ mod tests {
         }
         assert_eq!(store.list().unwrap().generations, vec![generation]);
     }
+
+    #[test]
+    fn only_canonical_numbers_and_gens_own_start_directories_are_recognised() {
+        assert_eq!(generation_number("7"), Some(7));
+        assert_eq!(generation_number("18446744073709551615"), Some(u64::MAX));
+        for name in ["007", "+9", "x", "", "-1", " 7", "18446744073709551616"] {
+            assert_eq!(generation_number(name), None, "{name:?}");
+        }
+        assert!(is_unstarted(".gen-tmp-12-0123456789abcdef"));
+        for name in [
+            ".gen-tmp-012-0123456789abcdef",
+            ".gen-tmp-12-0123456789abcde",
+            ".gen-tmp-12-0123456789abcdeg",
+            ".gen-tmp-x-0123456789abcdef",
+            "12",
+        ] {
+            assert!(!is_unstarted(name), "{name:?}");
+        }
+    }
 }
