@@ -90,8 +90,9 @@ pub enum Command {
 
     /// Show how the generated tree of a host differs from the live root (or from another tree).
     ///
-    /// Credentials (files marked sensitive, or that neither group nor others
-    /// may read) never have their content printed: only that it changed.
+    /// Credentials (files marked sensitive on either side, or that neither
+    /// group nor others may read, in the tree or on the host) never have their
+    /// content or a digest of it printed: only that it changed.
     #[command(
         after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --profile production --against old/generated --format markdown   # PR comment"
     )]
@@ -103,7 +104,7 @@ pub enum Command {
         against: Option<Utf8PathBuf>,
     },
 
-    /// Record what `gen apply` would change: for each file the live sha256 it expects and the target sha256.
+    /// Record what `gen apply` would change: for each file the live sha256 it expects and the target sha256 (salted for credentials).
     #[command(
         after_help = "Example:\n  gen plan --profile production --host db1 --out plan.json && gen apply --profile production --host db1 --plan plan.json --yes"
     )]
@@ -166,12 +167,21 @@ pub enum Command {
         activate: bool,
     },
 
-    /// List the generations recorded under `<root>/var/lib/gen/generations`.
-    #[command(after_help = "Examples:\n  gen generations\n  gen generations --format json")]
+    /// List the generations recorded under `<root>/var/lib/gen/generations`, or check the journal's health.
+    ///
+    /// `--verify` reads every record and every kept content a rollback may
+    /// still need, and lists each problem with what to do (exit 2), or says
+    /// the journal is healthy (exit 0).
+    #[command(
+        after_help = "Examples:\n  gen generations\n  gen generations --format json\n  gen generations --verify"
+    )]
     Generations {
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: Utf8PathBuf,
+        /// Check the journal: records, numbering, unfinished generations, kept contents.
+        #[arg(long)]
+        verify: bool,
     },
 
     /// Show which template and profile keys produce a file, and how each derived value in it is computed.
@@ -267,6 +277,7 @@ pub enum Outcome {
 
 pub fn main() -> ExitCode {
     install_error_hook();
+    survive_file_size_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -375,7 +386,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             commands::live::Activating::decide(root, *activate, *no_reload),
             cli.format,
         ),
-        Command::Generations { root } => commands::rollback::list(root, cli.format),
+        Command::Generations { root, verify } => match verify {
+            true => commands::rollback::verify(root, cli.format),
+            false => commands::rollback::list(root, cli.format),
+        },
         Command::Check {
             profiles,
             hosts,
@@ -391,6 +405,20 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             });
             commands::check::run(&generated, profiles, hosts, *strict, cli.format)
         }
+    }
+}
+
+/// A write past the process's file size limit (`ulimit -f`) raises SIGXFSZ,
+/// whose default action kills gen without a word, mid-apply. With a handler
+/// installed the write fails with EFBIG instead, which the apply reports and
+/// rolls back like any failed write (`Error::TooLarge`). A handler rather than
+/// `SIG_IGN`: programs gen runs (validators, systemctl) get the default back.
+fn survive_file_size_limit() {
+    let exceeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, exceeded) {
+        eprintln!(
+            "warning: cannot catch SIGXFSZ ({e}): a write past `ulimit -f` would stop gen silently"
+        );
     }
 }
 

@@ -100,6 +100,7 @@ pub fn run(
 
     let root = RootDir::open(&args.root)?;
     let session = Session::open(root, accounts)?;
+    crate::commands::rollback::note_ignored(&session);
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.
     let planned = session.plan(&target)?;

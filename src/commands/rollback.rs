@@ -6,13 +6,14 @@ use crate::cli::{Format, Outcome};
 use crate::commands::live::Activating;
 use gen_live::accounts::Accounts;
 use gen_live::apply::Session;
-use gen_live::generation::Store;
+use gen_live::generation::{self, Store};
 use gen_live::plan::restore_activations;
 use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Outcome> {
     let session = Session::open(RootDir::open(root)?, Accounts::system()?)?;
+    note_ignored(&session);
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number}");
     }
@@ -61,9 +62,16 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
     }
 }
 
+/// Names in the journal gen does not own, said once per command that writes.
+pub fn note_ignored(session: &Session) {
+    for path in &session.ignored {
+        eprintln!("note: ignoring `{path}`: not a generation (gen never removes it; `gen generations --verify` lists it)");
+    }
+}
+
 pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
     let store = Store::open(RootDir::open_existing(root)?.as_ref())?;
-    let (generations, _) = store.list()?;
+    let generations = store.list()?.generations;
     match format {
         Format::Json => {
             let entries: Vec<_> = generations
@@ -103,4 +111,63 @@ pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// `gen generations --verify`: exit 0 with a summary when the journal is
+/// healthy, 2 with every problem and what to do otherwise.
+pub fn verify(root: &Utf8Path, format: Format) -> Result<Outcome> {
+    let store = Store::open(RootDir::open_existing(root)?.as_ref())?;
+    let journal = store.verify()?;
+    // Not damage: what the next apply or rollback finishes on its own.
+    let mut notes: Vec<String> = journal
+        .unstarted
+        .iter()
+        .map(|name| {
+            format!(
+                "`{}/{name}`: an apply stopped while starting a generation, before it changed any file; the next `gen apply` or `gen rollback` removes it",
+                store.dir()
+            )
+        })
+        .collect();
+    notes.extend(
+        journal
+            .generations
+            .iter()
+            .filter(|g| g.state.is_unfinished())
+            .map(|g| {
+                format!(
+                    "generation {} is `{}`: the next `gen apply` or `gen rollback` rolls it back",
+                    g.number,
+                    g.state.name()
+                )
+            }),
+    );
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({
+                "healthy": journal.problems.is_empty(),
+                "generations": journal.generations.len(),
+                "problems": journal.problems,
+                "notes": notes,
+            })
+        ),
+        _ => {
+            for note in &notes {
+                eprintln!("note: {note}");
+            }
+            if journal.problems.is_empty() {
+                eprintln!(
+                    "the journal `{}` is healthy: {} generation(s)",
+                    store.dir(),
+                    journal.generations.len()
+                );
+            }
+        }
+    }
+    if journal.problems.is_empty() {
+        Ok(Outcome::Clean)
+    } else {
+        Err(generation::damaged(store.dir(), &journal.problems))
+    }
 }

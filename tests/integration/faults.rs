@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::support::crash::{copy_root, each_crash_point, live_command, temp_files, Trial};
+use super::support::mount::Mount;
 use super::support::{small_changed, SMALL};
 
 fn gen() -> Command {
@@ -106,34 +107,6 @@ fn files(root: &Path) -> Vec<(String, String)> {
         .into_iter()
         .filter_map(|(path, (_, content))| content.map(|c| (path, c)))
         .collect()
-}
-
-/// A tmpfs mounted for the test, unmounted when dropped.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(at: &Path, options: &str) -> Option<Mount> {
-        std::fs::create_dir_all(at).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(at)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs as root and can mount a tmpfs"
-            );
-            eprintln!("skipped: cannot mount a tmpfs here");
-        }
-        ok.then(|| Mount(at.to_path_buf()))
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]

@@ -9,9 +9,10 @@
 //!    next one) and recovers from an interrupted run.
 //! 3. `Session::plan` scans the live root, once, and computes the plan.
 //! 4. `Session::apply` checks nothing scanned moved since, records a
-//!    generation (state `in_progress`, what every path held before) and
-//!    fsyncs it, then writes each file atomically, then marks the generation
-//!    `complete`.
+//!    generation (state `in_progress`, what every path held before, and the
+//!    record it will have once complete, staged so the journal's space is
+//!    taken first) and fsyncs it, then writes each file atomically, then
+//!    marks the generation `complete` by a rename that needs no space.
 //!
 //! Every step reaches the live root through `root_dir`'s directory handles,
 //! never by a path: see there why no link can redirect one outside `--root`.
@@ -28,7 +29,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt as _;
 use std::time::{Duration, Instant};
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::accounts::Accounts;
 use crate::actual::{self, Actual, Scan};
@@ -150,7 +151,7 @@ fn planned(
     let paths = managed_paths(&target.manifest, previous);
     let scan = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
     Ok(Planned {
-        plan: plan::plan(&target.manifest, &scan.actual, previous),
+        plan: plan::plan(&target.manifest, &scan.actual, previous, &plan::new_salt()?),
         scan,
     })
 }
@@ -183,9 +184,12 @@ pub struct Session {
     run: String,
     /// Generations an interrupted run left and this session rolled back.
     pub recovered: Vec<u64>,
-    /// Generation records an apply died while writing, before it touched any
-    /// managed file; this session removed them.
+    /// Generations an apply died while starting, before they got their
+    /// number and before it touched any managed file; this session removed
+    /// them.
     pub discarded: usize,
+    /// Names in the journal that are not generations: ignored, never deleted.
+    pub ignored: Vec<Utf8PathBuf>,
 }
 
 impl Session {
@@ -202,6 +206,7 @@ impl Session {
             run,
             recovered: Vec::new(),
             discarded: 0,
+            ignored: Vec::new(),
         };
         session.recover()?;
         Ok(session)
@@ -220,17 +225,20 @@ impl Session {
     /// unfinished. Temporary files go first, then the files, then the
     /// directories the apply created (which the temporary files kept from
     /// being empty).
+    /// A damaged journal is refused before anything is touched.
     fn recover(&mut self) -> Result<()> {
-        let (generations, partial) = self.store.list()?;
-        for number in &partial {
-            self.store.discard(*number)?;
+        let journal = self.store.list()?;
+        for unstarted in &journal.unstarted {
+            self.store.discard(unstarted)?;
             self.discarded += 1;
         }
+        self.ignored = journal.ignored;
+        let generations = journal.generations;
         for generation in &generations {
             self.store.clean_temp(generation.number)?;
         }
         for generation in generations.iter().rev() {
-            if matches!(generation.state, State::InProgress | State::RollingBack) {
+            if generation.state.is_unfinished() {
                 self.restore(generation.clone())?;
                 self.recovered.push(generation.number);
             }
@@ -265,7 +273,16 @@ impl Session {
             });
         }
         if let Some(reviewed) = reviewed {
-            check_reviewed(reviewed, plan)?;
+            // The same scan planned again with the reviewed plan's salt: the
+            // digests of sensitive changes compare only under one salt.
+            let previous = self.store.current()?.map(|g| g.manifest);
+            let resalted = plan::plan(
+                &target.manifest,
+                &planned.scan.actual,
+                previous.as_ref(),
+                &reviewed.salt,
+            );
+            check_reviewed(reviewed, &resalted)?;
         }
         if plan.is_empty() {
             return Ok(Applied {
@@ -336,7 +353,7 @@ impl Session {
             });
         }
         generation.state = State::Complete;
-        self.store.save(&generation)?;
+        self.store.complete(&generation)?;
         let pruned = self.store.prune(keep).map_err(|e| Error::Pruning {
             generation: number,
             cause: describe(&e),
@@ -431,6 +448,22 @@ impl Session {
     }
 
     fn restore_files(&self, generation: &mut Generation, progress: &mut Progress) -> Result<()> {
+        // Files the apply created go first: removing them frees the space the
+        // restored contents need.
+        let (created, replaced): (Vec<_>, Vec<_>) = generation
+            .before
+            .iter()
+            .rev()
+            .cloned()
+            .partition(|b| b.file.is_none());
+        // Read and checked before anything changes, the record's state
+        // included: a rollback that cannot finish does not start, and leaves
+        // the journal as it was.
+        let kept = if replaced.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.store.contents(generation.number)?
+        };
         // An `in_progress` record already means "roll back on the next run":
         // only a complete generation needs the extra state, and not writing it
         // lets a failed apply undo itself on a full disk. The run whose
@@ -443,20 +476,6 @@ impl Session {
             self.store.save(generation)?;
         }
         let run = generation.run.clone();
-        // Files the apply created go first: removing them frees the space the
-        // restored contents need.
-        let (created, replaced): (Vec<_>, Vec<_>) = generation
-            .before
-            .iter()
-            .rev()
-            .partition(|b| b.file.is_none());
-        // Read and checked before anything changes: a rollback that cannot
-        // finish does not start.
-        let kept = if replaced.is_empty() {
-            BTreeMap::new()
-        } else {
-            self.store.contents(generation.number)?
-        };
 
         // Temporary files of the interrupted run, by their recorded names. A
         // directory that cannot be opened (now a link, say) is skipped here:

@@ -119,6 +119,39 @@ pub fn write_files(files: &[Pending<'_>], run: &str) -> Result<()> {
     dirs.into_values().try_for_each(Dir::sync)
 }
 
+/// Stages `content` for `name` in `dir` (written, fsynced, owned) without
+/// putting it in place: [`commit_staged`] later makes it `name` by a rename,
+/// which needs no space. A failed staging leaves nothing behind.
+pub fn stage_file(
+    dir: &Dir,
+    name: &str,
+    content: &[u8],
+    attributes: Attributes,
+    run: &str,
+) -> Result<()> {
+    let temp = temp_name(name, run);
+    if let Err(e) = stage(dir, &temp, content, attributes) {
+        let _ = dir.remove_file(&temp);
+        return Err(e);
+    }
+    fault::step("temporary file written and fsynced");
+    Ok(())
+}
+
+/// What [`stage_file`] staged for `name`, if it is still there.
+pub fn staged(dir: &Dir, name: &str, run: &str) -> Result<Option<Vec<u8>>> {
+    Ok(dir
+        .read_file(&temp_name(name, run))?
+        .map(|(_, content)| content))
+}
+
+/// Renames the file [`stage_file`] staged over `name`, durably.
+pub fn commit_staged(dir: &Dir, name: &str, run: &str) -> Result<()> {
+    dir.rename(&temp_name(name, run), name)?;
+    fault::step("renamed over the destination");
+    dir.sync()
+}
+
 fn stage(dir: &Dir, temp: &str, content: &[u8], attributes: Attributes) -> Result<()> {
     let path = dir.path().join(temp);
     // A leftover of this same run (recovery redoing an interrupted one): the

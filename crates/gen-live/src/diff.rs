@@ -1,7 +1,9 @@
 //! Diff stage (pure): plans → what a reviewer reads. Human text (a unified
 //! diff per file, coloured only when asked), JSON, or Markdown for a pull
 //! request comment (a summary table per host, then one collapsible section
-//! per file). Credentials never have their content shown: only that it changed.
+//! per file). Credentials (a change marked sensitive by the plan: either side
+//! may hold one) never have their content or a digest of it shown: only that
+//! it changed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -191,6 +193,13 @@ pub fn json(diffs: &[HostDiff]) -> String {
                     let mut value = serde_json::to_value(change).unwrap_or_default();
                     if let Some(object) = value.as_object_mut() {
                         object.insert("diff".into(), unified(diff, change).into());
+                        // Not even a salted digest: a diff says only that a
+                        // credential changed (the plan file keeps salted ones
+                        // to detect drift).
+                        if change.sensitive {
+                            object.remove("expected_sha256");
+                            object.remove("target_sha256");
+                        }
                         if change.sensitive && change.kind != ChangeKind::UpdateMetadata {
                             object.insert("note".into(), HIDDEN.into());
                         }

@@ -11,13 +11,28 @@
 //! The journal is reached like every managed file, through directory handles
 //! opened without following links (`root_dir`): a link at `var/lib/gen`,
 //! `generations` or a generation's directory is refused, never followed.
+//!
+//! A generation is started in a directory named like a temporary file,
+//! `.gen-tmp-<N>-<run>`, and renamed to `<N>` once its contents and record
+//! are durable: a numbered directory always has a record, and a started one
+//! that never got its number provably changed nothing, so it is the only
+//! thing in the journal gen removes unasked (besides pruning with `--keep`).
+//!
+//! The journal validates itself before every use ([`Store::journal`]): each
+//! numbered directory holds a readable record of its own number, and only the
+//! newest generation can be unfinished (`rolling_back` also below generations
+//! that were rolled back). Anything else is damage: apply and rollback refuse
+//! with the list of problems and what to do, and delete nothing. Names that
+//! are not generation numbers (`007`, `+9`, `notes`) are not gen's: they are
+//! reported, ignored for numbering, and never deleted.
 
 use std::collections::BTreeMap;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{self, Attributes};
+use crate::atomic::{self, Attributes, TEMP_PREFIX};
+use crate::fault;
 use crate::root_dir::{Dir, RootDir};
 use gen_target::error::{Error, Result};
 use gen_target::manifest::{sha256_hex, Manifest};
@@ -86,6 +101,104 @@ impl BeforeFile {
             gid: self.gid,
         }
     }
+}
+
+impl State {
+    /// Whether a run still has to finish (roll back) this generation.
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, State::InProgress | State::RollingBack)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            State::InProgress => "in_progress",
+            State::Complete => "complete",
+            State::RollingBack => "rolling_back",
+            State::RolledBack => "rolled_back",
+        }
+    }
+}
+
+/// Something in the journal that is not as gen writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub path: Utf8PathBuf,
+    /// What is wrong, lowercase, no final period.
+    pub problem: String,
+    /// What an operator does about it.
+    pub fix: String,
+}
+
+impl Problem {
+    fn new(path: Utf8PathBuf, problem: impl Into<String>, fix: impl Into<String>) -> Problem {
+        Problem {
+            path,
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// The journal as read and checked: its generations, and whatever else is
+/// in it.
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    /// Every generation whose record is sound, oldest first.
+    pub generations: Vec<Generation>,
+    /// Damage: apply and rollback refuse while there is any.
+    pub problems: Vec<Problem>,
+    /// Names that are not generation numbers: not gen's, never deleted.
+    pub ignored: Vec<Utf8PathBuf>,
+    /// Directories of generations whose start was interrupted before they
+    /// got their number (nothing was changed for them): the next apply or
+    /// rollback removes them.
+    pub unstarted: Vec<String>,
+    /// The largest generation number in use, damaged ones included.
+    pub newest_number: Option<u64>,
+}
+
+impl Journal {
+    /// The generations, or the damage as an error.
+    fn sound(self, path: &Utf8Path) -> Result<Journal> {
+        if self.problems.is_empty() {
+            return Ok(self);
+        }
+        Err(damaged(path, &self.problems))
+    }
+}
+
+/// The error that lists `problems` in the journal at `path`.
+pub fn damaged(path: &Utf8Path, problems: &[Problem]) -> Error {
+    Error::Journal {
+        path: path.to_path_buf(),
+        count: problems.len(),
+        problems: problems
+            .iter()
+            .map(|p| format!("- `{}`: {}; {}", p.path, p.problem, p.fix))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// `name` as a generation number, when it is one written the way gen writes
+/// them: decimal, no sign, no leading zero.
+fn generation_number(name: &str) -> Option<u64> {
+    let number: u64 = name.parse().ok()?;
+    (number.to_string() == name).then_some(number)
+}
+
+/// Whether `name` is the directory of a generation being started:
+/// `.gen-tmp-<N>-<run>`, `<run>` 16 hex digits.
+fn is_unstarted(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(TEMP_PREFIX) else {
+        return false;
+    };
+    let Some((number, run)) = rest.rsplit_once('-') else {
+        return false;
+    };
+    generation_number(number).is_some()
+        && run.len() == 16
+        && run.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The generations directory of one live root.
@@ -168,71 +281,265 @@ impl Store {
         Ok(())
     }
 
-    /// Every recorded generation, oldest first. Numbered directories without
-    /// a record are returned separately: an apply died while starting one,
-    /// before touching any managed file.
-    pub fn list(&self) -> Result<(Vec<Generation>, Vec<u64>)> {
+    /// Reads and checks the journal. Damage is listed, not returned as an
+    /// error: [`Store::list`] refuses it, `gen generations --verify` shows it.
+    pub fn journal(&self) -> Result<Journal> {
         let Some(dir) = &self.dir else {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok(Journal::default());
         };
-        let mut generations = Vec::new();
-        let mut partial = Vec::new();
-        for (name, _) in dir.entries()? {
-            let Ok(number) = name.parse::<u64>() else {
+        let mut journal = Journal::default();
+        for (name, is_dir) in dir.entries()? {
+            let path = self.path.join(&name);
+            if is_dir && is_unstarted(&name) {
+                journal.unstarted.push(name);
+                continue;
+            }
+            let Some(number) = generation_number(&name) else {
+                journal.ignored.push(path);
                 continue;
             };
-            let Some(generation_dir) = self.generation_dir(number)? else {
+            journal.newest_number = journal.newest_number.max(Some(number));
+            let move_out = "if the generation is not needed any more, move the directory out of `generations` (gen never deletes it)";
+            if !is_dir {
+                journal.problems.push(Problem::new(
+                    path,
+                    "is numbered like a generation but is not a directory",
+                    "move it out of `generations`",
+                ));
+                continue;
+            }
+            let Some(generation_dir) = dir.child_dir(&name)? else {
                 continue;
             };
             let record = generation_dir.path().join(RECORD_FILE);
-            match generation_dir.read_file(RECORD_FILE)? {
-                Some((_, bytes)) => {
-                    let generation: Generation =
-                        serde_json::from_slice(&bytes).map_err(|e| Error::Generation {
-                            path: record.clone(),
-                            message: e.to_string(),
-                        })?;
-                    generations.push(generation);
+            let bytes = match generation_dir.read_file(RECORD_FILE) {
+                Ok(Some((_, bytes))) => bytes,
+                Ok(None) => {
+                    journal.problems.push(Problem::new(
+                        record,
+                        format!("is missing: gen cannot tell what generation {number} changed, so its kept contents stay"),
+                        format!("restore it from a backup; {move_out}"),
+                    ));
+                    continue;
                 }
-                None => partial.push(number),
+                Err(e) => {
+                    journal.problems.push(Problem::new(
+                        record,
+                        format!("cannot be read: {}", crate::apply::describe(&e)),
+                        format!("make it a regular file gen can read; {move_out}"),
+                    ));
+                    continue;
+                }
+            };
+            let generation: Generation = match serde_json::from_slice(&bytes) {
+                Ok(generation) => generation,
+                Err(e) => {
+                    journal.problems.push(Problem::new(
+                        record,
+                        format!("is not a generation record: {e}"),
+                        format!("restore it from a backup; {move_out}"),
+                    ));
+                    continue;
+                }
+            };
+            if generation.number != number {
+                journal.problems.push(Problem::new(
+                    record,
+                    format!(
+                        "records generation {}, in the directory of generation {number}",
+                        generation.number
+                    ),
+                    "put the directory back under its own number, or restore the record from a backup",
+                ));
+                continue;
+            }
+            journal.generations.push(generation);
+        }
+        journal.generations.sort_by_key(|g| g.number);
+        // Only the newest generation can be unfinished: an apply rolls back
+        // an unfinished one before it starts another, and a rollback only
+        // undoes the newest generation that is not rolled back already.
+        for (index, generation) in journal.generations.iter().enumerate() {
+            let newer = &journal.generations[index + 1..];
+            let blocking = match generation.state {
+                State::InProgress => newer.first(),
+                State::RollingBack => newer.iter().find(|g| g.state != State::RolledBack),
+                State::Complete | State::RolledBack => None,
+            };
+            if let Some(newer) = blocking {
+                journal.problems.push(Problem::new(
+                    self.record_path(generation.number),
+                    format!(
+                        "says generation {} is `{}`, but generation {} is `{}` after it: only the newest generation can be unfinished, and rolling it back would undo the newer one's files",
+                        generation.number,
+                        generation.state.name(),
+                        newer.number,
+                        newer.state.name()
+                    ),
+                    "set its `state` back to what it was (`complete` or `rolled_back`)",
+                ));
             }
         }
-        generations.sort_by_key(|g| g.number);
-        partial.sort();
-        Ok((generations, partial))
+        Ok(journal)
+    }
+
+    /// `gen generations --verify`: [`Store::journal`], and also the kept
+    /// contents of every generation a rollback may still restore, read and
+    /// checked against their hashes and the record, the names gen ignores,
+    /// and whether another generation can be numbered.
+    pub fn verify(&self) -> Result<Journal> {
+        let mut journal = self.journal()?;
+        let mut problems = Vec::new();
+        for generation in &journal.generations {
+            if generation.state == State::RolledBack {
+                continue;
+            }
+            let needed: Vec<&str> = generation
+                .before
+                .iter()
+                .filter_map(|b| b.file.as_ref().map(|f| f.sha256.as_str()))
+                .collect();
+            if needed.is_empty() {
+                continue;
+            }
+            let path = self
+                .path
+                .join(generation.number.to_string())
+                .join(CONTENTS_FILE);
+            let fix = format!(
+                "restore it from a backup: without it `gen rollback` cannot restore the files generation {} replaced, and refuses before changing any",
+                generation.number
+            );
+            match self.contents(generation.number) {
+                Ok(kept) => {
+                    let missing = needed.iter().filter(|s| !kept.contains_key(**s)).count();
+                    if missing > 0 {
+                        problems.push(Problem::new(
+                            path,
+                            format!("lacks {missing} of the contents the record says it keeps"),
+                            fix,
+                        ));
+                    }
+                }
+                Err(Error::Generation { message, .. }) => {
+                    problems.push(Problem::new(path, message, fix));
+                }
+                Err(e) => problems.push(Problem::new(path, crate::apply::describe(&e), fix)),
+            }
+        }
+        for path in &journal.ignored {
+            problems.push(Problem::new(
+                path.clone(),
+                "is not named like a generation (a decimal number, no sign, no leading zero): gen ignores it",
+                "move it out of `generations`; gen never deletes it",
+            ));
+        }
+        if journal.newest_number == Some(u64::MAX) {
+            problems.push(no_number_after(&self.path, u64::MAX));
+        }
+        journal.problems.extend(problems);
+        Ok(journal)
+    }
+
+    /// Every generation, oldest first; refuses a damaged journal.
+    pub fn list(&self) -> Result<Journal> {
+        self.journal()?.sound(&self.path)
     }
 
     /// The generation whose result the host holds now: the newest complete one.
     pub fn current(&self) -> Result<Option<Generation>> {
-        let (generations, _) = self.list()?;
-        Ok(generations
+        Ok(self
+            .list()?
+            .generations
             .into_iter()
             .rev()
             .find(|g| g.state == State::Complete))
     }
 
+    /// The number the next generation gets: one past every number in use.
     pub fn next_number(&self) -> Result<u64> {
-        let (generations, partial) = self.list()?;
-        Ok(generations
-            .last()
-            .map(|g| g.number)
-            .max(partial.last().copied())
-            .map_or(1, |n| n + 1))
+        next_number(&self.list()?, &self.path)
     }
 
-    /// Records a new generation, durably, with the old contents it needs.
+    /// Records a new generation, durably, with the old contents it needs:
+    /// written in a directory of a temporary name, which gets the
+    /// generation's number once everything in it is durable.
+    ///
+    /// The record the generation will have once complete is staged beside
+    /// it too (see [`Store::complete`]): the journal's space is taken before
+    /// the first managed file changes, so a filesystem that fills up while
+    /// the files are written cannot leave a fully written apply recorded as
+    /// unfinished (the next run would roll it back). A start that fails
+    /// removes what it wrote.
     pub fn begin(&self, generation: &Generation, contents: &[(String, Vec<u8>)]) -> Result<()> {
-        let dir = self
-            .handle()?
-            .create_dir(&generation.number.to_string(), 0o700)?;
+        let journal = self.handle()?;
+        let name = generation.number.to_string();
+        let unstarted = atomic::temp_name(&name, &self.run);
+        let written = journal
+            .create_dir(&unstarted, 0o700)
+            .and_then(|dir| self.fill(&dir, generation, contents));
+        if let Err(e) = written {
+            // Nothing was changed for this generation: its start is undone
+            // (the next run would remove it otherwise).
+            let _ = journal.remove_tree(&unstarted);
+            return Err(e);
+        }
+        journal.rename_new(&unstarted, &name)?;
+        fault::step("generation numbered");
+        journal.sync()
+    }
+
+    /// A starting generation's kept contents, record and staged completion record.
+    fn fill(
+        &self,
+        dir: &Dir,
+        generation: &Generation,
+        contents: &[(String, Vec<u8>)],
+    ) -> Result<()> {
         let mut bundle = Vec::with_capacity(contents.iter().map(|(_, b)| b.len() + 80).sum());
         for (sha256, bytes) in contents {
             bundle.extend_from_slice(format!("{sha256} {}\n", bytes.len()).as_bytes());
             bundle.extend_from_slice(bytes);
         }
-        atomic::write_file(&dir, CONTENTS_FILE, &bundle, private(), &self.run)?;
-        self.save_in(&dir, generation)?;
-        self.handle()?.sync()
+        atomic::write_file(dir, CONTENTS_FILE, &bundle, private(), &self.run)?;
+        self.save_in(dir, generation)?;
+        let complete = Generation {
+            state: State::Complete,
+            ..generation.clone()
+        };
+        atomic::stage_file(
+            dir,
+            RECORD_FILE,
+            &self.record_bytes(&complete)?,
+            private(),
+            &self.run,
+        )
+    }
+
+    /// Marks `generation` complete: the rename of the record staged by
+    /// [`Store::begin`], which needs no space, when that record is exactly
+    /// `generation`'s; otherwise (the record changed since) a plain save.
+    pub fn complete(&self, generation: &Generation) -> Result<()> {
+        let dir = self.existing_generation_dir(generation.number)?;
+        let bytes = self.record_bytes(generation)?;
+        if atomic::staged(&dir, RECORD_FILE, &self.run)?.as_deref() == Some(bytes.as_slice()) {
+            return atomic::commit_staged(&dir, RECORD_FILE, &self.run);
+        }
+        self.save_in(&dir, generation)
+    }
+
+    /// Removes the directory of a generation whose start was interrupted
+    /// before it got its number ([`Journal::unstarted`]).
+    pub fn discard(&self, unstarted: &str) -> Result<()> {
+        if !is_unstarted(unstarted) {
+            return Err(Error::Generation {
+                path: self.path.join(unstarted),
+                message: "is not the directory of an unstarted generation".into(),
+            });
+        }
+        let dir = self.handle()?;
+        dir.remove_tree(unstarted)?;
+        dir.sync()
     }
 
     /// Where a generation's record lives.
@@ -247,12 +554,17 @@ impl Store {
     }
 
     fn save_in(&self, dir: &Dir, generation: &Generation) -> Result<()> {
+        let bytes = self.record_bytes(generation)?;
+        atomic::write_file(dir, RECORD_FILE, &bytes, private(), &self.run)
+    }
+
+    fn record_bytes(&self, generation: &Generation) -> Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec_pretty(generation).map_err(|e| Error::Generation {
             path: self.record_path(generation.number),
             message: e.to_string(),
         })?;
         bytes.push(b'\n');
-        atomic::write_file(dir, RECORD_FILE, &bytes, private(), &self.run)
+        Ok(bytes)
     }
 
     /// The old contents a generation kept, by sha256, each checked against
@@ -294,16 +606,11 @@ impl Store {
         Ok(kept)
     }
 
-    /// Removes the directory of a generation an apply died while starting.
-    pub fn discard(&self, number: u64) -> Result<()> {
-        let dir = self.handle()?;
-        dir.remove_tree(&number.to_string())?;
-        dir.sync()
-    }
-
-    /// Keeps the newest `keep` generations (at least the current one).
+    /// Keeps the newest `keep` generations (at least the current one). Only
+    /// a sound journal is pruned, so a generation whose record is missing or
+    /// unreadable is never removed.
     pub fn prune(&self, keep: usize) -> Result<usize> {
-        let (generations, _) = self.list()?;
+        let generations = self.list()?.generations;
         let keep = keep.max(1);
         let excess = generations.len().saturating_sub(keep);
         let dir = self.handle()?;
@@ -315,6 +622,25 @@ impl Store {
         }
         Ok(excess)
     }
+}
+
+/// One past the largest number in `journal`, refusing to wrap around.
+fn next_number(journal: &Journal, path: &Utf8Path) -> Result<u64> {
+    match journal.newest_number {
+        None => Ok(1),
+        Some(newest) => newest
+            .checked_add(1)
+            .ok_or_else(|| damaged(path, &[no_number_after(path, newest)])),
+    }
+}
+
+/// The problem of a journal whose newest number is the largest there is.
+fn no_number_after(path: &Utf8Path, newest: u64) -> Problem {
+    Problem::new(
+        path.join(newest.to_string()),
+        format!("is generation {newest}, the largest number gen can count to: no generation can follow it"),
+        "if it was numbered by hand, give it its intended number in both its directory name and its record's `number`",
+    )
 }
 
 /// Old contents may be credentials: only root reads them.
@@ -371,6 +697,25 @@ mod tests {
         for (sha, bytes) in &contents {
             assert_eq!(&kept[sha], bytes);
         }
-        assert_eq!(store.list().unwrap().0, vec![generation]);
+        assert_eq!(store.list().unwrap().generations, vec![generation]);
+    }
+
+    #[test]
+    fn only_canonical_numbers_and_gens_own_start_directories_are_recognised() {
+        assert_eq!(generation_number("7"), Some(7));
+        assert_eq!(generation_number("18446744073709551615"), Some(u64::MAX));
+        for name in ["007", "+9", "x", "", "-1", " 7", "18446744073709551616"] {
+            assert_eq!(generation_number(name), None, "{name:?}");
+        }
+        assert!(is_unstarted(".gen-tmp-12-0123456789abcdef"));
+        for name in [
+            ".gen-tmp-012-0123456789abcdef",
+            ".gen-tmp-12-0123456789abcde",
+            ".gen-tmp-12-0123456789abcdeg",
+            ".gen-tmp-x-0123456789abcdef",
+            "12",
+        ] {
+            assert!(!is_unstarted(name), "{name:?}");
+        }
     }
 }

@@ -7,6 +7,13 @@
 //! A plan is also a file (`gen plan --out`): `gen apply --plan` recomputes the
 //! plan on the host and refuses unless it is exactly the one reviewed, so a
 //! host that drifted since is never written.
+//!
+//! A change is sensitive when either side may hold a credential: the target
+//! record or the previous apply's record is marked sensitive or private, or
+//! the live file is readable by its owner only. A sensitive change never
+//! carries the plain sha256 of a content (a guessable secret is confirmed by
+//! its hash): its digests are salted with the plan's own random salt, and
+//! `gen apply --plan` recomputes them with that salt to compare.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::actual::Actual;
 use crate::generation::Generation;
 use gen_target::error::{Error, Result};
-use gen_target::manifest::{FileRecord, Manifest};
+use gen_target::manifest::{sha256_hex, FileRecord, Manifest};
 use gen_target::Activation;
 
-/// Bumped when the plan file's shape changes incompatibly.
-pub const FORMAT: u32 = 1;
+/// Bumped when the plan file's shape changes incompatibly (2: `salt`, and
+/// salted digests for sensitive changes).
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +38,10 @@ pub struct Plan {
     pub host: String,
     /// The tree hash of the manifest this plan applies.
     pub tree_hash: String,
+    /// Random, drawn for each plan: the digests of sensitive changes are
+    /// `sha256(salt ":" sha256(content))`, so the same secret gives unrelated
+    /// digests in two plans and no precomputed table finds it.
+    pub salt: String,
     /// Managed files already as the target wants them.
     pub unchanged: usize,
     /// Sorted by path.
@@ -64,15 +76,18 @@ pub enum Action {
 pub struct Change {
     pub path: String,
     pub kind: ChangeKind,
-    /// The live content's sha256 this change replaces; `None`: the file must not exist.
+    /// The live content's sha256 this change replaces; `None`: the file must
+    /// not exist. Salted (see [`Plan::salt`]) when the change is sensitive.
     pub expected_sha256: Option<String>,
-    /// The content's sha256 afterwards; `None`: the file is removed.
+    /// The content's sha256 afterwards; `None`: the file is removed. Salted
+    /// when the change is sensitive.
     pub target_sha256: Option<String>,
     /// Target mode, owner and group (absent for removals).
     pub mode: Option<String>,
     pub owner: Option<String>,
     pub group: Option<String>,
-    /// Credentials: diffs never print the content.
+    /// Credentials on either side: diffs never print the content, nor a
+    /// plain digest of it.
     pub sensitive: bool,
     pub activation: Activation,
     pub action: Action,
@@ -115,16 +130,71 @@ impl Plan {
 /// A record's content is secret-bearing: marked sensitive, or neither group
 /// nor others may read it.
 pub fn is_sensitive(record: &FileRecord) -> bool {
-    record.sensitive || record.mode_bits().is_none_or(|m| m & 0o044 == 0)
+    record.sensitive || is_private_mode(&record.mode)
 }
 
-/// Computes the plan. `actual` must hold every path of `target` and of
-/// `previous` (absent paths as `Actual::Absent`).
+/// An octal mode that neither group nor others may read (or no mode at all).
+fn is_private_mode(mode: &str) -> bool {
+    u32::from_str_radix(mode, 8).map_or(true, |m| m & 0o044 == 0)
+}
+
+/// Whether a change at `path` may show a credential: the target record, the
+/// previous apply's record or the live file says so.
+fn sensitive_path(
+    record: Option<&FileRecord>,
+    previous: Option<&FileRecord>,
+    live: &Actual,
+) -> bool {
+    record.is_some_and(is_sensitive)
+        || previous.is_some_and(is_sensitive)
+        || matches!(live, Actual::Present(file) if is_private_mode(&file.mode))
+}
+
+/// A fresh salt for one plan: 16 bytes from the kernel's generator, in hex.
+pub fn new_salt() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match rustix::rand::getrandom(&mut bytes[filled..], rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Error::read("the kernel's random generator", e.into())),
+        }
+    }
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The digest a plan records for a content whose sha256 is `sha256`: the
+/// plain one, or for a sensitive change the salted one. Salting the content's
+/// sha256 (not the content) lets a plan be recomputed from the scan's hashes
+/// alone; a guess still costs a salted hash per plan.
+fn digest(sha256: &str, sensitive: bool, salt: &str) -> String {
+    if sensitive {
+        format!(
+            "salted:{}",
+            sha256_hex(format!("{salt}:{sha256}").as_bytes())
+        )
+    } else {
+        sha256.to_string()
+    }
+}
+
+/// Computes the plan, salting the digests of sensitive changes with `salt`
+/// ([`new_salt`]; the reviewed plan's own salt to compare with it). `actual`
+/// must hold every path of `target` and of `previous` (absent paths as
+/// `Actual::Absent`).
 pub fn plan(
     target: &Manifest,
     actual: &BTreeMap<String, Actual>,
     previous: Option<&Manifest>,
+    salt: &str,
 ) -> Plan {
+    let previous_records: BTreeMap<&str, &FileRecord> = previous
+        .map(|m| m.files.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (r.path.as_str(), r))
+        .collect();
     let mut changes = Vec::new();
     let mut unchanged = 0;
     for record in &target.files {
@@ -153,15 +223,20 @@ pub fn plan(
         } else {
             record.activation.clone()
         };
+        let sensitive = sensitive_path(
+            Some(record),
+            previous_records.get(record.path.as_str()).copied(),
+            live,
+        );
         changes.push(Change {
             path: record.path.clone(),
             kind,
-            expected_sha256: live.sha256().map(str::to_string),
-            target_sha256: Some(record.sha256.clone()),
+            expected_sha256: live.sha256().map(|s| digest(s, sensitive, salt)),
+            target_sha256: Some(digest(&record.sha256, sensitive, salt)),
             mode: Some(record.mode.clone()),
             owner: Some(record.owner.clone()),
             group: Some(record.group.clone()),
-            sensitive: is_sensitive(record),
+            sensitive,
             action: action_of(&activation),
             activation,
         });
@@ -171,21 +246,22 @@ pub fn plan(
         if managed.contains(record.path.as_str()) {
             continue;
         }
-        let Some(Actual::Present(file)) = actual.get(&record.path) else {
+        let Some(live @ Actual::Present(file)) = actual.get(&record.path) else {
             continue;
         };
+        let sensitive = sensitive_path(None, Some(record), live);
         // A removed unit file is not restarted (see `activations`): systemd
         // only needs a daemon-reload to forget it.
         let activation = record.activation.clone();
         changes.push(Change {
             path: record.path.clone(),
             kind: ChangeKind::Remove,
-            expected_sha256: Some(file.sha256.clone()),
+            expected_sha256: Some(digest(&file.sha256, sensitive, salt)),
             target_sha256: None,
             mode: None,
             owner: None,
             group: None,
-            sensitive: is_sensitive(record),
+            sensitive,
             action: action_of(&activation),
             activation,
         });
@@ -201,6 +277,7 @@ pub fn plan(
         profile: target.profile.clone(),
         host: target.host.clone(),
         tree_hash: target.tree_hash.clone(),
+        salt: salt.to_string(),
         unchanged,
         changes,
         activations,
@@ -338,7 +415,7 @@ mod tests {
             ("/e".to_string(), live('e', "0644")),
             ("/f".to_string(), Actual::Absent),
         ]);
-        let plan = plan(&target, &actual, Some(&previous));
+        let plan = plan(&target, &actual, Some(&previous), "salt");
         let kinds: Vec<_> = plan
             .changes
             .iter()
@@ -364,5 +441,46 @@ mod tests {
                 reload: vec![],
             }
         );
+    }
+
+    #[test]
+    fn either_side_makes_a_change_sensitive_and_salts_its_digests() {
+        let target = Manifest::new(
+            "p",
+            "h",
+            String::new(),
+            vec![
+                record("/public", 'a', Activation::None),
+                record("/private-live", 'b', Activation::None),
+                record("/sensitive-before", 'c', Activation::None),
+            ],
+        );
+        let mut was_sensitive = record("/sensitive-before", 'd', Activation::None);
+        was_sensitive.sensitive = true;
+        let previous = Manifest::new("p", "h", String::new(), vec![was_sensitive]);
+        let actual = BTreeMap::from([
+            ("/public".to_string(), live('0', "0644")),
+            ("/private-live".to_string(), live('0', "0600")),
+            ("/sensitive-before".to_string(), live('d', "0644")),
+        ]);
+        let salted = |salt| plan(&target, &actual, Some(&previous), salt);
+        let (one, two) = (salted("one"), salted("two"));
+        let sensitive: Vec<bool> = one.changes.iter().map(|c| c.sensitive).collect();
+        assert_eq!(sensitive, vec![true, false, true]);
+        let plain = "0".repeat(64);
+        assert_eq!(
+            one.changes[1].expected_sha256.as_deref(),
+            Some(plain.as_str())
+        );
+        for (a, b) in [
+            (&one.changes[0], &two.changes[0]),
+            (&one.changes[2], &two.changes[2]),
+        ] {
+            let digest = a.expected_sha256.as_deref().unwrap_or_default();
+            assert!(digest.starts_with("salted:"), "{digest}");
+            assert_ne!(a.expected_sha256, b.expected_sha256);
+            assert_ne!(a.target_sha256, b.target_sha256);
+        }
+        assert_eq!(one, salted("one"));
     }
 }

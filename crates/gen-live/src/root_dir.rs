@@ -329,6 +329,25 @@ impl Dir {
             .map_err(|e| Error::write(self.path.join(to), e.into()))
     }
 
+    /// Renames `from` to `to`, both in this directory, refusing to replace
+    /// anything already at `to`.
+    pub fn rename_new(&self, from: &str, to: &str) -> Result<()> {
+        match rustix::fs::renameat_with(
+            &self.fd,
+            from,
+            &self.fd,
+            to,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => Ok(()),
+            // A filesystem without RENAME_NOREPLACE: `to` was checked absent
+            // under the lock, and a plain rename never replaces a non-empty
+            // directory.
+            Err(Errno::INVAL) => self.rename(from, to),
+            Err(e) => Err(Error::write(self.path.join(to), e.into())),
+        }
+    }
+
     /// Removes the file `name` (a link is removed, never followed); `false`
     /// when there was none.
     pub fn remove_file(&self, name: &str) -> Result<bool> {

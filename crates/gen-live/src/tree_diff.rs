@@ -70,6 +70,7 @@ fn host_against_tree(
                     profile: profile.to_string(),
                     host: host.to_string(),
                     tree_hash,
+                    salt: String::new(),
                     unchanged: files,
                     changes: Vec::new(),
                     activations: Default::default(),
@@ -108,7 +109,12 @@ fn host_against_tree(
             )
         })
         .collect();
-    let plan = plan::plan(&new_manifest, &before, Some(&old_manifest));
+    let plan = plan::plan(
+        &new_manifest,
+        &before,
+        Some(&old_manifest),
+        &plan::new_salt()?,
+    );
     let mut old = BTreeMap::new();
     let mut new = BTreeMap::new();
     for change in &plan.changes {

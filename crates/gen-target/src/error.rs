@@ -31,6 +31,19 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// EFBIG: the process's file size limit (`ulimit -f`, a unit's
+    /// `LimitFSIZE=`) or the filesystem's largest file.
+    #[error("cannot write `{path}`: it would be larger than this process may write (the file size limit, `ulimit -f`) or the filesystem allows")]
+    #[diagnostic(
+        code(gen::io::too_large),
+        help("raise the limit (`ulimit -f unlimited`, or `LimitFSIZE=` in the unit that runs gen) and run the command again")
+    )]
+    TooLarge {
+        path: Utf8PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("`{path}` is not valid TOML: {message}")]
     #[diagnostic(
         code(gen::profile::syntax),
@@ -213,6 +226,21 @@ pub enum Error {
     )]
     Generation { path: Utf8PathBuf, message: String },
 
+    /// gen's journal does not hold what gen writes there: a record missing,
+    /// unreadable or misplaced, an unfinished generation that is not the
+    /// newest. Nothing is changed until it is put right.
+    #[error("gen's journal `{path}` is damaged, {count} problem(s):\n{problems}")]
+    #[diagnostic(
+        code(gen::journal::damaged),
+        help("nothing was changed, and gen deletes nothing in its journal it cannot prove unneeded. put each problem right as it says, then `gen generations --verify` checks the journal again")
+    )]
+    Journal {
+        path: Utf8PathBuf,
+        count: usize,
+        /// One line per problem: the path, what is wrong, what to do.
+        problems: String,
+    },
+
     #[error("`{path}` failed validation, nothing was written: {message}")]
     #[diagnostic(
         code(gen::apply::validation),
@@ -282,6 +310,12 @@ impl Error {
     }
 
     pub fn write(path: impl Into<Utf8PathBuf>, source: io::Error) -> Error {
+        if source.kind() == io::ErrorKind::FileTooLarge {
+            return Error::TooLarge {
+                path: path.into(),
+                source,
+            };
+        }
         Error::Write {
             path: path.into(),
             source,

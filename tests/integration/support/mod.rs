@@ -3,6 +3,7 @@
 
 pub mod bundled;
 pub mod crash;
+pub mod mount;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
