@@ -31,7 +31,50 @@ pub fn looks_like_secret(name: &str, value: &str) -> bool {
         .split_once("://")
         .and_then(|(_, rest)| rest.split_once('@'))
         .is_some_and(|(userinfo, _)| userinfo.contains(':') && !userinfo.contains('/'));
-    by_name || by_value
+    by_name || by_value || is_webhook_url(value) || is_token(value)
+}
+
+/// Webhook URLs whose path is the credential: whoever has one posts as the
+/// integration.
+fn is_webhook_url(value: &str) -> bool {
+    const WEBHOOKS: &[&str] = &[
+        "hooks.slack.com/services/",
+        "hooks.slack.com/workflows/",
+        "discord.com/api/webhooks/",
+        "discordapp.com/api/webhooks/",
+        ".webhook.office.com/",
+        "outlook.office.com/webhook/",
+    ];
+    let lower = value.to_ascii_lowercase();
+    WEBHOOKS.iter().any(|hook| lower.contains(hook))
+}
+
+/// API tokens by the prefixes their issuers give them (OpenAI and Stripe
+/// secret keys, GitHub and GitLab tokens, Slack tokens, AWS access key IDs),
+/// and JSON Web Tokens.
+fn is_token(value: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "sk-",
+        "sk_live_",
+        "rk_live_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xoxs-",
+        "AKIA",
+    ];
+    let token_chars = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let prefixed = PREFIXES.iter().any(|p| value.starts_with(p)) && value.len() >= 20;
+    let jwt = value.starts_with("eyJ") && value.matches('.').count() == 2 && value.len() >= 30;
+    token_chars && (prefixed || jwt)
 }
 
 /// Whether a profile's text seems to hold a credential anywhere: an
@@ -74,6 +117,34 @@ mod tests {
             "secrets = { api_key = \"/etc/shop/api_key\" }\npassword_file = \"/etc/redis/pw\""
         ));
         assert!(!looks_like_secret("API_URL", "https://api.example.com/v1"));
+    }
+
+    #[test]
+    fn webhook_urls_and_tokens_are_spotted_by_their_shape() {
+        assert!(looks_like_secret(
+            "ALERTS",
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX"
+        ));
+        assert!(looks_like_secret(
+            "CHAT",
+            "https://discord.com/api/webhooks/123/abc"
+        ));
+        assert!(looks_like_secret("OPENAI", "sk-proj-0123456789abcdefghij"));
+        assert!(looks_like_secret(
+            "GH",
+            "ghp_0123456789abcdefghijklmnopqrstuvwxyz"
+        ));
+        assert!(looks_like_secret("AWS_ID", "AKIAIOSFODNN7EXAMPLE"));
+        assert!(looks_like_secret(
+            "SESSION",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+        ));
+        assert!(!looks_like_secret("LOCALE", "sk-SK"));
+        assert!(!looks_like_secret("MODE", "sk-learn-compatible mode"));
+        assert!(!looks_like_secret(
+            "DOCS",
+            "https://api.slack.com/messaging/webhooks"
+        ));
     }
 
     #[test]
