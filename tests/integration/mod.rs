@@ -11,6 +11,7 @@ mod fixtures;
 mod fuzz;
 mod injection;
 mod layers;
+mod lints;
 mod live;
 mod profile_files;
 mod promtool;
