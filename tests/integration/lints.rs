@@ -997,7 +997,26 @@ fn build_check_reports_lints_and_deny_warnings_fails_it() {
     assert_eq!(denied.code, 2, "{}", denied.stderr);
 }
 
-// ---- the documentation ----
+// ---- the bundled profiles and the documentation ----
+
+#[test]
+fn bundled_and_fixture_profiles_build_without_warnings() {
+    let out = tempfile::tempdir().expect("tmp");
+    let bundled = run(gen_command()
+        .arg("-C")
+        .arg(repo())
+        .args(["build", "--deny-warnings", "--out"])
+        .arg(out.path().join("bundled")));
+    assert_eq!(bundled.code, 0, "{}", bundled.stderr);
+    for fixture in ["docsense", "smartattend", "stet"] {
+        let built = run(gen_command()
+            .arg("-C")
+            .arg(repo().join("tests/fixtures").join(fixture))
+            .args(["build", "--deny-warnings", "--out"])
+            .arg(out.path().join(fixture)));
+        assert_eq!(built.code, 0, "{fixture}: {}", built.stderr);
+    }
+}
 
 #[test]
 fn committed_lint_reference_is_current() {
