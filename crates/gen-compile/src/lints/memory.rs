@@ -25,16 +25,18 @@ const MEMORY_SETTINGS: &[&str] = &[
 /// cache host.
 fn memory_for_postgres(cx: &Context, host: &HostSpec) -> u64 {
     let d = cx.d;
-    let services: u64 = d
-        .services_on(host)
-        .filter_map(|s| s.memory.map(|m| m.bytes() * u64::from(s.replicas)))
-        .sum();
+    let services = d.services_on(host).fold(0u64, |sum, s| {
+        let memory = s.memory.map_or(0, ByteSize::bytes);
+        sum.saturating_add(memory.saturating_mul(u64::from(s.replicas)))
+    });
     let redis = if host.has(Role::Cache) {
         cx.derived.redis_maxmemory.map_or(0, ByteSize::bytes)
     } else {
         0
     };
-    host.memory.bytes().saturating_sub(services + redis)
+    host.memory
+        .bytes()
+        .saturating_sub(services.saturating_add(redis))
 }
 
 fn database_hosts(d: &Deployment) -> impl Iterator<Item = &HostSpec> {
