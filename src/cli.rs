@@ -50,8 +50,11 @@ pub enum Command {
     ///
     /// The new tree is written beside the old one and swapped in only when every
     /// profile compiled, so a failed build leaves `generated/` untouched.
+    ///
+    /// Lints (located warnings with a code, `gen lints`) are printed on
+    /// standard error and the build goes on; `--deny-warnings` makes them refuse it.
     #[command(
-        after_help = "Examples:\n  gen build\n  gen build --profile production\n  gen build --check   # in CI: exit 1 naming every stale, missing, extra or edited file"
+        after_help = "Exit codes: 0 built (or up to date), 1 differences found (--check), 2 error, or a lint with --deny-warnings.\n\nExamples:\n  gen build\n  gen build --profile production\n  gen build --check --deny-warnings   # in CI: exit 1 naming every stale, missing, extra or edited file, 2 on a lint"
     )]
     Build {
         /// Only these profiles (default: every `profiles/*.toml` not starting with `_`).
@@ -63,6 +66,20 @@ pub enum Command {
         /// Where the tree goes (default `<project>/generated`).
         #[arg(long, value_name = "DIR")]
         out: Option<Utf8PathBuf>,
+        /// A lint that fires refuses the build like an error: exit 2, nothing written.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+
+    /// Describe gen's lints: each one's code, what it finds, why it matters and how to fix it.
+    ///
+    /// A profile allows a lint under `[lints] allow = { "<name>" = "<reason>" }`.
+    #[command(
+        after_help = "Examples:\n  gen lints\n  gen lints public-metrics\n  gen lints --format markdown > docs/lints.md"
+    )]
+    Lints {
+        /// Only this lint (its name, without `gen::lint::`).
+        name: Option<String>,
     },
 
     /// Run the real program that consumes each generated file (nginx -t, postgres, pgbouncer, redis-server, systemd-analyze, crontab, promtool, ...) on a sandboxed copy.
@@ -310,10 +327,21 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             profiles,
             check,
             out,
+            deny_warnings,
         } => {
             let generated = out.clone().unwrap_or_else(|| project.join("generated"));
-            commands::build::run(project, &generated, profiles, *check, cli.format)
+            commands::build::run(
+                project,
+                &generated,
+                profiles,
+                &commands::build::Options {
+                    check: *check,
+                    deny_warnings: *deny_warnings,
+                },
+                cli.format,
+            )
         }
+        Command::Lints { name } => commands::lints::run(name.as_deref(), cli.format),
         Command::Schema { markdown } => {
             if *markdown {
                 print!("{}", gen_compile::schema::reference_markdown());

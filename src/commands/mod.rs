@@ -7,6 +7,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod graph;
+pub mod lints;
 pub mod live;
 pub mod plan;
 pub mod rollback;

@@ -13,6 +13,7 @@ mod injection;
 mod journal;
 mod layers;
 mod limits;
+mod lints;
 mod live;
 mod pg_versions;
 mod profile_files;

@@ -158,8 +158,10 @@ fn tables(t: &Topology) -> Vec<String> {
         }
         table.push_str(&format!("environment = {{ PROP_VALUE_{i} = {value} }}\n"));
         if t.postgres && i == 0 {
+            // Unpooled, up to 8 hosts × 4 replicas × 5 connections fit the
+            // 190 that PGTune's 200 leave; more would be refused.
             table.push_str(&format!(
-                "database = {{ user = \"app\", pooled = {} }}\n",
+                "database = {{ user = \"app\", pooled = {}, connections = 5 }}\n",
                 t.pgbouncer
             ));
         }

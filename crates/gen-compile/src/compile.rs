@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifact_kind::templates;
 use crate::derive::{self, Derived};
+use crate::lints::{self, Lint};
 use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
 use crate::model::{Deployment, HostSpec};
 use crate::render::{Artifact, Renderer};
@@ -56,6 +57,8 @@ pub struct Analysed {
     pub loaded: LoadedProfile,
     pub deployment: Deployment,
     pub derived: Derived,
+    /// The lints that fired and are not allowed; they never change the tree.
+    pub lints: Vec<Lint>,
     input_hash: String,
     profile_file: String,
 }
@@ -72,6 +75,7 @@ impl Analysed {
             name: name.to_string(),
             input_hash: input_hash(&loaded),
             profile_file: loaded.file.to_string(),
+            lints: lints::lint(&loaded, &deployment, &derived),
             loaded,
             deployment,
             derived,

@@ -1,6 +1,6 @@
 //! The compile side of gen: profile sources to a target tree, one module per
 //! stage, data flowing one way:
-//! `load` → `validate` → `derive` → `render` (with `views` and the `catalog`
+//! `load` → `validate` (+ `lints`) → `derive` → `render` (with `views` and the `catalog`
 //! of artifact kinds) → manifest (`compile`) → `output`.
 //! `explain`, `graph`, `schema` and `ansible` read the same checked model.
 //! What a value may look like is in `shapes`, `schedule` and `credential`;
@@ -15,6 +15,7 @@ pub mod derive;
 pub mod escape;
 pub mod explain;
 pub mod graph;
+pub mod lints;
 pub mod load;
 pub mod model;
 pub mod output;

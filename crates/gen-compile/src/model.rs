@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::lints::LintCode;
 use crate::profile::{
     EvictionPolicy, Persistence, PoolMode, Role, Runtime, ServiceRole, Storage, Workload,
 };
@@ -33,6 +34,8 @@ pub struct Deployment {
     pub monitoring: MonitoringSpec,
     pub alerts: AlertSpec,
     pub rollout: Option<RolloutSpec>,
+    /// Lints the profile allows, with the reason it gives (`[lints] allow`).
+    pub allowed_lints: BTreeMap<LintCode, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

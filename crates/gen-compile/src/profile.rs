@@ -49,6 +49,20 @@ pub struct Profile {
     pub alerts: Option<Alerts>,
     /// Pull-mode rollout: every host fetches the reviewed commit and applies it.
     pub rollout: Option<Rollout>,
+    /// Which of gen's lints this deployment allows, and why (`gen lints` lists them).
+    pub lints: Option<Lints>,
+}
+
+/// Lints are warnings about a profile that builds but is probably wrong
+/// (`docs/lints.md`). An allowance names the lint without its `gen::lint::`
+/// prefix and says why it does not apply here; a lint gen does not know, or
+/// an allowance without a reason, is an error.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lints {
+    /// Lint name → the reason it does not apply to this deployment, e.g.
+    /// `{ "public-metrics" = "scraped over the VPN" }`.
+    pub allow: Option<BTreeMap<String, String>>,
 }
 
 /// Pull-mode rollout. gen writes on every host a timer that fetches the

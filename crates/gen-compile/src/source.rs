@@ -88,6 +88,12 @@ pub fn span_quotable(text: &str, span: &Range<usize>) -> bool {
 
 /// `file:line:column` of a byte offset, column counted in characters.
 pub fn position(name: &str, text: &str, offset: usize) -> String {
+    let (line, column) = line_column(text, offset);
+    format!("{name}:{line}:{column}")
+}
+
+/// The line and column (from 1, column counted in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -95,7 +101,7 @@ pub fn position(name: &str, text: &str, offset: usize) -> String {
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("{name}:{line}:{column}")
+    (line, column)
 }
 
 /// A located source excerpt ready for a diagnostic.

@@ -60,6 +60,40 @@ impl ByteSize {
     }
 }
 
+/// A PostgreSQL memory setting as postgresql.conf holds it (`'64MB'`,
+/// `8192`), in bytes. Units are PostgreSQL's: `B`, `kB`, `MB`, `GB`, `TB`
+/// (binary, case-sensitive); a bare number counts the setting's own unit, 8kB
+/// blocks for the buffer settings and kB for the rest. `None` for anything
+/// else (`-1`, a value PostgreSQL itself would refuse).
+pub fn postgres_memory(setting: &str, value: &str) -> Option<ByteSize> {
+    let value = value.trim_matches('\'').trim();
+    let digits_end = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(digits_end);
+    if number.is_empty() || number.len() > 15 {
+        return None;
+    }
+    let number: u64 = number.parse().ok()?;
+    let factor = match unit.trim_start() {
+        "" if matches!(
+            setting,
+            "shared_buffers" | "effective_cache_size" | "wal_buffers" | "temp_buffers"
+        ) =>
+        {
+            8 * KIB
+        }
+        "" => KIB,
+        "B" => 1,
+        "kB" => KIB,
+        "MB" => MIB,
+        "GB" => GIB,
+        "TB" => TIB,
+        _ => return None,
+    };
+    number.checked_mul(factor).map(ByteSize)
+}
+
 /// `bytes` in the first (largest) unit that divides it exactly.
 fn largest_unit(bytes: u64, units: &[(u64, &str)], bytes_suffix: &str) -> String {
     for (factor, suffix) in units {
@@ -325,6 +359,21 @@ impl JsonSchema for Cidr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postgres_memory_settings_read_as_postgresql_reads_them() {
+        let read = |setting, value| postgres_memory(setting, value).map(ByteSize::bytes);
+        assert_eq!(read("effective_cache_size", "'64GB'"), Some(64 * GIB));
+        assert_eq!(read("work_mem", "'512kB'"), Some(512 * KIB));
+        assert_eq!(read("shared_buffers", "16384"), Some(128 * MIB));
+        assert_eq!(read("maintenance_work_mem", "65536"), Some(64 * MIB));
+        assert_eq!(read("autovacuum_work_mem", "-1"), None);
+        assert_eq!(
+            read("work_mem", "'64mb'"),
+            None,
+            "PostgreSQL units are case-sensitive"
+        );
+    }
 
     #[test]
     fn sizes_parse_binary_units_and_render_per_file_format() {

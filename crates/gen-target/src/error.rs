@@ -114,6 +114,14 @@ pub enum Error {
         errors: Vec<Error>,
     },
 
+    /// `gen build --deny-warnings` found lints: they refuse the build like errors.
+    #[error("{count} lint warning(s) and `--deny-warnings`: nothing was written")]
+    #[diagnostic(
+        code(gen::lint::denied),
+        help("fix each warning above, or allow its lint in the profile under `[lints] allow` with the reason it does not apply")
+    )]
+    LintsDenied { count: usize },
+
     #[error("template `{template}` failed to render: {message}")]
     #[diagnostic(
         code(gen::render),

@@ -3,6 +3,7 @@
 //! few invariants that need a derived number (the connection budget) are
 //! checked here and reported at the profile keys that drive them.
 
+pub mod connections;
 pub mod cron;
 pub mod environment;
 pub mod hba;
@@ -48,15 +49,19 @@ pub fn derive(deployment: &Deployment, sources: &SourceMap) -> Result<Derived> {
             }
         }
     }
-    let pools = match (&deployment.pgbouncer, deployment.primary()) {
-        (Some(_), Some(primary)) => {
-            let max_connections = postgres
-                .get(&primary.name)
-                .map_or(0, |conf| conf.max_connections);
-            Some(
-                pgbouncer::plan(deployment, max_connections)
-                    .map_err(|budget| budget.into_error(sources))?,
-            )
+    let max_connections = deployment
+        .primary()
+        .and_then(|primary| postgres.get(&primary.name))
+        .map(|conf| conf.max_connections);
+    let pools = match (&deployment.pgbouncer, max_connections) {
+        (Some(_), Some(max_connections)) => Some(
+            pgbouncer::plan(deployment, max_connections)
+                .map_err(|budget| budget.into_error(sources))?,
+        ),
+        (None, Some(max_connections)) => {
+            connections::unpooled_budget(deployment, max_connections)
+                .map_err(|budget| budget.into_error(sources))?;
+            None
         }
         _ => None,
     };

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use super::connections::{direct_uses, DirectUse, SUPERUSER_RESERVED};
 use super::BudgetError;
 use crate::model::Deployment;
 use crate::profile::{PoolMode, Role};
@@ -76,24 +77,17 @@ pub fn plan(d: &Deployment, max_connections: u64) -> Result<PoolPlan, BudgetErro
     let replicas: Vec<_> = d.hosts_with(Role::DatabaseReplica).collect();
     let primary = d.primary();
     let max_wal_senders = replicas.len() as u64 + 2;
-    let superuser_reserved = 3;
+    let superuser_reserved = SUPERUSER_RESERVED;
 
-    let mut users: Vec<String> = Vec::new();
-    let mut direct: u64 = 0;
-    for service in &d.services {
-        let Some(db) = &service.database else {
-            continue;
-        };
-        let instances = d.hosts_running(service).count() as u64 * u64::from(service.replicas);
-        if db.pooled {
-            if !users.contains(&db.user) {
-                users.push(db.user.clone());
-            }
-        } else {
-            direct += instances * u64::from(db.connections);
-        }
-    }
+    let mut users: Vec<String> = d
+        .services
+        .iter()
+        .filter_map(|s| s.database.as_ref().filter(|db| db.pooled))
+        .map(|db| db.user.clone())
+        .collect();
     users.sort();
+    users.dedup();
+    let direct: u64 = direct_uses(d).iter().map(DirectUse::total).sum();
 
     let mut databases = Vec::new();
     if let Some(primary) = primary {

@@ -30,7 +30,9 @@ impl Checker<'_> {
         for host in &d.hosts {
             self.host_ports(d, host);
             self.host_memory(d, host);
+            self.host_cores(d, host);
         }
+        self.shared_buffers(d);
     }
 
     /// A service needs a host with its role to run on, and the sections
@@ -288,6 +290,57 @@ impl Checker<'_> {
                     host.memory
                 ),
                 "lower the limits or replicas, or declare more memory",
+            );
+        }
+    }
+
+    /// One replica's CPU limit fits in the host's cores: docker refuses to
+    /// start a container asking for more CPUs than the host has, and a
+    /// systemd quota beyond them limits nothing. (Replicas that add up to
+    /// more are a lint, `cpu-overcommit`.)
+    fn host_cores(&mut self, d: &Deployment, host: &HostSpec) {
+        for service in d.services_on(host) {
+            let Some(cpus) = service.cpus.filter(|c| *c > f64::from(host.cores)) else {
+                continue;
+            };
+            let key = format!("{}.limits.cpus", push_key("services", &service.name));
+            self.fail(
+                &key,
+                format!(
+                    "`{key}`: {cpus} cores per replica, but host `{}` has {}: docker refuses to start the container",
+                    host.name, host.cores
+                ),
+                "lower `limits.cpus` to the host's cores at most, or declare the host's real `cores`",
+            );
+        }
+    }
+
+    /// An overridden `shared_buffers` leaves room on every database host:
+    /// PostgreSQL allocates it whole at start, and a server asking for as
+    /// much as the host has does not start. (Other memory overrides beyond
+    /// what PostgreSQL has are a lint, `override-exceeds-memory`.)
+    fn shared_buffers(&mut self, d: &Deployment) {
+        let Some(pg) = &d.postgres else { return };
+        let Some(size) = pg
+            .overrides
+            .get("shared_buffers")
+            .and_then(|value| crate::units::postgres_memory("shared_buffers", value))
+        else {
+            return;
+        };
+        let smallest = d
+            .hosts
+            .iter()
+            .filter(|h| h.has(Role::DatabasePrimary) || h.has(Role::DatabaseReplica))
+            .min_by_key(|h| h.memory);
+        if let Some(host) = smallest.filter(|h| size >= h.memory) {
+            self.fail(
+                "postgres.overrides.shared_buffers",
+                format!(
+                    "`postgres.overrides.shared_buffers` is {size}, as much as host `{}` has ({}): PostgreSQL could not start",
+                    host.name, host.memory
+                ),
+                "remove the override (gen derives a quarter of the host's memory) or lower it well below the host's memory",
             );
         }
     }

@@ -12,6 +12,7 @@
 
 mod cross_checks;
 mod hosts;
+mod lints;
 mod maintenance;
 mod monitoring;
 mod postgres;
@@ -209,6 +210,7 @@ impl Checker<'_> {
         let monitoring = self.monitoring(p);
         let alerts = self.alerts(p);
         let rollout = self.rollout(p);
+        let allowed_lints = self.lint_allowances(p);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -226,6 +228,7 @@ impl Checker<'_> {
             monitoring,
             alerts,
             rollout,
+            allowed_lints,
         };
         self.cross_checks(&deployment);
         deployment
