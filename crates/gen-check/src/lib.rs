@@ -16,6 +16,8 @@ pub mod staging;
 pub mod systemd;
 pub mod tool;
 
+use std::collections::BTreeMap;
+
 use camino::Utf8Path;
 
 use gen_target::error::Result;
@@ -45,6 +47,8 @@ pub struct HostCheck {
     pub netns: Option<Netns>,
     /// Every host path in the manifest: files that will exist on the host.
     pub managed: Vec<String>,
+    /// The manifest's link records: host path → the host path it names.
+    pub links: BTreeMap<String, String>,
     pub sandbox: Sandbox,
 }
 
@@ -59,21 +63,28 @@ pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostRepo
     let staging = Staging::new(host_dir)?;
     let netns = Netns::new(staging.dir());
     let managed = manifest.files.iter().map(|f| f.path.clone()).collect();
+    let links = manifest
+        .files
+        .iter()
+        .filter_map(|f| Some((f.path.clone(), f.link.clone()?)))
+        .collect();
     let mut host = HostCheck {
         staging,
         netns,
         managed,
+        links,
         sandbox,
     };
     let mut files: Vec<FileReport> = manifest
         .files
         .iter()
         .map(|record| {
-            FileReport::new(
-                &record.path,
-                host.staging.generated(&record.path),
-                record.validator,
-            )
+            // A link has no file in the tree: its record is in the manifest.
+            let generated = match record.link {
+                Some(_) => manifest_path(host_dir),
+                None => host.staging.generated(&record.path),
+            };
+            FileReport::new(&record.path, generated, record.validator)
         })
         .collect();
 
@@ -96,7 +107,10 @@ pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostRepo
             postgres::check,
         ),
         (&[Validator::Redis], redis::check),
-        (&[Validator::Systemd], systemd::check),
+        (
+            &[Validator::Systemd, Validator::SystemdEnable],
+            systemd::check,
+        ),
         (&[Validator::Cron], cron::check),
         (&[Validator::Compose], compose::check),
         (

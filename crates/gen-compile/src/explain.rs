@@ -15,6 +15,9 @@ use crate::source::{KeyEntry, SourceMap};
 #[derive(Debug, Serialize)]
 pub struct Explanation {
     pub path: String,
+    /// For a unit's `[Install]` link: the unit file it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub profile: String,
     pub host: String,
     pub template: String,
@@ -469,6 +472,7 @@ pub fn explain(
     }
     Explanation {
         path: spec.path.clone(),
+        link: None,
         profile: d.profile.clone(),
         host: host.name.clone(),
         template: spec.template.to_string(),
@@ -488,6 +492,31 @@ pub fn explain(
     }
 }
 
+/// The `[Install]` link that enables `unit`'s unit file, if `path` is one:
+/// the unit's profile keys decide whether it exists; it holds no derived
+/// value.
+pub fn explain_link(
+    d: &Deployment,
+    derived: &Derived,
+    sources: &SourceMap,
+    host: &HostSpec,
+    unit: &ArtifactSpec,
+    path: &str,
+) -> Option<Explanation> {
+    let wanted_by = unit.kind.entry().enables?;
+    if gen_target::manifest::wants_link(&unit.path, wanted_by).as_deref() != Some(path) {
+        return None;
+    }
+    let mut explanation = explain(d, derived, sources, host, unit);
+    explanation.path = path.to_string();
+    explanation.link = Some(unit.path.clone());
+    explanation.mode = gen_target::manifest::LINK_MODE.to_string();
+    explanation.owner = "root".into();
+    explanation.group = "root".into();
+    explanation.derived = Vec::new();
+    Some(explanation)
+}
+
 /// The human form.
 pub fn render_human(e: &Explanation) -> String {
     use std::fmt::Write as _;
@@ -499,19 +528,32 @@ pub fn render_human(e: &Explanation) -> String {
     );
     let _ = writeln!(out, "  template    templates/{}", e.template);
     let _ = writeln!(out, "  profile     {}", e.profile_files.join(" extends "));
-    let _ = writeln!(
-        out,
-        "  file        mode {} owner {}:{}{}",
-        e.mode,
-        e.owner,
-        e.group,
-        if e.sensitive {
-            ", holds or references credentials"
-        } else {
-            ""
+    match &e.link {
+        Some(unit) => {
+            let _ = writeln!(
+                out,
+                "  link        -> {unit} (enables it at boot, as its [Install] section says)"
+            );
         }
-    );
+        None => {
+            let _ = writeln!(
+                out,
+                "  file        mode {} owner {}:{}{}",
+                e.mode,
+                e.owner,
+                e.group,
+                if e.sensitive {
+                    ", holds or references credentials"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let action = match &e.activation {
+        catalog::Activation::DaemonReload { .. } if e.link.is_some() => {
+            "systemctl daemon-reload".to_string()
+        }
         catalog::Activation::None => "nothing (read at its next use)".to_string(),
         catalog::Activation::Reload { unit } => format!("systemctl reload {unit}"),
         catalog::Activation::Restart { unit } => format!("systemctl restart {unit}"),

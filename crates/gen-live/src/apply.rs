@@ -35,7 +35,7 @@ use crate::actual::{self, Actual, Scan};
 use crate::atomic::{self, Attributes};
 use crate::generation::{Before, BeforeFile, Generation, State, Store, STATE_DIR};
 use crate::plan::{self, ChangeKind, Plan};
-use crate::root_dir::{Dir, Entry, RootDir};
+use crate::root_dir::{Dir, Entry, Node, RootDir};
 use gen_target::error::{Error, Result};
 use gen_target::layout::{tree_path, MANIFEST_FILE};
 use gen_target::manifest::{mode_string, sha256_hex, Manifest};
@@ -59,7 +59,8 @@ impl Target {
         let manifest = Manifest::read(&host_dir.join(MANIFEST_FILE))?;
         let mut contents = BTreeMap::new();
         let mut tampered = Vec::new();
-        for record in &manifest.files {
+        // A link record has no file in the tree: the manifest holds it whole.
+        for record in manifest.files.iter().filter(|r| r.link.is_none()) {
             let path = tree_path(host_dir, &record.path);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_file() => {}
@@ -148,20 +149,29 @@ fn planned(
     previous: Option<&Manifest>,
 ) -> Result<Planned> {
     let paths = managed_paths(&target.manifest, previous);
-    let scan = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
+    let scan = actual::scan(
+        root,
+        accounts,
+        paths.iter().map(|(path, link)| (path.as_str(), *link)),
+    )?;
     Ok(Planned {
         plan: plan::plan(&target.manifest, &scan.actual, previous),
         scan,
     })
 }
 
-fn managed_paths(target: &Manifest, previous: Option<&Manifest>) -> BTreeSet<String> {
-    target
+/// Every path the target or the previous apply manages, each with whether
+/// either records a link there (then a link is read, not refused).
+fn managed_paths(target: &Manifest, previous: Option<&Manifest>) -> BTreeMap<String, bool> {
+    let mut out: BTreeMap<String, bool> = BTreeMap::new();
+    for record in target
         .files
         .iter()
         .chain(previous.map(|m| m.files.as_slice()).unwrap_or_default())
-        .map(|r| r.path.clone())
-        .collect()
+    {
+        *out.entry(record.path.clone()).or_default() |= record.link.is_some();
+    }
+    out
 }
 
 /// What an apply did.
@@ -296,8 +306,17 @@ impl Session {
                         mode: file.mode.clone(),
                         uid: file.uid,
                         gid: file.gid,
+                        link: None,
                     })
                 }
+                // A link keeps nothing but what it holds, in the record.
+                (Some(Actual::Link(link)), _) => Some(BeforeFile {
+                    sha256: link.sha256.clone(),
+                    mode: gen_target::manifest::LINK_MODE.to_string(),
+                    uid: link.uid,
+                    gid: link.gid,
+                    link: Some(link.target.clone()),
+                }),
                 _ => None,
             };
             before.push(Before {
@@ -315,6 +334,7 @@ impl Session {
             created_dirs,
             run: self.run.clone(),
             manifest: target.manifest.clone(),
+            pending: None,
         };
         self.store
             .begin(&generation, &kept.into_iter().collect::<Vec<_>>())?;
@@ -350,8 +370,9 @@ impl Session {
 
     /// Writes the plan's changes: folders first, then every new content in
     /// one batch (all staged and fsynced before the first rename;
-    /// see `atomic::write_files`), then the removals. Each directory is
-    /// opened once, and every step in it goes through that handle.
+    /// see `atomic::write_files`), then the links, then the removals. Each
+    /// directory is opened once, and every step in it goes through that
+    /// handle.
     fn write_changes(
         &self,
         target: &Target,
@@ -360,6 +381,7 @@ impl Session {
     ) -> Result<()> {
         let mut dirs: BTreeMap<&str, Dir> = BTreeMap::new();
         let mut writes = Vec::new();
+        let mut links = Vec::new();
         let mut removals = Vec::new();
         for change in &plan.changes {
             let (dir, name) = self.root.split(&change.path)?;
@@ -376,6 +398,10 @@ impl Session {
             }
             if !dirs.contains_key(dir) {
                 dirs.insert(dir, self.root.create_dirs(dir, 0o755)?);
+            }
+            if let Some(link) = &change.link {
+                links.push((dir, name, link.as_str()));
+                continue;
             }
             let (Some(content), Some(attributes)) = (
                 target.contents.get(&change.path),
@@ -406,6 +432,9 @@ impl Session {
             .collect::<Result<Vec<_>>>()?;
         // The validators already passed on the whole tree (commands::apply).
         atomic::write_files(&pending, &self.run)?;
+        for (dir, name, link) in links {
+            atomic::write_link(opened(dir)?, name, link, None, &self.run)?;
+        }
         removals
             .iter()
             .try_for_each(|(dir, name)| atomic::remove_file(opened(dir)?, name))
@@ -443,6 +472,13 @@ impl Session {
             self.store.save(generation)?;
         }
         let run = generation.run.clone();
+        let links: BTreeSet<&str> = generation
+            .manifest
+            .files
+            .iter()
+            .filter(|r| r.link.is_some())
+            .map(|r| r.path.as_str())
+            .collect();
         // Files the apply created go first: removing them frees the space the
         // restored contents need.
         let (created, replaced): (Vec<_>, Vec<_>) = generation
@@ -472,19 +508,46 @@ impl Session {
         }
         for before in created.into_iter().chain(replaced) {
             let (dir, name) = self.root.split(&before.path)?;
+            // What the path holds now may be a link only where a manifest
+            // records one: the generation's, or the one restored.
+            let link_ok = links.contains(before.path.as_str())
+                || before.file.as_ref().is_some_and(|f| f.link.is_some());
             match &before.file {
                 None => {
                     let Some(dir) = self.root.dir(dir)? else {
                         continue;
                     };
-                    if let Entry::File(_) = dir.entry(name)? {
+                    let present = if link_ok {
+                        !matches!(dir.node(name)?, Node::Absent)
+                    } else {
+                        matches!(dir.entry(name)?, Entry::File(_))
+                    };
+                    if present {
                         atomic::remove_file(&dir, name)?;
                         progress.removed.push(before.path.clone());
                     }
                 }
+                Some(BeforeFile {
+                    link: Some(link),
+                    uid,
+                    gid,
+                    ..
+                }) => {
+                    let dir = self.root.create_dirs(dir, 0o755)?;
+                    if let Node::Link { target, .. } = dir.node(name)? {
+                        if target == *link {
+                            continue;
+                        }
+                    }
+                    atomic::write_link(&dir, name, link, Some((*uid, *gid)), &run)?;
+                    progress.restored.push(before.path.clone());
+                }
                 Some(file) => {
                     let dir = self.root.create_dirs(dir, 0o755)?;
-                    if let Some((metadata, content)) = dir.read_file(name)? {
+                    let is_file = !link_ok || matches!(dir.node(name)?, Node::File(_));
+                    if let Some((metadata, content)) =
+                        if is_file { dir.read_file(name)? } else { None }
+                    {
                         if sha256_hex(&content) == file.sha256
                             && mode_string(metadata.mode() & 0o7777) == file.mode
                             && metadata.uid() == file.uid

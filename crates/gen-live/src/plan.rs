@@ -63,6 +63,11 @@ pub enum Action {
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub path: String,
+    /// A unit's `[Install]` link, not a file: the path it holds (the
+    /// target's; for a removal, the previous apply's). Creating or updating
+    /// one enables the unit, removing one disables it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub kind: ChangeKind,
     /// The live content's sha256 this change replaces; `None`: the file must not exist.
     pub expected_sha256: Option<String>,
@@ -86,6 +91,46 @@ pub struct Activations {
     pub restart: Vec<String>,
     /// Units reloaded; a unit that is restarted is not also reloaded.
     pub reload: Vec<String>,
+}
+
+impl Activations {
+    pub fn is_empty(&self) -> bool {
+        !self.daemon_reload && self.restart.is_empty() && self.reload.is_empty()
+    }
+
+    /// Both sets of commands, as one run: a unit restarted by either is not
+    /// also reloaded.
+    pub fn union(&self, other: &Activations) -> Activations {
+        let restart: BTreeSet<String> =
+            self.restart.iter().chain(&other.restart).cloned().collect();
+        let reload: BTreeSet<String> = self.reload.iter().chain(&other.reload).cloned().collect();
+        Activations {
+            daemon_reload: self.daemon_reload || other.daemon_reload,
+            reload: reload.difference(&restart).cloned().collect(),
+            restart: restart.into_iter().collect(),
+        }
+    }
+
+    /// The part of these commands that `left` (what a run did not get done)
+    /// still holds. A reload here counts as left when the run restarted the
+    /// unit instead and that failed.
+    pub fn still_in(&self, left: &Activations) -> Activations {
+        Activations {
+            daemon_reload: self.daemon_reload && left.daemon_reload,
+            restart: self
+                .restart
+                .iter()
+                .filter(|u| left.restart.contains(u))
+                .cloned()
+                .collect(),
+            reload: self
+                .reload
+                .iter()
+                .filter(|u| left.reload.contains(u) || left.restart.contains(u))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 impl Plan {
@@ -131,6 +176,12 @@ pub fn plan(
         let live = actual.get(&record.path).unwrap_or(&Actual::Absent);
         let kind = match live {
             Actual::Absent => Some(ChangeKind::Create),
+            // A link: gen's own is left alone; another (a link elsewhere,
+            // or a file) is replaced, and recorded first like any file.
+            Actual::Link(link) if record.link.as_ref() == Some(&link.target) => None,
+            _ if record.link.is_some() => Some(ChangeKind::UpdateContent),
+            // A link a previous apply made where the target wants a file.
+            Actual::Link(_) => Some(ChangeKind::UpdateContent),
             Actual::Present(file) if file.sha256 != record.sha256 => {
                 Some(ChangeKind::UpdateContent)
             }
@@ -155,6 +206,7 @@ pub fn plan(
         };
         changes.push(Change {
             path: record.path.clone(),
+            link: record.link.clone(),
             kind,
             expected_sha256: live.sha256().map(str::to_string),
             target_sha256: Some(record.sha256.clone()),
@@ -162,7 +214,7 @@ pub fn plan(
             owner: Some(record.owner.clone()),
             group: Some(record.group.clone()),
             sensitive: is_sensitive(record),
-            action: action_of(&activation),
+            action: action_of(&activation, record.link.is_some()),
             activation,
         });
     }
@@ -171,31 +223,38 @@ pub fn plan(
         if managed.contains(record.path.as_str()) {
             continue;
         }
-        let Some(Actual::Present(file)) = actual.get(&record.path) else {
-            continue;
+        // Only what gen wrote is removed: any file at a file's path, but at
+        // a link's path only the link gen made (one changed since is no
+        // longer gen's, and stays).
+        let expected = match (actual.get(&record.path), &record.link) {
+            (Some(Actual::Present(file)), None) => file.sha256.clone(),
+            (Some(Actual::Link(live)), Some(link)) if live.target == *link => live.sha256.clone(),
+            _ => continue,
         };
         // A removed unit file is not restarted (see `activations`): systemd
         // only needs a daemon-reload to forget it.
         let activation = record.activation.clone();
         changes.push(Change {
             path: record.path.clone(),
+            link: record.link.clone(),
             kind: ChangeKind::Remove,
-            expected_sha256: Some(file.sha256.clone()),
+            expected_sha256: Some(expected),
             target_sha256: None,
             mode: None,
             owner: None,
             group: None,
             sensitive: is_sensitive(record),
-            action: action_of(&activation),
+            action: action_of(&activation, record.link.is_some()),
             activation,
         });
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
-    let activations = activations(
-        changes
-            .iter()
-            .map(|c| (&c.activation, c.kind == ChangeKind::Remove)),
-    );
+    let activations = activations(changes.iter().map(|c| {
+        (
+            &c.activation,
+            c.kind == ChangeKind::Remove || c.link.is_some(),
+        )
+    }));
     Plan {
         format: FORMAT,
         profile: target.profile.clone(),
@@ -207,7 +266,12 @@ pub fn plan(
     }
 }
 
-fn action_of(activation: &Activation) -> Action {
+/// What a change asks of the running system. A link asks systemd to
+/// re-read its dependencies (daemon-reload), nothing of the unit itself.
+fn action_of(activation: &Activation, link: bool) -> Action {
+    if link {
+        return Action::Reload;
+    }
     match activation {
         Activation::None => Action::None,
         Activation::Reload { .. } => Action::Reload,
@@ -217,28 +281,30 @@ fn action_of(activation: &Activation) -> Action {
 
 /// What a rollback of `generation` asks of the host: each restored path's
 /// activation as the generation's manifest records it (restoring a file asks
-/// what writing it did); a unit file restored to absence only needs systemd
-/// to forget it.
+/// what writing it did); a unit file restored to absence, and an `[Install]`
+/// link, only need systemd to re-read its units.
 pub fn restore_activations(generation: &Generation) -> Activations {
-    let recorded: BTreeMap<&str, &Activation> = generation
+    let recorded: BTreeMap<&str, (&Activation, bool)> = generation
         .manifest
         .files
         .iter()
-        .map(|r| (r.path.as_str(), &r.activation))
+        .map(|r| (r.path.as_str(), (&r.activation, r.link.is_some())))
         .collect();
     activations(generation.before.iter().filter_map(|before| {
         recorded
             .get(before.path.as_str())
-            .map(|activation| (*activation, before.file.is_none()))
+            .map(|(activation, link)| (*activation, before.file.is_none() || *link))
     }))
 }
 
-/// The activations of a set of (activation, path removed) pairs.
+/// The activations of a set of (activation, daemon-reload only) pairs: a
+/// removed unit file or a link asks for the daemon-reload of its
+/// `DaemonReload` activation, not for the restart.
 fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Activations {
     let mut daemon_reload = false;
     let mut restart = BTreeSet::new();
     let mut reload = BTreeSet::new();
-    for (activation, removed) in changes {
+    for (activation, daemon_reload_only) in changes {
         match activation {
             Activation::None => {}
             Activation::Reload { unit } => {
@@ -249,7 +315,7 @@ fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Act
             }
             Activation::DaemonReload { unit } => {
                 daemon_reload = true;
-                if !removed {
+                if !daemon_reload_only {
                     restart.insert(unit.clone());
                 }
             }
@@ -272,6 +338,7 @@ mod tests {
     fn record(path: &str, sha: char, activation: Activation) -> FileRecord {
         FileRecord {
             path: path.into(),
+            link: None,
             sha256: sha.to_string().repeat(64),
             size: 1,
             mode: "0644".into(),
