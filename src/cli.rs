@@ -120,7 +120,10 @@ pub enum Command {
     /// Every artifact is checked against the manifest before anything is
     /// written; each file is replaced atomically; what it replaced is recorded
     /// first so `gen rollback` restores it. An interrupted apply is rolled back
-    /// by the next `gen apply` or `gen rollback`.
+    /// by the next `gen apply` or `gen rollback`. Reloads and restarts run
+    /// after the writes; those that fail stay recorded as pending, and every
+    /// later apply (even with nothing to write) or `gen activate` runs them
+    /// again.
     #[command(
         after_help = "Examples:\n  gen apply --profile production            # on db1: --host defaults to the hostname\n  gen apply --profile production --host db1 --plan plan.json --yes\n\nGEN_SYSTEMCTL names the program run for daemon-reload, restart and reload (default `systemctl`)."
     )]
@@ -161,6 +164,23 @@ pub enum Command {
         /// Restore the files but do not reload or restart anything.
         #[arg(long)]
         no_reload: bool,
+        /// Reload and restart services even though `--root` is not `/`.
+        #[arg(long)]
+        activate: bool,
+    },
+
+    /// Run the activations earlier applies or rollbacks recorded as pending (a restart that failed) until they succeed.
+    ///
+    /// An apply records its reloads and restarts in its generation before
+    /// running them and keeps there the ones that fail; `gen activate` (and
+    /// every `gen apply`, even one with nothing to write) runs them again.
+    #[command(
+        after_help = "Examples:\n  gen activate               # after fixing the service whose restart failed\n  gen generations            # lists what is pending"
+    )]
+    Activate {
+        /// The live filesystem root.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: Utf8PathBuf,
         /// Reload and restart services even though `--root` is not `/`.
         #[arg(long)]
         activate: bool,
@@ -370,6 +390,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => commands::rollback::run(
             root,
             commands::live::Activating::decide(root, *activate, *no_reload),
+            cli.format,
+        ),
+        Command::Activate { root, activate } => commands::activate::run(
+            root,
+            commands::live::Activating::decide(root, *activate, false),
             cli.format,
         ),
         Command::Generations { root } => commands::rollback::list(root, cli.format),

@@ -95,7 +95,7 @@ pub fn run(
     }
 
     let root = RootDir::open(&args.root)?;
-    let session = Session::open(root, accounts)?;
+    let session = Session::open(root, accounts, options.activating.yes())?;
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.
     let planned = session.plan(&target)?;
@@ -107,17 +107,11 @@ pub fn run(
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number} before applying");
     }
-    if !options.yes {
-        let plan = &planned.plan;
-        if plan.is_empty() {
-            eprintln!(
-                "{}/{} is up to date under {}",
-                plan.profile, plan.host, args.root
-            );
-            return Ok(Outcome::Clean);
-        }
+    // Nothing to write needs no confirmation: only the pending activations
+    // of earlier runs, if any, are run again.
+    if !options.yes && !planned.is_empty() {
         diff::print(&[live_diff::against_live(&target, &planned)], Format::Human);
-        if !confirm(plan, &args.root)? {
+        if !confirm(&planned.plan, &args.root)? {
             return Err(Error::NotConfirmed);
         }
     }
@@ -125,11 +119,21 @@ pub fn run(
     // scanned moved while the operator read it.
     let applied = session.apply(&target, &planned, reviewed.as_ref(), options.keep)?;
     let plan = planned.plan;
-    let activations = if applied.changes > 0 {
-        options.activating.run(&plan.activations)?
-    } else {
-        Vec::new()
-    };
+    if format != Format::Json {
+        match applied.generation {
+            Some(number) => eprintln!(
+                "applied {} change(s) to {}/{} under {} as generation {number} ({} unchanged)",
+                applied.changes, plan.profile, plan.host, args.root, plan.unchanged
+            ),
+            None => eprintln!(
+                "{}/{} is up to date under {}",
+                plan.profile, plan.host, args.root
+            ),
+        }
+    }
+    // Every apply, even one with nothing to write, runs what the host is
+    // still owed: this apply's activations and those earlier runs left pending.
+    let activations = options.activating.run(&session, &plan.activations)?;
     match format {
         Format::Json => println!(
             "{}",
@@ -144,16 +148,6 @@ pub fn run(
             })
         ),
         _ => {
-            match applied.generation {
-                Some(number) => eprintln!(
-                    "applied {} change(s) to {}/{} under {} as generation {number} ({} unchanged)",
-                    applied.changes, plan.profile, plan.host, args.root, plan.unchanged
-                ),
-                None => eprintln!(
-                    "{}/{} is up to date under {}",
-                    plan.profile, plan.host, args.root
-                ),
-            }
             for command in &activations {
                 eprintln!("ran {command}");
             }

@@ -13,6 +13,7 @@ mod fuzz;
 mod injection;
 mod layers;
 mod live;
+mod pending;
 mod profile_files;
 mod promtool;
 mod properties;

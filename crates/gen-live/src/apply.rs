@@ -11,7 +11,9 @@
 //! 4. `Session::apply` checks nothing scanned moved since, records a
 //!    generation (state `in_progress`, what every path held before) and
 //!    fsyncs it, then writes each file atomically, then marks the generation
-//!    `complete`.
+//!    `complete`, with the activations it asks for as `pending`.
+//! 5. The command runs every pending activation (`Session::outstanding`)
+//!    and `Session::settle` keeps in each record only what failed.
 //!
 //! Every step reaches the live root through `root_dir`'s directory handles,
 //! never by a path: see there why no link can redirect one outside `--root`.
@@ -121,6 +123,9 @@ impl Target {
 pub struct Planned {
     pub plan: Plan,
     pub scan: Scan,
+    /// Activations earlier runs recorded and did not get done
+    /// (`activate::outstanding`): the next apply runs them too.
+    pub pending: plan::Activations,
 }
 
 impl Planned {
@@ -137,8 +142,7 @@ pub fn plan_read_only(
     accounts: &Accounts,
     target: &Target,
 ) -> Result<Planned> {
-    let previous = Store::open(root)?.current()?.map(|g| g.manifest);
-    planned(root, accounts, target, previous.as_ref())
+    planned(root, accounts, target, &Store::open(root)?)
 }
 
 /// Scans every path the target or the previous apply manages, once, and plans.
@@ -146,8 +150,17 @@ fn planned(
     root: Option<&RootDir>,
     accounts: &Accounts,
     target: &Target,
-    previous: Option<&Manifest>,
+    store: &Store,
 ) -> Result<Planned> {
+    let (generations, _) = store.list()?;
+    let pending = crate::activate::outstanding(&generations);
+    // The generation whose result the host holds: the newest complete one.
+    let previous = generations
+        .into_iter()
+        .rev()
+        .find(|g| g.state == State::Complete)
+        .map(|g| g.manifest);
+    let previous = previous.as_ref();
     let paths = managed_paths(&target.manifest, previous);
     let scan = actual::scan(
         root,
@@ -157,6 +170,7 @@ fn planned(
     Ok(Planned {
         plan: plan::plan(&target.manifest, &scan.actual, previous),
         scan,
+        pending,
     })
 }
 
@@ -196,10 +210,16 @@ pub struct Session {
     /// Generation records an apply died while writing, before it touched any
     /// managed file; this session removed them.
     pub discarded: usize,
+    /// Whether this run tells systemd about what it changes: only then are
+    /// activations recorded as pending (a scratch root owes its services
+    /// nothing).
+    activating: bool,
 }
 
 impl Session {
-    pub fn open(root: RootDir, accounts: Accounts) -> Result<Session> {
+    /// Takes the lock of `root` and recovers from an interrupted run;
+    /// `activating`: this run tells systemd what it changes.
+    pub fn open(root: RootDir, accounts: Accounts, activating: bool) -> Result<Session> {
         let state = root.create_dirs(STATE_DIR, 0o755)?;
         let lock = lock(&state)?;
         let run = atomic::new_run();
@@ -212,6 +232,7 @@ impl Session {
             run,
             recovered: Vec::new(),
             discarded: 0,
+            activating,
         };
         session.recover()?;
         Ok(session)
@@ -251,8 +272,7 @@ impl Session {
     /// Scans the live root under the lock and plans: the one scan of a run,
     /// which the confirmation shows and `apply` writes from.
     pub fn plan(&self, target: &Target) -> Result<Planned> {
-        let previous = self.store.current()?.map(|g| g.manifest);
-        planned(Some(&self.root), &self.accounts, target, previous.as_ref())
+        planned(Some(&self.root), &self.accounts, target, &self.store)
     }
 
     /// Applies `planned` (from [`Session::plan`]) after checking that nothing
@@ -334,6 +354,7 @@ impl Session {
             created_dirs,
             run: self.run.clone(),
             manifest: target.manifest.clone(),
+            // Set with the completion.
             pending: None,
         };
         self.store
@@ -355,7 +376,11 @@ impl Session {
                 },
             });
         }
+        // Recorded with the completion, before anything runs: an apply that
+        // dies now leaves them for the next run.
         generation.state = State::Complete;
+        generation.pending =
+            Some(plan.activations.clone()).filter(|a| self.activating && !a.is_empty());
         self.store.save(&generation)?;
         let pruned = self.store.prune(keep).map_err(|e| Error::Pruning {
             generation: number,
@@ -444,12 +469,21 @@ impl Session {
     /// record says `rolling_back` (or still `in_progress`) until every path
     /// is restored, so a rollback that is itself interrupted is finished by
     /// the next run. One that fails says what it had already changed.
+    /// Once restored, the record's pending activations are what restoring
+    /// asks (when the apply's files were live, i.e. it had completed); its
+    /// apply's own are moot.
     fn restore(&self, mut generation: Generation) -> Result<()> {
         let number = generation.number;
+        let owed = Some(plan::restore_activations(&generation)).filter(|a| {
+            self.activating
+                && matches!(generation.state, State::Complete | State::RollingBack)
+                && !a.is_empty()
+        });
         let mut progress = Progress::default();
         self.restore_files(&mut generation, &mut progress)
             .and_then(|()| {
                 generation.state = State::RolledBack;
+                generation.pending = owed;
                 self.store.save(&generation)
             })
             .map_err(|cause| Error::RollbackIncomplete {
@@ -570,6 +604,33 @@ impl Session {
             if let Some(parent) = self.root.dir(parent)? {
                 parent.remove_dir_if_empty(name)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Every activation a record still owes the host (see
+    /// `activate::outstanding`).
+    pub fn outstanding(&self) -> Result<plan::Activations> {
+        Ok(crate::activate::outstanding(&self.store.list()?.0))
+    }
+
+    /// After a run of the activations: every record keeps, of its pending
+    /// ones, only what `left` holds (what failed), and none once all passed.
+    pub fn settle(&self, left: &plan::Activations) -> Result<()> {
+        let (generations, _) = self.store.list()?;
+        for mut generation in generations {
+            if !matches!(generation.state, State::Complete | State::RolledBack) {
+                continue;
+            }
+            let Some(pending) = &generation.pending else {
+                continue;
+            };
+            let still = pending.still_in(left);
+            if still == *pending {
+                continue;
+            }
+            generation.pending = Some(still).filter(|a| !a.is_empty());
+            self.store.save(&generation)?;
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use similar::TextDiff;
 
 use crate::actual::Actual;
-use crate::plan::{Change, ChangeKind, Plan};
+use crate::plan::{Activations, Change, ChangeKind, Plan};
 
 /// One host's plan with the contents it replaces and writes.
 #[derive(Debug, Clone)]
@@ -22,10 +22,24 @@ pub struct HostDiff {
     /// Old and new content of the changed paths (never read for unchanged ones).
     pub old: BTreeMap<String, Vec<u8>>,
     pub new: BTreeMap<String, Vec<u8>>,
+    /// Activations earlier runs on the live host did not get done (none for
+    /// a tree against a tree): applying runs them, so they are a difference.
+    pub pending: Activations,
 }
 
 pub fn has_differences(diffs: &[HostDiff]) -> bool {
-    diffs.iter().any(|d| !d.plan.is_empty())
+    diffs
+        .iter()
+        .any(|d| !d.plan.is_empty() || !d.pending.is_empty())
+}
+
+/// The pending activations as the commands that will run, one line.
+fn pending_line(pending: &Activations) -> String {
+    crate::activate::commands(pending)
+        .iter()
+        .map(|args| format!("systemctl {}", args.join(" ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const HIDDEN: &str = "content changed (credentials: not shown)";
@@ -177,6 +191,19 @@ pub fn human(diffs: &[HostDiff], colour: bool) -> String {
                 )
             )
         );
+        if !diff.pending.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    "1",
+                    &format!(
+                        "pending from an earlier run (the next `gen apply` or `gen activate` runs them): {}",
+                        pending_line(&diff.pending)
+                    )
+                )
+            );
+        }
         for change in &plan.changes {
             let mut head = what(change);
             if let Some(note) = metadata_note(change, diff.before.get(&change.path)) {
@@ -253,6 +280,7 @@ pub fn json(diffs: &[HostDiff]) -> String {
                 "unchanged": diff.plan.unchanged,
                 "changes": changes,
                 "activations": diff.plan.activations,
+                "pending": diff.pending,
             })
         })
         .collect();

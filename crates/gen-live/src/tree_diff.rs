@@ -79,6 +79,7 @@ fn host_against_tree(
                     before: BTreeMap::new(),
                     old: BTreeMap::new(),
                     new: BTreeMap::new(),
+                    pending: Default::default(),
                 });
             }
         }
@@ -144,5 +145,6 @@ fn host_against_tree(
         before,
         old,
         new,
+        pending: Default::default(),
     })
 }

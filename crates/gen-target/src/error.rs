@@ -250,7 +250,7 @@ pub enum Error {
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),
-        help("the files are applied; fix the service and rerun the command, or `gen rollback`")
+        help("the files are in place and the failed commands are recorded as pending: fix the service, then `gen activate` (or the next `gen apply`) runs them again; `gen generations` lists them")
     )]
     Activation { failures: String },
 }
