@@ -123,7 +123,9 @@ pub enum Command {
     /// by the next `gen apply` or `gen rollback`. Reloads and restarts run
     /// after the writes; those that fail stay recorded as pending, and every
     /// later apply (even with nothing to write) or `gen activate` runs them
-    /// again.
+    /// again. After the restarts, the tree's health gate
+    /// (`/usr/local/sbin/<project>-health-gate`) must pass within
+    /// `--health-timeout`, or the apply is rolled back.
     #[command(
         after_help = "Examples:\n  gen apply --profile production            # on db1: --host defaults to the hostname\n  gen apply --profile production --host db1 --plan plan.json --yes\n\nGEN_SYSTEMCTL names the program run for daemon-reload, restart and reload (default `systemctl`)."
     )]
@@ -151,6 +153,12 @@ pub enum Command {
         /// How many generations to keep under `<root>/var/lib/gen/generations` (oldest pruned first).
         #[arg(long, value_name = "N", default_value_t = gen_live::generation::DEFAULT_KEEP)]
         keep: usize,
+        /// How long the host's health gate may take to pass after the restarts, retried every 2 s.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        health_timeout: u64,
+        /// When the health gate fails, report it and keep the new files instead of rolling back.
+        #[arg(long)]
+        no_health_rollback: bool,
     },
 
     /// Restore the live root to what it held before the last apply; repeat to walk further back.
@@ -370,6 +378,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             allow_stale,
             skip_validation,
             keep,
+            health_timeout,
+            no_health_rollback,
         } => commands::apply::run(
             project,
             live,
@@ -380,6 +390,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 keep: *keep,
                 allow_stale: *allow_stale,
                 validate: !*skip_validation,
+                health_timeout: std::time::Duration::from_secs(*health_timeout),
+                health_rollback: !*no_health_rollback,
             },
             cli.format,
         ),

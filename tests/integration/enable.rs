@@ -36,6 +36,7 @@ fn unit_record(path: &str, content: &str, unit: &str) -> (FileRecord, Vec<u8>) {
         source: "profiles/p.toml".into(),
         activation: Activation::DaemonReload { unit: unit.into() },
         validator: Validator::Systemd,
+        health_gate: false,
     };
     (record, bytes)
 }

@@ -69,6 +69,7 @@ fn write_tree(generated: &Path, artifacts: &[Artifact]) {
                 source: "profiles/p.toml".into(),
                 activation: a.activation.clone(),
                 validator: Validator::Shell,
+                health_gate: false,
             }
         })
         .collect();

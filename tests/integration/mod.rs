@@ -10,6 +10,7 @@ mod explain;
 mod faults;
 mod fixtures;
 mod fuzz;
+mod health;
 mod injection;
 mod layers;
 mod live;

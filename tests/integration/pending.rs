@@ -30,6 +30,7 @@ fn record(path: &str, content: &[u8], activation: Activation) -> FileRecord {
         source: "profiles/p.toml".into(),
         activation,
         validator: Validator::Shell,
+        health_gate: false,
     }
 }
 

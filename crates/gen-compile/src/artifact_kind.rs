@@ -20,6 +20,9 @@ pub enum ArtifactKind {
     NginxSite,
     /// `/usr/local/sbin/<project>-healthcheck`: upstream and certificate probes.
     HealthcheckScript,
+    /// `/usr/local/sbin/<project>-health-gate`: whether the host is healthy,
+    /// as an exit status; `gen apply` runs it after restarts.
+    HealthGate,
     PostgresqlConf,
     PgHba,
     /// `/usr/local/sbin/<project>-backup`: pg_dump, verified, with retention.
@@ -92,12 +95,13 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 18] = [
+    pub const ALL: [ArtifactKind; 19] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
         ArtifactKind::NginxSite,
         ArtifactKind::HealthcheckScript,
+        ArtifactKind::HealthGate,
         ArtifactKind::PostgresqlConf,
         ArtifactKind::PgHba,
         ArtifactKind::BackupScript,
@@ -145,6 +149,12 @@ impl ArtifactKind {
             K::NginxSite => entry(template!("nginx/site.conf.j2"), V::Nginx, 0o644, "root"),
             K::HealthcheckScript => entry(
                 template!("scripts/healthcheck.sh.j2"),
+                V::Shell,
+                0o755,
+                "root",
+            ),
+            K::HealthGate => entry(
+                template!("scripts/health-gate.sh.j2"),
                 V::Shell,
                 0o755,
                 "root",

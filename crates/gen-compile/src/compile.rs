@@ -4,7 +4,7 @@
 use camino::Utf8Path;
 use sha2::{Digest, Sha256};
 
-use crate::artifact_kind::templates;
+use crate::artifact_kind::{templates, ArtifactKind};
 use crate::derive::{self, Derived};
 use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
 use crate::model::{Deployment, HostSpec};
@@ -98,6 +98,7 @@ impl Analysed {
                 source: self.profile_file.clone(),
                 activation: a.spec.activation.clone(),
                 validator: a.spec.validator,
+                health_gate: a.spec.kind == ArtifactKind::HealthGate,
             })
             .collect();
         // Each unit with an `[Install]` section is enabled: the link

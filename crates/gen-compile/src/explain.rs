@@ -130,6 +130,28 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             }
             keys.push("maintenance".into());
         }
+        K::HealthGate => {
+            push_unique(&mut keys, format!("{host_key}.address"));
+            push_unique(&mut keys, format!("{host_key}.roles"));
+            for service in d.services_on(host) {
+                for field in ["port", "replicas", "healthcheck"] {
+                    push_unique(&mut keys, format!("services.{}.{field}", service.name));
+                }
+            }
+            if d.serves_sites(host) {
+                push_unique(&mut keys, "sites".into());
+            }
+            for (role, key) in [
+                (Role::DatabasePrimary, "postgres.port"),
+                (Role::DatabaseReplica, "postgres.port"),
+                (Role::Pooler, "pgbouncer.port"),
+                (Role::Cache, "redis.port"),
+            ] {
+                if host.has(role) {
+                    push_unique(&mut keys, key.into());
+                }
+            }
+        }
         K::PostgresqlConf => {
             keys.extend([
                 "postgres".into(),
@@ -409,6 +431,16 @@ pub fn derived_values(
                     target.url,
                     "every upstream server of the service x its healthcheck.http path",
                     format!("services.{}.healthcheck.http", target.service),
+                ));
+            }
+        }
+        K::HealthGate => {
+            for (n, probe) in health::gate_probes(d, host).into_iter().enumerate() {
+                out.push(value(
+                    format!("probe {}", n + 1),
+                    probe.name,
+                    "each HTTP health check of a service on the host (every replica's port), each site through nginx on loopback, pg_isready / redis PING on loopback for the database, pooler and cache roles, Prometheus /-/ready",
+                    format!("{} {}", probe.check, probe.args.join(" ")),
                 ));
             }
         }

@@ -247,6 +247,11 @@ impl Session {
         &self.store
     }
 
+    /// The live root this session holds the lock of.
+    pub fn root(&self) -> &RootDir {
+        &self.root
+    }
+
     /// Rolls back every generation an interrupted apply or rollback left
     /// unfinished. Temporary files go first, then the files, then the
     /// directories the apply created (which the temporary files kept from

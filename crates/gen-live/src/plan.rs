@@ -249,11 +249,11 @@ pub fn plan(
         });
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
-    let activations = activations(changes.iter().map(|c| {
-        (
-            &c.activation,
-            c.kind == ChangeKind::Remove || c.link.is_some(),
-        )
+    let activations = activations(changes.iter().map(|c| Asked {
+        activation: &c.activation,
+        path: &c.path,
+        removed: c.kind == ChangeKind::Remove,
+        link: c.link.is_some(),
     }));
     Plan {
         format: FORMAT,
@@ -293,19 +293,45 @@ pub fn restore_activations(generation: &Generation) -> Activations {
     activations(generation.before.iter().filter_map(|before| {
         recorded
             .get(before.path.as_str())
-            .map(|(activation, link)| (*activation, before.file.is_none() || *link))
+            .map(|(activation, link)| Asked {
+                activation,
+                path: &before.path,
+                removed: before.file.is_none(),
+                link: *link,
+            })
     }))
 }
 
-/// The activations of a set of (activation, daemon-reload only) pairs: a
-/// removed unit file or a link asks for the daemon-reload of its
-/// `DaemonReload` activation, not for the restart.
-fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Activations {
+/// What one changed path asks of the running system.
+struct Asked<'a> {
+    activation: &'a Activation,
+    path: &'a str,
+    /// The path is gone afterwards.
+    removed: bool,
+    /// The path is a unit's `[Install]` link.
+    link: bool,
+}
+
+/// The activations a set of changes asks for. A removed unit file or a link
+/// asks for the daemon-reload of its `DaemonReload` activation, not for the
+/// restart; and a unit whose own unit file is removed is neither restarted
+/// nor reloaded (systemd no longer knows it: the command could only fail, and
+/// would then stay pending for ever).
+fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
     let mut daemon_reload = false;
     let mut restart = BTreeSet::new();
     let mut reload = BTreeSet::new();
-    for (activation, daemon_reload_only) in changes {
-        match activation {
+    let mut gone = BTreeSet::new();
+    for asked in changes {
+        let daemon_reload_only = asked.removed || asked.link;
+        if asked.removed && !asked.link {
+            if let (Activation::DaemonReload { .. }, Some((_, name))) =
+                (asked.activation, asked.path.rsplit_once('/'))
+            {
+                gone.insert(name.to_string());
+            }
+        }
+        match asked.activation {
             Activation::None => {}
             Activation::Reload { unit } => {
                 reload.insert(unit.clone());
@@ -321,7 +347,12 @@ fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Act
             }
         }
     }
-    let reload = reload.difference(&restart).cloned().collect();
+    let restart: BTreeSet<String> = restart.difference(&gone).cloned().collect();
+    let reload = reload
+        .iter()
+        .filter(|u| !restart.contains(*u) && !gone.contains(*u))
+        .cloned()
+        .collect();
     Activations {
         daemon_reload,
         restart: restart.into_iter().collect(),
@@ -349,6 +380,7 @@ mod tests {
             source: "s".into(),
             activation,
             validator: Validator::Shell,
+            health_gate: false,
         }
     }
 
@@ -429,6 +461,58 @@ mod tests {
                 daemon_reload: true,
                 restart: vec!["nginx.service".into()],
                 reload: vec![],
+            }
+        );
+    }
+
+    /// A unit dropped with its unit file is forgotten, not restarted: the
+    /// restart could only fail, and would stay pending for ever.
+    #[test]
+    fn a_unit_removed_with_its_file_is_not_restarted_or_reloaded() {
+        let unit = "app.service";
+        let previous = Manifest::new(
+            "p",
+            "h",
+            String::new(),
+            vec![
+                record(
+                    "/etc/app/app.conf",
+                    'a',
+                    Activation::Restart { unit: unit.into() },
+                ),
+                record(
+                    "/etc/app/other.conf",
+                    'b',
+                    Activation::Reload {
+                        unit: "web.service".into(),
+                    },
+                ),
+                record(
+                    "/etc/systemd/system/app.service",
+                    'c',
+                    Activation::DaemonReload { unit: unit.into() },
+                ),
+            ],
+        );
+        let target = Manifest::new("p", "h", String::new(), Vec::new());
+        let actual = previous
+            .files
+            .iter()
+            .map(|r| {
+                (
+                    r.path.clone(),
+                    live(r.sha256.chars().next().unwrap(), "0644"),
+                )
+            })
+            .collect();
+        let plan = plan(&target, &actual, Some(&previous));
+        assert_eq!(plan.changes.len(), 3);
+        assert_eq!(
+            plan.activations,
+            Activations {
+                daemon_reload: true,
+                restart: vec![],
+                reload: vec!["web.service".into()],
             }
         );
     }

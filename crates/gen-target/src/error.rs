@@ -247,6 +247,18 @@ pub enum Error {
     )]
     Pruning { generation: u64, cause: String },
 
+    #[error("the health gate `{gate}` failed {attempts} time(s) within {seconds}s: {failures}")]
+    #[diagnostic(code(gen::apply::unhealthy))]
+    Unhealthy {
+        gate: String,
+        attempts: u32,
+        seconds: u64,
+        failures: String,
+        /// Whether the apply was rolled back, and what to do.
+        #[help]
+        help: String,
+    },
+
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),

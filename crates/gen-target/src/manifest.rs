@@ -59,6 +59,11 @@ pub struct FileRecord {
     pub source: String,
     pub activation: Activation,
     pub validator: Validator,
+    /// The host's health gate: an executable whose exit status says whether
+    /// the host is healthy. `gen apply` runs it after the activations and
+    /// rolls back when it keeps failing. At most one per manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub health_gate: bool,
 }
 
 /// The mode a link record carries: what `lstat` reports for every link on
@@ -100,6 +105,7 @@ impl FileRecord {
                 unit: name.to_string(),
             },
             validator: Validator::SystemdEnable,
+            health_gate: false,
         })
     }
 
@@ -262,6 +268,9 @@ impl Manifest {
                 )));
             }
         }
+        if manifest.files.iter().filter(|r| r.health_gate).count() > 1 {
+            return Err(invalid("more than one record is the health gate".into()));
+        }
         if manifest.files.windows(2).any(|w| w[0].path >= w[1].path) {
             return Err(invalid(
                 "files are not sorted by path or repeat a path".into(),
@@ -352,6 +361,10 @@ fn check_link(record: &FileRecord, link: &str) -> std::result::Result<(), &'stat
     Ok(())
 }
 
+fn mode_bits_of(record: &FileRecord) -> u32 {
+    record.mode_bits().unwrap_or(0)
+}
+
 /// Why a record cannot be trusted, if it cannot.
 fn check_record(record: &FileRecord) -> std::result::Result<(), &'static str> {
     if !crate::host_path::is_safe_path(&record.path) || record.path == "/" {
@@ -359,6 +372,9 @@ fn check_record(record: &FileRecord) -> std::result::Result<(), &'static str> {
     }
     if let Some(link) = &record.link {
         check_link(record, link)?;
+    }
+    if record.health_gate && (record.link.is_some() || mode_bits_of(record) & 0o100 == 0) {
+        return Err("is the health gate but not an executable file");
     }
     if FORBIDDEN_ROOTS
         .iter()
@@ -415,6 +431,7 @@ mod tests {
             source: "profiles/p.toml".into(),
             activation: Activation::None,
             validator: Validator::Shell,
+            health_gate: false,
         }
     }
 
@@ -539,6 +556,20 @@ mod tests {
             "not a plain name",
         );
         refused(&|m| m.input_hash = "x".into(), "not a sha256 digest");
+        refused(
+            &|m| m.files[0].health_gate = true,
+            "health gate but not an executable",
+        );
+        refused(
+            &|m| {
+                m.files[0].health_gate = true;
+                m.files[0].mode = "0755".into();
+                let mut second = m.files[0].clone();
+                second.path = "/etc/b".into();
+                m.files.push(second);
+            },
+            "more than one record is the health gate",
+        );
         refused(&|m| m.files[0].sha256 = "A".repeat(64), "malformed sha256");
         // What gen itself writes passes.
         let ok = Manifest::new(
