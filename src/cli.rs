@@ -138,7 +138,12 @@ pub enum Command {
     /// Every artifact is checked against the manifest before anything is
     /// written; each file is replaced atomically; what it replaced is recorded
     /// first so `gen rollback` restores it. An interrupted apply is rolled back
-    /// by the next `gen apply` or `gen rollback`.
+    /// by the next `gen apply` or `gen rollback`. Reloads and restarts run
+    /// after the writes; those that fail stay recorded as pending, and every
+    /// later apply (even with nothing to write) or `gen activate` runs them
+    /// again. After the restarts, the tree's health gate
+    /// (`/usr/local/sbin/<project>-health-gate`) must pass within
+    /// `--health-timeout`, or the apply is rolled back.
     #[command(
         after_help = "Examples:\n  gen apply --profile production            # on db1: --host defaults to the hostname\n  gen apply --profile production --host db1 --plan plan.json --yes\n\nGEN_SYSTEMCTL names the program run for daemon-reload, restart and reload (default `systemctl`)."
     )]
@@ -166,6 +171,12 @@ pub enum Command {
         /// How many generations to keep under `<root>/var/lib/gen/generations` (oldest pruned first).
         #[arg(long, value_name = "N", default_value_t = gen_live::generation::DEFAULT_KEEP)]
         keep: usize,
+        /// How long the host's health gate may take to pass after the restarts, retried every 2 s.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        health_timeout: u64,
+        /// When the health gate fails, report it and keep the new files instead of rolling back.
+        #[arg(long)]
+        no_health_rollback: bool,
     },
 
     /// Restore the live root to what it held before the last apply; repeat to walk further back.
@@ -179,6 +190,23 @@ pub enum Command {
         /// Restore the files but do not reload or restart anything.
         #[arg(long)]
         no_reload: bool,
+        /// Reload and restart services even though `--root` is not `/`.
+        #[arg(long)]
+        activate: bool,
+    },
+
+    /// Run the activations earlier applies or rollbacks recorded as pending (a restart that failed) until they succeed.
+    ///
+    /// An apply records its reloads and restarts in its generation before
+    /// running them and keeps there the ones that fail; `gen activate` (and
+    /// every `gen apply`, even one with nothing to write) runs them again.
+    #[command(
+        after_help = "Examples:\n  gen activate               # after fixing the service whose restart failed\n  gen generations            # lists what is pending"
+    )]
+    Activate {
+        /// The live filesystem root.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: Utf8PathBuf,
         /// Reload and restart services even though `--root` is not `/`.
         #[arg(long)]
         activate: bool,
@@ -392,6 +420,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             allow_stale,
             skip_validation,
             keep,
+            health_timeout,
+            no_health_rollback,
         } => commands::apply::run(
             project,
             live,
@@ -402,6 +432,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 keep: *keep,
                 allow_stale: *allow_stale,
                 validate: !*skip_validation,
+                health_timeout: std::time::Duration::from_secs(*health_timeout),
+                health_rollback: !*no_health_rollback,
             },
             cli.format,
         ),
@@ -412,6 +444,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => commands::rollback::run(
             root,
             commands::live::Activating::decide(root, *activate, *no_reload),
+            cli.format,
+        ),
+        Command::Activate { root, activate } => commands::activate::run(
+            root,
+            commands::live::Activating::decide(root, *activate, false),
             cli.format,
         ),
         Command::Generations { root, verify } => match verify {

@@ -1,6 +1,7 @@
 //! `gen apply`: make the live root hold the generated tree of one host.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::time::Duration;
 
 use camino::Utf8Path;
 
@@ -8,8 +9,9 @@ use crate::cli::{Format, LiveArgs, Outcome};
 use crate::commands::{diff, live};
 use gen_live::accounts::Accounts;
 use gen_live::apply::{Session, Target};
+use gen_live::health::Verdict;
 use gen_live::live_diff;
-use gen_live::plan::Plan;
+use gen_live::plan::{restore_activations, Plan};
 use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
@@ -23,6 +25,10 @@ pub struct Options<'a> {
     pub allow_stale: bool,
     /// Run `gen check`'s validators on the tree before writing anything.
     pub validate: bool,
+    /// How long the health gate may take to pass after the activations.
+    pub health_timeout: Duration,
+    /// Roll back when the health gate fails (`--no-health-rollback` keeps the files).
+    pub health_rollback: bool,
 }
 
 /// Runs the real validators on the host's tree (the files about to be
@@ -99,7 +105,7 @@ pub fn run(
     }
 
     let root = RootDir::open(&args.root)?;
-    let session = Session::open(root, accounts)?;
+    let session = Session::open(root, accounts, options.activating.yes())?;
     crate::commands::rollback::note_ignored(&session);
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.
@@ -112,17 +118,11 @@ pub fn run(
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number} before applying");
     }
-    if !options.yes {
-        let plan = &planned.plan;
-        if plan.is_empty() {
-            eprintln!(
-                "{}/{} is up to date under {}",
-                plan.profile, plan.host, args.root
-            );
-            return Ok(Outcome::Clean);
-        }
+    // Nothing to write needs no confirmation: only the pending activations
+    // of earlier runs, if any, are run again.
+    if !options.yes && !planned.is_empty() {
         diff::print(&[live_diff::against_live(&target, &planned)], Format::Human);
-        if !confirm(plan, &args.root)? {
+        if !confirm(&planned.plan, &args.root)? {
             return Err(Error::NotConfirmed);
         }
     }
@@ -130,13 +130,33 @@ pub fn run(
     // scanned moved while the operator read it.
     let applied = session.apply(&target, &planned, reviewed.as_ref(), options.keep)?;
     let plan = planned.plan;
-    let activations = if applied.changes > 0 {
-        options.activating.run(&plan.activations)?
-    } else {
-        Vec::new()
-    };
-    match format {
-        Format::Json => println!(
+    if format != Format::Json {
+        match applied.generation {
+            Some(number) => eprintln!(
+                "applied {} change(s) to {}/{} under {} as generation {number} ({} unchanged)",
+                applied.changes, plan.profile, plan.host, args.root, plan.unchanged
+            ),
+            None => eprintln!(
+                "{}/{} is up to date under {}",
+                plan.profile, plan.host, args.root
+            ),
+        }
+    }
+    // Every apply, even one with nothing to write, runs what the host is
+    // still owed: this apply's activations and those earlier runs left pending.
+    let activations = options.activating.run(&session, &plan.activations)?;
+    if format != Format::Json {
+        for command in &activations {
+            eprintln!("ran {command}");
+        }
+    }
+    // Restarted services must answer: the tree's health gate decides, and
+    // only after an apply whose activations ran.
+    if let (Some(number), false) = (applied.generation, activations.is_empty()) {
+        health_gate(&session, &target, number, options, format)?;
+    }
+    if format == Format::Json {
+        println!(
             "{}",
             serde_json::json!({
                 "profile": plan.profile,
@@ -147,24 +167,81 @@ pub fn run(
                 "pruned": applied.pruned,
                 "activations": activations,
             })
-        ),
-        _ => {
-            match applied.generation {
-                Some(number) => eprintln!(
-                    "applied {} change(s) to {}/{} under {} as generation {number} ({} unchanged)",
-                    applied.changes, plan.profile, plan.host, args.root, plan.unchanged
-                ),
-                None => eprintln!(
-                    "{}/{} is up to date under {}",
-                    plan.profile, plan.host, args.root
-                ),
-            }
-            for command in &activations {
-                eprintln!("ran {command}");
-            }
-        }
+        );
     }
     Ok(Outcome::Clean)
+}
+
+/// Runs the tree's health gate (none listed: nothing to do) until it passes
+/// or `--health-timeout` ends; when it never passes, rolls generation
+/// `number` back and runs what restoring asks, unless `--no-health-rollback`.
+fn health_gate(
+    session: &Session,
+    target: &Target,
+    number: u64,
+    options: &Options,
+    format: Format,
+) -> Result<()> {
+    let Some(gate) = gen_live::health::gate(session.root(), &target.manifest)? else {
+        return Ok(());
+    };
+    if format != Format::Json {
+        eprintln!(
+            "running the health gate {} (up to {}s)",
+            gate.path,
+            options.health_timeout.as_secs()
+        );
+    }
+    let (attempts, failures) = match gate.wait(options.health_timeout) {
+        Verdict::Healthy { attempts } => {
+            if format != Format::Json {
+                eprintln!("health gate passed (attempt {attempts})");
+            }
+            return Ok(());
+        }
+        Verdict::Unhealthy { attempts, failures } => (attempts, failures),
+    };
+    let unhealthy = |help: String| Error::Unhealthy {
+        gate: gate.path.clone(),
+        attempts,
+        seconds: options.health_timeout.as_secs(),
+        failures: failures.clone(),
+        help,
+    };
+    if !options.health_rollback {
+        return Err(unhealthy(format!(
+            "generation {number} is kept (--no-health-rollback): fix the host and run the gate again, or `gen rollback` to restore the previous files"
+        )));
+    }
+    let help = match session.rollback() {
+        Ok(Some(generation)) => {
+            eprintln!("the health gate failed: rolled back generation {number}");
+            let restore = restore_activations(&generation);
+            match options.activating.run(session, &restore) {
+                Ok(ran) => {
+                    for command in &ran {
+                        eprintln!("ran {command}");
+                    }
+                    format!(
+                        "generation {number} was rolled back: the previous files are restored and their services restarted; run `{}` on the host to see each probe",
+                        gate.path
+                    )
+                }
+                Err(e) => format!(
+                    "generation {number} was rolled back, but {}",
+                    gen_live::apply::describe(&e)
+                ),
+            }
+        }
+        Ok(None) => {
+            format!("generation {number} is no longer the current one; nothing was rolled back")
+        }
+        Err(e) => format!(
+            "rolling generation {number} back failed: {}",
+            gen_live::apply::describe(&e)
+        ),
+    };
+    Err(unhealthy(help))
 }
 
 fn confirm(plan: &Plan, root: &Utf8Path) -> Result<bool> {

@@ -121,7 +121,14 @@ fn print_human(report: &CheckReport) {
                 Status::Skipped => "skipped",
                 Status::Failed => "FAILED ",
             };
-            println!("{status} {} ({})", file.generated, file.tools.join(", "));
+            // A link has no file in the tree: its record in the manifest is named.
+            let shown = match file.validator {
+                gen_target::Validator::SystemdEnable => {
+                    format!("{}: link {}", file.generated, file.path)
+                }
+                _ => file.generated.to_string(),
+            };
+            println!("{status} {shown} ({})", file.tools.join(", "));
             for message in &file.messages {
                 println!("        {message}");
             }

@@ -28,21 +28,30 @@ pub fn run(
         )),
     })?;
     let artifacts = gen_compile::catalog::artifacts_for(&deployment, host);
-    let spec = artifacts
-        .iter()
-        .find(|a| a.path == path)
-        .ok_or_else(|| Error::Usage {
-            message: format!("gen writes no `{path}` on host `{host_name}`"),
-            help: Some(format!(
-                "files on `{host_name}`: {}",
-                artifacts
-                    .iter()
-                    .map(|a| a.path.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        })?;
-    let explanation = explain::explain(&deployment, &derived, &loaded.sources, host, spec);
+    let explanation = match artifacts.iter().find(|a| a.path == path) {
+        Some(spec) => Some(explain::explain(
+            &deployment,
+            &derived,
+            &loaded.sources,
+            host,
+            spec,
+        )),
+        // A unit's `[Install]` link.
+        None => artifacts.iter().find_map(|unit| {
+            explain::explain_link(&deployment, &derived, &loaded.sources, host, unit, path)
+        }),
+    };
+    let explanation = explanation.ok_or_else(|| Error::Usage {
+        message: format!("gen writes no `{path}` on host `{host_name}`"),
+        help: Some(format!(
+            "files on `{host_name}`: {}",
+            artifacts
+                .iter()
+                .map(|a| a.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })?;
     match format {
         Format::Json => println!(
             "{}",

@@ -7,6 +7,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cli::LiveArgs;
 use gen_compile::compile;
 use gen_compile::load::{self, PROFILES_DIR};
+use gen_live::apply::Session;
+use gen_live::plan::Activations;
 use gen_target::error::{Error, Result};
 use gen_target::layout::{self, manifest_path};
 use gen_target::manifest::Manifest;
@@ -147,16 +149,37 @@ impl Activating {
         }
     }
 
-    /// Runs the activations, or lists them as skipped on standard error.
-    pub fn run(self, activations: &gen_live::plan::Activations) -> Result<Vec<String>> {
+    /// Runs every activation the host is owed: `asked` (this command's own)
+    /// and what earlier runs left pending, recording what fails as pending
+    /// again (`Session::settle`). Without activation, lists them as skipped
+    /// on standard error and leaves the records as they are.
+    pub fn run(self, session: &Session, asked: &Activations) -> Result<Vec<String>> {
+        let owed = session.outstanding()?.union(asked);
         match self {
-            Activating::Yes => gen_live::activate::run(activations),
+            Activating::Yes => {
+                let report = gen_live::activate::run(&owed);
+                session.settle(&report.left)?;
+                if report.succeeded() {
+                    return Ok(report.ran);
+                }
+                for command in &report.ran {
+                    eprintln!("ran {command}");
+                }
+                Err(Error::Activation {
+                    failures: report.failures.join("; "),
+                })
+            }
             Activating::No(why) => {
-                for command in gen_live::activate::commands(activations) {
+                for command in gen_live::activate::commands(&owed) {
                     eprintln!("skipped ({why}): systemctl {}", command.join(" "));
                 }
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Whether the session records activations as pending (it runs them).
+    pub fn yes(self) -> bool {
+        self == Activating::Yes
     }
 }

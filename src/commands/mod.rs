@@ -1,5 +1,6 @@
 //! One module per CLI command: each wires pipeline stages together and prints.
 
+pub mod activate;
 pub mod ansible;
 pub mod apply;
 pub mod build;

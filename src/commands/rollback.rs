@@ -5,14 +5,15 @@ use camino::Utf8Path;
 use crate::cli::{Format, Outcome};
 use crate::commands::live::Activating;
 use gen_live::accounts::Accounts;
+use gen_live::activate::{commands, outstanding};
 use gen_live::apply::Session;
 use gen_live::generation::{self, Store};
-use gen_live::plan::restore_activations;
+use gen_live::plan::{restore_activations, Activations};
 use gen_live::root_dir::RootDir;
 use gen_target::error::{Error, Result};
 
 pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Outcome> {
-    let session = Session::open(RootDir::open(root)?, Accounts::system()?)?;
+    let session = Session::open(RootDir::open(root)?, Accounts::system()?, activating.yes())?;
     note_ignored(&session);
     for number in &session.recovered {
         eprintln!("rolled back interrupted generation {number}");
@@ -23,18 +24,26 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
     // An interrupted apply is the last apply: undoing it is this rollback's
     // whole job. Walking further back takes another `gen rollback`.
     if session.recovered_anything() {
+        // A rollback the interruption stopped owes what restoring asks.
+        let activations = activating.run(&session, &Activations::default())?;
         if format == Format::Json {
             println!(
                 "{}",
-                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded})
+                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded, "activations": activations})
             );
+        } else {
+            for command in &activations {
+                eprintln!("ran {command}");
+            }
         }
         return Ok(Outcome::Clean);
     }
     match session.rollback()? {
         Some(generation) => {
-            // The restored files ask the same of the host as writing them did.
-            let activations = activating.run(&restore_activations(&generation))?;
+            // The restored files ask the same of the host as writing them
+            // did; the session recorded that as the generation's pending
+            // activations, run with what earlier runs left.
+            let activations = activating.run(&session, &restore_activations(&generation))?;
             match format {
                 Format::Json => println!(
                     "{}",
@@ -84,10 +93,17 @@ pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
                         "host": g.host,
                         "tree_hash": g.tree_hash,
                         "files_changed": g.before.len(),
+                        "pending": g.pending.as_ref().map(shown_commands).unwrap_or_default(),
                     })
                 })
                 .collect();
-            println!("{}", serde_json::json!({ "generations": entries }));
+            println!(
+                "{}",
+                serde_json::json!({
+                    "generations": entries,
+                    "pending": shown_commands(&outstanding(&generations)),
+                })
+            );
         }
         _ => {
             for g in &generations {
@@ -104,9 +120,17 @@ pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
                     g.before.len(),
                     &g.tree_hash[..g.tree_hash.len().min(12)]
                 );
+                if let Some(pending) = &g.pending {
+                    println!("      pending: {}", shown_commands(pending).join(", "));
+                }
             }
             if generations.is_empty() {
                 eprintln!("no generations under {}", store.dir());
+            }
+            if !outstanding(&generations).is_empty() {
+                eprintln!(
+                    "pending activations run again by `gen activate` or the next `gen apply`"
+                );
             }
         }
     }
@@ -170,4 +194,12 @@ pub fn verify(root: &Utf8Path, format: Format) -> Result<Outcome> {
     } else {
         Err(generation::damaged(store.dir(), &journal.problems))
     }
+}
+
+/// Activations as the `systemctl` commands that run them.
+fn shown_commands(activations: &Activations) -> Vec<String> {
+    commands(activations)
+        .iter()
+        .map(|args| format!("systemctl {}", args.join(" ")))
+        .collect()
 }

@@ -305,19 +305,21 @@ fn a_rollback_that_stops_half_way_says_what_it_changed() {
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // Rollback removes created files in reverse path order: `/etc/cron.d/shop`
-    // comes last, after six others are gone.
+    // comes last, after eight others (the compose unit's `[Install]` link
+    // and the health gate among them) are gone.
     std::fs::rename(root.join("etc/cron.d"), work.path().join("cron.d.away")).expect("move");
     std::os::unix::fs::symlink(&canary, root.join("etc/cron.d")).expect("link");
     let out = rollback(&root);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let text = out.stderr.replace('\n', " ");
+    // miette wraps long paths anywhere: join its continuation lines first.
+    let text = out.stderr.replace("\n  | ", "").replace('\n', " ");
     assert!(
         !text.contains("nothing was written"),
         "files were removed: {}",
         out.stderr
     );
     assert!(
-        text.contains("rollback of generation 1 stopped after removing 6 file(s)")
+        text.contains("rollback of generation 1 stopped after removing 8 file(s)")
             && text.contains("/usr/local/sbin/shop-healthcheck")
             && text.contains("etc/cron.d` is a symbolic link"),
         "{}",
@@ -454,7 +456,7 @@ fn a_rollback_stopped_by_an_immutable_directory_says_what_it_changed() {
     let text = out.stderr.replace('\n', " ");
     assert!(
         !text.contains("nothing was written")
-            && text.contains("rollback of generation 1 stopped after removing 6 file(s)")
+            && text.contains("rollback of generation 1 stopped after removing 8 file(s)")
             && text.contains("Operation not permitted"),
         "{}",
         out.stderr

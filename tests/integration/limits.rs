@@ -191,6 +191,8 @@ fn a_write_past_the_file_size_limit_is_an_error_not_a_silent_death() {
                 source: "profiles/p.toml".into(),
                 activation: Activation::None,
                 validator: Validator::Shell,
+                link: None,
+                health_gate: false,
             }
         })
         .collect();

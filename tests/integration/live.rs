@@ -58,6 +58,7 @@ fn write_tree(generated: &Path, artifacts: &[Artifact]) {
             fs::write(&path, &a.content).unwrap();
             FileRecord {
                 path: a.path.clone(),
+                link: None,
                 sha256: sha256_hex(&a.content),
                 size: a.content.len() as u64,
                 mode: a.mode.into(),
@@ -68,6 +69,7 @@ fn write_tree(generated: &Path, artifacts: &[Artifact]) {
                 source: "profiles/p.toml".into(),
                 activation: a.activation.clone(),
                 validator: Validator::Shell,
+                health_gate: false,
             }
         })
         .collect();

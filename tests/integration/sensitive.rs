@@ -43,6 +43,8 @@ fn write_tree(generated: &Path, files: &[File]) {
                 source: "profiles/p.toml".into(),
                 activation: Activation::None,
                 validator: Validator::Shell,
+                link: None,
+                health_gate: false,
             }
         })
         .collect();

@@ -19,6 +19,7 @@ pub mod staging;
 pub mod systemd;
 pub mod tool;
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::process::Command;
 
@@ -53,6 +54,8 @@ pub struct HostCheck {
     pub launcher: Launcher,
     /// Every host path in the manifest: files that will exist on the host.
     pub managed: Vec<String>,
+    /// The manifest's link records: host path → the host path it names.
+    pub links: BTreeMap<String, String>,
     pub sandbox: Sandbox,
 }
 
@@ -71,22 +74,29 @@ pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostRepo
         None => Launcher::outside(&staging),
     };
     let managed = manifest.files.iter().map(|f| f.path.clone()).collect();
+    let links = manifest
+        .files
+        .iter()
+        .filter_map(|f| Some((f.path.clone(), f.link.clone()?)))
+        .collect();
     let mut host = HostCheck {
         staging,
         namespaces,
         launcher,
         managed,
+        links,
         sandbox,
     };
     let mut files: Vec<FileReport> = manifest
         .files
         .iter()
         .map(|record| {
-            FileReport::new(
-                &record.path,
-                host.staging.generated(&record.path),
-                record.validator,
-            )
+            // A link has no file in the tree: its record is in the manifest.
+            let generated = match record.link {
+                Some(_) => manifest_path(host_dir),
+                None => host.staging.generated(&record.path),
+            };
+            FileReport::new(&record.path, generated, record.validator)
         })
         .collect();
 
@@ -160,7 +170,7 @@ impl Program {
             Validator::Nginx => Program::Nginx,
             Validator::Postgresql | Validator::PgHba | Validator::Pgbouncer => Program::Postgres,
             Validator::Redis => Program::Redis,
-            Validator::Systemd => Program::Systemd,
+            Validator::Systemd | Validator::SystemdEnable => Program::Systemd,
             Validator::Cron => Program::Cron,
             Validator::Compose => Program::Compose,
             Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,

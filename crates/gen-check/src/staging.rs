@@ -110,8 +110,37 @@ impl Staging {
         Ok(staged)
     }
 
+    /// The staged copy of the host's root: the files [`Staging::stage`]
+    /// copied sit below it at their host paths.
+    pub fn host_root(&self) -> Utf8PathBuf {
+        self.root.join(ROOT_DIR)
+    }
+
+    /// Makes the symbolic link `host_path` → `target` in the staged root, as
+    /// `gen apply` makes it on the host (the target is a host path, which
+    /// `systemctl --root` resolves inside the staged root).
+    pub fn link(&self, host_path: &str, target: &str) -> Result<Utf8PathBuf> {
+        let path = tree_path(&self.root, host_path);
+        self.make_parents(&path)?;
+        match fs::symlink_metadata(&path) {
+            Ok(_) => fs::remove_file(&path).map_err(|e| Error::write(path.clone(), e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::write(path, e)),
+        }
+        std::os::unix::fs::symlink(target, &path).map_err(|e| Error::write(path.clone(), e))?;
+        Ok(path)
+    }
+
     /// Writes a scratch file (creating its directory), readable by everyone.
     pub fn write(&self, path: &Utf8Path, text: &str) -> Result<()> {
+        self.make_parents(path)?;
+        fs::write(path, text).map_err(|e| Error::write(path, e))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::write(path, e))
+    }
+
+    /// Creates the directories of a scratch path, readable by everyone.
+    fn make_parents(&self, path: &Utf8Path) -> Result<()> {
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
             let mut dir = parent;
@@ -124,9 +153,7 @@ impl Staging {
                 }
             }
         }
-        fs::write(path, text).map_err(|e| Error::write(path, e))?;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::write(path, e))
+        Ok(())
     }
 
     /// Maps staged paths in a validator's message back to the generated files,

@@ -21,12 +21,21 @@
 //! `/tmp/systemd-temporary-*` (in `/tmp` whatever `TMPDIR` says) and removes
 //! them only when it finishes, so killing it with gen would leave them
 //! behind. It starts no server and ends by itself within a second.
+//!
+//! A unit's `[Install]` link (a manifest record with `link`, validator
+//! `systemd_enable`) must name a unit this tree installs whose `[Install]`
+//! section asks for exactly that link (`WantedBy=<target>` for
+//! `<target>.wants/`, `RequiredBy=` for `.requires/`): `systemctl is-enabled`
+//! accepts a link in any target's directory, so that agreement is checked
+//! here. Then the link is made in the staged root and `systemctl
+//! --root=<staged root> is-enabled <unit>` must say `enabled`.
 
 use std::process::Command;
 
 use super::tool::{is_executable, run, which};
 use super::{FileReport, HostCheck};
 use gen_target::error::Result;
+use gen_target::Validator;
 
 /// Programs the target hosts have that a checking machine need not.
 const TARGET_PROGRAMS: &[&str] = &["/usr/bin/docker"];
@@ -35,6 +44,26 @@ const TARGET_PROGRAMS: &[&str] = &["/usr/bin/docker"];
 const TARGET_UNITS: &[&str] = &["docker.service", "docker.socket", "containerd.service"];
 
 pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
+    for (validator, check) in [
+        (Validator::Systemd, check_units as super::Check),
+        (Validator::SystemdEnable, check_links),
+    ] {
+        let picked: Vec<usize> = (0..files.len())
+            .filter(|&i| files[i].validator == validator)
+            .collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let mut subset: Vec<FileReport> = picked.iter().map(|&i| files[i].clone()).collect();
+        check(host, &mut subset)?;
+        for (i, report) in picked.into_iter().zip(subset) {
+            files[i] = report;
+        }
+    }
+    Ok(())
+}
+
+fn check_units(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     let Some(analyze) = which("systemd-analyze") else {
         for file in files {
             file.skip("`systemd-analyze` is not installed");
@@ -122,6 +151,94 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     Ok(())
 }
 
+/// Each link against its unit's `[Install]` section, then `systemctl
+/// is-enabled` on the staged root holding the links.
+fn check_links(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
+    let mut linked = Vec::new();
+    for file in files.iter_mut() {
+        file.ran("gen [Install] link check");
+        let Some(target) = host.links.get(&file.path).cloned() else {
+            file.fail(format!(
+                "`{}` has no link target in the manifest",
+                file.path
+            ));
+            continue;
+        };
+        let Some((dir, unit)) = file
+            .path
+            .rsplit_once('/')
+            .map(|(d, u)| (d.to_string(), u.to_string()))
+        else {
+            continue;
+        };
+        if !host.managed.contains(&target) || host.links.contains_key(&target) {
+            file.fail(format!(
+                "`{}` enables `{target}`, which this tree does not install",
+                file.path
+            ));
+            continue;
+        }
+        let (key, wanted_by) = match dir.rsplit_once('/').map(|(_, d)| d) {
+            Some(d) if d.ends_with(".wants") => ("WantedBy", d.trim_end_matches(".wants")),
+            Some(d) => ("RequiredBy", d.trim_end_matches(".requires")),
+            None => continue,
+        };
+        let staged = host.staging.stage(&target)?;
+        let text = std::fs::read_to_string(&staged).unwrap_or_default();
+        if !install_entries(&text, key).contains(&wanted_by) {
+            file.fail(format!(
+                "`{target}` does not say `{key}={wanted_by}` in its [Install] section: `systemctl enable` would not make `{}`",
+                file.path
+            ));
+            continue;
+        }
+        host.staging.link(&file.path, &target)?;
+        linked.push((file, unit));
+    }
+    let Some(systemctl) = which("systemctl") else {
+        for (file, _) in linked {
+            file.skip("`systemctl` is not installed: `is-enabled` was not asked");
+        }
+        return Ok(());
+    };
+    let root = host.staging.host_root();
+    for (file, unit) in linked {
+        file.ran("systemctl --root is-enabled");
+        let out = run(Command::new(&systemctl)
+            .arg(format!("--root={root}"))
+            .args(["is-enabled", &unit])
+            .env("SYSTEMD_LOG_COLOR", "0")
+            .env("SYSTEMD_PAGER", ""));
+        if !out.success || out.stdout.trim() != "enabled" {
+            let said = out.lines().join("; ");
+            file.fail(format!(
+                "`systemctl is-enabled {unit}` says `{}` with the link in place",
+                host.staging.unstage(&said)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The units a key of a unit file's `[Install]` section lists.
+fn install_entries<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+    let mut in_install = false;
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_install = line == "[Install]";
+        } else if in_install {
+            if let Some(value) = line
+                .strip_prefix(key)
+                .and_then(|rest| rest.trim_start().strip_prefix('='))
+            {
+                out.extend(value.split_whitespace());
+            }
+        }
+    }
+    out
+}
+
 /// `X` in "unit: Command X is not executable: No such file or directory".
 fn missing_program(line: &str) -> Option<&str> {
     let rest = line.split_once("Command ")?.1;
@@ -132,7 +249,18 @@ fn missing_program(line: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::missing_program;
+    use super::{install_entries, missing_program};
+
+    #[test]
+    fn reads_the_install_section_only() {
+        let unit = "[Unit]\nWantedBy=nope.target\n[Install]\nWantedBy=multi-user.target  timers.target\nRequiredBy = a.target\n";
+        assert_eq!(
+            install_entries(unit, "WantedBy"),
+            vec!["multi-user.target", "timers.target"]
+        );
+        assert_eq!(install_entries(unit, "RequiredBy"), vec!["a.target"]);
+        assert!(install_entries("[Service]\nExecStart=/bin/true\n", "WantedBy").is_empty());
+    }
 
     #[test]
     fn reads_the_missing_program() {

@@ -20,6 +20,9 @@ pub enum ArtifactKind {
     NginxSite,
     /// `/usr/local/sbin/<project>-healthcheck`: upstream and certificate probes.
     HealthcheckScript,
+    /// `/usr/local/sbin/<project>-health-gate`: whether the host is healthy,
+    /// as an exit status; `gen apply` runs it after restarts.
+    HealthGate,
     PostgresqlConf,
     PgHba,
     /// `/usr/local/sbin/<project>-backup`: pg_dump, verified, with retention.
@@ -49,6 +52,21 @@ pub struct KindEntry {
     pub mode: u32,
     pub owner: &'static str,
     pub group: &'static str,
+    /// The target whose `.wants/` the unit is linked into, as its template's
+    /// `[Install]` section says (`WantedBy=`): gen records the link
+    /// `systemctl enable` would make, so the unit starts at boot. `None`:
+    /// not a unit, or one something else starts (a service its timer runs).
+    pub enables: Option<&'static str>,
+}
+
+impl KindEntry {
+    /// The same entry, for a unit wanted by `target`.
+    const fn wanted_by(self, target: &'static str) -> KindEntry {
+        KindEntry {
+            enables: Some(target),
+            ..self
+        }
+    }
 }
 
 macro_rules! template {
@@ -70,18 +88,20 @@ const fn entry(
         mode,
         owner,
         group: owner,
+        enables: None,
     }
 }
 
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 18] = [
+    pub const ALL: [ArtifactKind; 19] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
         ArtifactKind::NginxSite,
         ArtifactKind::HealthcheckScript,
+        ArtifactKind::HealthGate,
         ArtifactKind::PostgresqlConf,
         ArtifactKind::PgHba,
         ArtifactKind::BackupScript,
@@ -98,7 +118,9 @@ impl ArtifactKind {
     ];
 
     /// The table. Modes: files that name credential files or hold access
-    /// rules are not world-readable; scripts are executable.
+    /// rules are not world-readable; scripts are executable. Units with an
+    /// `[Install]` section are enabled; the backup and pull services have
+    /// none: their timers start them.
     pub const fn entry(self) -> KindEntry {
         use ArtifactKind as K;
         use Validator as V;
@@ -115,16 +137,24 @@ impl ArtifactKind {
                 V::Systemd,
                 0o644,
                 "root",
-            ),
+            )
+            .wanted_by("multi-user.target"),
             K::NativeUnit => entry(
                 template!("systemd/native.service.j2"),
                 V::Systemd,
                 0o644,
                 "root",
-            ),
+            )
+            .wanted_by("multi-user.target"),
             K::NginxSite => entry(template!("nginx/site.conf.j2"), V::Nginx, 0o644, "root"),
             K::HealthcheckScript => entry(
                 template!("scripts/healthcheck.sh.j2"),
+                V::Shell,
+                0o755,
+                "root",
+            ),
+            K::HealthGate => entry(
+                template!("scripts/health-gate.sh.j2"),
                 V::Shell,
                 0o755,
                 "root",
@@ -153,7 +183,8 @@ impl ArtifactKind {
                 V::Systemd,
                 0o644,
                 "root",
-            ),
+            )
+            .wanted_by("timers.target"),
             K::PgbouncerIni => entry(
                 template!("pgbouncer/pgbouncer.ini.j2"),
                 V::Pgbouncer,
@@ -185,7 +216,8 @@ impl ArtifactKind {
                 V::Systemd,
                 0o644,
                 "root",
-            ),
+            )
+            .wanted_by("timers.target"),
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
         }
     }
@@ -229,6 +261,31 @@ mod tests {
             assert_eq!(entry.mode & 0o022, 0, "{kind:?} is group/other-writable");
             let script = entry.validator == Validator::Shell;
             assert_eq!(entry.mode & 0o100 != 0, script, "{kind:?}");
+        }
+    }
+
+    /// The link gen records and the `[Install]` section `systemctl enable`
+    /// reads must agree, or a reboot starts something else than `gen diff`
+    /// said.
+    #[test]
+    fn a_kind_is_enabled_exactly_as_its_install_section_says() {
+        for kind in ArtifactKind::ALL {
+            let entry = kind.entry();
+            let wanted_by: Vec<&str> = entry
+                .source
+                .split("[Install]")
+                .nth(1)
+                .into_iter()
+                .flat_map(str::lines)
+                .filter_map(|line| line.strip_prefix("WantedBy="))
+                .collect();
+            match entry.enables {
+                Some(target) => assert_eq!(wanted_by, vec![target], "{kind:?}"),
+                None => assert!(
+                    !entry.source.contains("[Install]"),
+                    "{kind:?} has an [Install] section but is not enabled"
+                ),
+            }
         }
     }
 

@@ -170,6 +170,10 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         K::HealthcheckScript => when(at.load_balancer(), &|| {
             (format!("/usr/local/sbin/{p}-healthcheck"), Activation::None)
         }),
+        K::HealthGate => when(
+            !crate::derive::health::gate_probes(at.d, at.host).is_empty(),
+            &|| (format!("/usr/local/sbin/{p}-health-gate"), Activation::None),
+        ),
         K::PostgresqlConf => when(at.database(), &|| {
             let (dir, unit) = postgres_cluster(pg_version);
             (format!("{dir}/postgresql.conf"), restart(&unit))

@@ -4,7 +4,7 @@
 use camino::Utf8Path;
 use sha2::{Digest, Sha256};
 
-use crate::artifact_kind::templates;
+use crate::artifact_kind::{templates, ArtifactKind};
 use crate::derive::{self, Derived};
 use crate::lints::{self, Lint};
 use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
@@ -87,10 +87,11 @@ impl Analysed {
     pub fn compile_host(&self, host: &HostSpec, renderer: &Renderer) -> Result<CompiledHost> {
         let artifacts =
             renderer.render_host(&self.deployment, &self.derived, host, &self.profile_file)?;
-        let records = artifacts
+        let mut records: Vec<FileRecord> = artifacts
             .iter()
             .map(|a| FileRecord {
                 path: a.spec.path.clone(),
+                link: None,
                 sha256: manifest::sha256_hex(&a.content),
                 size: a.content.len() as u64,
                 mode: manifest::mode_string(a.spec.mode),
@@ -101,8 +102,18 @@ impl Analysed {
                 source: self.profile_file.clone(),
                 activation: a.spec.activation.clone(),
                 validator: a.spec.validator,
+                health_gate: a.spec.kind == ArtifactKind::HealthGate,
             })
             .collect();
+        // Each unit with an `[Install]` section is enabled: the link
+        // `systemctl enable` would make is one more record, applied, diffed
+        // and rolled back like a file.
+        let links: Vec<FileRecord> = artifacts
+            .iter()
+            .zip(&records)
+            .filter_map(|(a, record)| FileRecord::enabling(record, a.spec.kind.entry().enables?))
+            .collect();
+        records.extend(links);
         Ok(CompiledHost {
             host: host.name.clone(),
             manifest: Manifest::new(

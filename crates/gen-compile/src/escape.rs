@@ -29,6 +29,12 @@ pub fn postgres_quote(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
+/// One word of a shell command line: single-quoted, so nothing in it is
+/// expanded or split (`'` itself is closed, escaped and reopened).
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
 /// One argument of a systemd `ExecStart=` line, quoted so spaces, quotes,
 /// `%` specifiers and `$` expansion cannot change its meaning.
 pub fn systemd_quote(value: &str) -> String {
@@ -69,7 +75,7 @@ pub fn systemd_environment(name: &str, value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{postgres_quote, systemd_environment, systemd_quote};
+    use super::{postgres_quote, shell_quote, systemd_environment, systemd_quote};
 
     #[test]
     fn quoting_neutralises_every_special_character() {
@@ -79,5 +85,6 @@ mod tests {
             "\"50%% of $$HOME \\\"x\\\"\""
         );
         assert_eq!(systemd_environment("A", "b\"%"), "\"A=b\\\"%%\"");
+        assert_eq!(shell_quote("it's $(id) `x`"), "'it'\\''s $(id) `x`'");
     }
 }

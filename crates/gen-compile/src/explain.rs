@@ -15,6 +15,9 @@ use crate::source::{KeyEntry, SourceMap};
 #[derive(Debug, Serialize)]
 pub struct Explanation {
     pub path: String,
+    /// For a unit's `[Install]` link: the unit file it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub profile: String,
     pub host: String,
     pub template: String,
@@ -126,6 +129,28 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 }
             }
             keys.push("maintenance".into());
+        }
+        K::HealthGate => {
+            push_unique(&mut keys, format!("{host_key}.address"));
+            push_unique(&mut keys, format!("{host_key}.roles"));
+            for service in d.services_on(host) {
+                for field in ["port", "replicas", "healthcheck"] {
+                    push_unique(&mut keys, format!("services.{}.{field}", service.name));
+                }
+            }
+            if d.serves_sites(host) {
+                push_unique(&mut keys, "sites".into());
+            }
+            for (role, key) in [
+                (Role::DatabasePrimary, "postgres.port"),
+                (Role::DatabaseReplica, "postgres.port"),
+                (Role::Pooler, "pgbouncer.port"),
+                (Role::Cache, "redis.port"),
+            ] {
+                if host.has(role) {
+                    push_unique(&mut keys, key.into());
+                }
+            }
         }
         K::PostgresqlConf => {
             keys.extend([
@@ -409,6 +434,16 @@ pub fn derived_values(
                 ));
             }
         }
+        K::HealthGate => {
+            for (n, probe) in health::gate_probes(d, host).into_iter().enumerate() {
+                out.push(value(
+                    format!("probe {}", n + 1),
+                    probe.name,
+                    "each HTTP health check of a service on the host (every replica's port), each site through nginx on loopback, pg_isready / redis PING on loopback for the database, pooler and cache roles, Prometheus /-/ready",
+                    format!("{} {}", probe.check, probe.args.join(" ")),
+                ));
+            }
+        }
         K::PrometheusConfig => {
             for job in scrape::jobs(d) {
                 out.push(value(
@@ -495,6 +530,7 @@ pub fn explain(
     }
     Explanation {
         path: spec.path.clone(),
+        link: None,
         profile: d.profile.clone(),
         host: host.name.clone(),
         template: spec.template.to_string(),
@@ -514,6 +550,31 @@ pub fn explain(
     }
 }
 
+/// The `[Install]` link that enables `unit`'s unit file, if `path` is one:
+/// the unit's profile keys decide whether it exists; it holds no derived
+/// value.
+pub fn explain_link(
+    d: &Deployment,
+    derived: &Derived,
+    sources: &SourceMap,
+    host: &HostSpec,
+    unit: &ArtifactSpec,
+    path: &str,
+) -> Option<Explanation> {
+    let wanted_by = unit.kind.entry().enables?;
+    if gen_target::manifest::wants_link(&unit.path, wanted_by).as_deref() != Some(path) {
+        return None;
+    }
+    let mut explanation = explain(d, derived, sources, host, unit);
+    explanation.path = path.to_string();
+    explanation.link = Some(unit.path.clone());
+    explanation.mode = gen_target::manifest::LINK_MODE.to_string();
+    explanation.owner = "root".into();
+    explanation.group = "root".into();
+    explanation.derived = Vec::new();
+    Some(explanation)
+}
+
 /// The human form.
 pub fn render_human(e: &Explanation) -> String {
     use std::fmt::Write as _;
@@ -525,19 +586,32 @@ pub fn render_human(e: &Explanation) -> String {
     );
     let _ = writeln!(out, "  template    templates/{}", e.template);
     let _ = writeln!(out, "  profile     {}", e.profile_files.join(" extends "));
-    let _ = writeln!(
-        out,
-        "  file        mode {} owner {}:{}{}",
-        e.mode,
-        e.owner,
-        e.group,
-        if e.sensitive {
-            ", holds or references credentials"
-        } else {
-            ""
+    match &e.link {
+        Some(unit) => {
+            let _ = writeln!(
+                out,
+                "  link        -> {unit} (enables it at boot, as its [Install] section says)"
+            );
         }
-    );
+        None => {
+            let _ = writeln!(
+                out,
+                "  file        mode {} owner {}:{}{}",
+                e.mode,
+                e.owner,
+                e.group,
+                if e.sensitive {
+                    ", holds or references credentials"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let action = match &e.activation {
+        catalog::Activation::DaemonReload { .. } if e.link.is_some() => {
+            "systemctl daemon-reload".to_string()
+        }
         catalog::Activation::None => "nothing (read at its next use)".to_string(),
         catalog::Activation::Reload { unit } => format!("systemctl reload {unit}"),
         catalog::Activation::Restart { unit } => format!("systemctl restart {unit}"),

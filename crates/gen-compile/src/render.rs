@@ -46,6 +46,7 @@ impl Renderer {
         }
         env.add_filter("pg", |value: String| escape::postgres_quote(&value));
         env.add_filter("sd", |value: String| escape::systemd_quote(&value));
+        env.add_filter("sh", |value: String| escape::shell_quote(&value));
         env.add_filter(
             "json",
             |value: minijinja::Value| -> Result<String, minijinja::Error> {

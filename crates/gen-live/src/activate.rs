@@ -3,11 +3,18 @@
 //! reloads, as the plan's activations list them. The program is `systemctl`
 //! unless `GEN_SYSTEMCTL` names another one (tests record the calls instead of
 //! running them; a host without systemd can point it at a shim).
+//!
+//! Activations are promises kept across runs, like NixOS's persisted action
+//! lists: an apply records its activations in its generation (`pending`)
+//! before running them and narrows the record to the commands that failed;
+//! a rollback records what restoring asks. Every later apply, `gen activate`
+//! and rollback runs what any record still holds ([`outstanding`]) until it
+//! succeeds, so a failed restart is never forgotten behind an "up to date".
 
 use std::process::Command;
 
+use crate::generation::{Generation, State};
 use crate::plan::Activations;
-use gen_target::error::{Error, Result};
 
 pub const SYSTEMCTL_ENV: &str = "GEN_SYSTEMCTL";
 
@@ -26,27 +33,109 @@ pub fn commands(activations: &Activations) -> Vec<Vec<String>> {
     out
 }
 
-/// Runs every command, even after one fails, and reports all failures.
-pub fn run(activations: &Activations) -> Result<Vec<String>> {
+/// The activations still owed to the host: the pending ones of every
+/// generation whose result the host holds (complete), or whose rollback it
+/// holds (rolled back). Records being recovered are not counted: recovery
+/// decides what they owe.
+pub fn outstanding(generations: &[Generation]) -> Activations {
+    generations
+        .iter()
+        .filter(|g| matches!(g.state, State::Complete | State::RolledBack))
+        .filter_map(|g| g.pending.as_ref())
+        .fold(Activations::default(), |all, pending| all.union(pending))
+}
+
+/// What one run of the activations did.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The commands that succeeded, as run.
+    pub ran: Vec<String>,
+    /// Why each failed command failed.
+    pub failures: Vec<String>,
+    /// What is still to do: the failed commands, or everything when
+    /// `daemon-reload` itself failed (a restart after it ran the old units).
+    pub left: Activations,
+}
+
+impl Report {
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Runs every command, even after one fails, and reports them all.
+pub fn run(activations: &Activations) -> Report {
     let program = std::env::var(SYSTEMCTL_ENV)
         .ok()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "systemctl".to_string());
-    let mut ran = Vec::new();
-    let mut failed = Vec::new();
+    let mut report = Report::default();
+    let mut left = Activations::default();
     for args in commands(activations) {
         let shown = format!("{program} {}", args.join(" "));
-        match Command::new(&program).args(&args).status() {
-            Ok(status) if status.success() => ran.push(shown),
-            Ok(status) => failed.push(format!("`{shown}` exited with {status}")),
-            Err(e) => failed.push(format!("`{shown}` could not run: {e}")),
+        let failure = match Command::new(&program).args(&args).status() {
+            Ok(status) if status.success() => {
+                report.ran.push(shown);
+                continue;
+            }
+            Ok(status) => format!("`{shown}` exited with {status}"),
+            Err(e) => format!("`{shown}` could not run: {e}"),
+        };
+        report.failures.push(failure);
+        match (args[0].as_str(), args.get(1)) {
+            ("restart", Some(unit)) => left.restart.push(unit.clone()),
+            ("reload", Some(unit)) => left.reload.push(unit.clone()),
+            _ => left.daemon_reload = true,
         }
     }
-    if failed.is_empty() {
-        Ok(ran)
+    report.left = if left.daemon_reload {
+        activations.clone()
     } else {
-        Err(Error::Activation {
-            failures: failed.join("; "),
-        })
+        left
+    };
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn what_a_record_still_owes_is_what_failed_of_its_own() {
+        let asked = Activations {
+            daemon_reload: true,
+            restart: units(&["a.service", "b.service"]),
+            reload: units(&["c.service", "d.service"]),
+        };
+        let left = Activations {
+            daemon_reload: false,
+            // `d` was reloaded by one record and restarted by another: the
+            // failed restart leaves the reload owed.
+            restart: units(&["b.service", "d.service"]),
+            reload: units(&["c.service"]),
+        };
+        assert_eq!(
+            asked.still_in(&left),
+            Activations {
+                daemon_reload: false,
+                restart: units(&["b.service"]),
+                reload: units(&["c.service", "d.service"]),
+            }
+        );
+        assert!(asked.still_in(&Activations::default()).is_empty());
+        let union = asked.union(&Activations {
+            daemon_reload: false,
+            restart: units(&["c.service"]),
+            reload: units(&["e.service"]),
+        });
+        assert_eq!(
+            union.restart,
+            units(&["a.service", "b.service", "c.service"])
+        );
+        assert_eq!(union.reload, units(&["d.service", "e.service"]));
     }
 }

@@ -1,15 +1,17 @@
 //! Scan stage: the actual state of the live host, for the managed paths only.
 //! Every path is read through the handle of its directory (`root_dir`), so a
-//! symbolic link anywhere on the way is refused, never followed.
+//! symbolic link anywhere on the way is refused, never followed. A path a
+//! manifest records as a link (a unit's `[Install]` link) is read as a link:
+//! what it holds, never what it names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::MetadataExt as _;
 
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Accounts;
-use crate::root_dir::{Dir, Entry, RootDir};
+use crate::root_dir::{Dir, Entry, Node, RootDir};
 use gen_target::error::Result;
 use gen_target::manifest::sha256_hex;
 
@@ -19,6 +21,18 @@ use gen_target::manifest::sha256_hex;
 pub enum Actual {
     Absent,
     Present(LiveFile),
+    /// A symbolic link, where a manifest records one.
+    Link(LiveLink),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveLink {
+    /// The path the link holds.
+    pub target: String,
+    /// sha256 of `target`, as a link record's `sha256` is.
+    pub sha256: String,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +51,7 @@ impl Actual {
         match self {
             Actual::Absent => None,
             Actual::Present(file) => Some(&file.sha256),
+            Actual::Link(link) => Some(&link.sha256),
         }
     }
 }
@@ -48,16 +63,33 @@ pub fn read_one(
     host_path: &str,
 ) -> Result<(Actual, Option<Vec<u8>>)> {
     let (dir, name) = root.split(host_path)?;
-    let (actual, content, _) = read_in(root.dir(dir)?.as_ref(), name, accounts)?;
+    let (actual, content, _) = read_in(root.dir(dir)?.as_ref(), name, accounts, false)?;
     Ok((actual, content))
 }
 
-/// Reads `name` in `dir` (`None`: the directory does not exist).
+/// Reads `name` in `dir` (`None`: the directory does not exist); a link is
+/// read as one when `link_ok`, refused otherwise.
 fn read_in(
     dir: Option<&Dir>,
     name: &str,
     accounts: &Accounts,
+    link_ok: bool,
 ) -> Result<(Actual, Option<Vec<u8>>, Option<Stamp>)> {
+    if let (Some(dir), true) = (dir, link_ok) {
+        match dir.node(name)? {
+            Node::Absent => return Ok((Actual::Absent, None, None)),
+            Node::Link { metadata, target } => {
+                let link = LiveLink {
+                    sha256: sha256_hex(target.as_bytes()),
+                    target,
+                    uid: metadata.uid(),
+                    gid: metadata.gid(),
+                };
+                return Ok((Actual::Link(link), None, Some(Stamp::of(&metadata))));
+            }
+            Node::File(_) => {}
+        }
+    }
     let Some((metadata, content)) = dir.map(|d| d.read_file(name)).transpose()?.flatten() else {
         return Ok((Actual::Absent, None, None));
     };
@@ -87,6 +119,8 @@ pub struct Scan {
     /// The content of every present path.
     pub contents: BTreeMap<String, Vec<u8>>,
     stamps: BTreeMap<String, Option<Stamp>>,
+    /// The paths read as links may be (see [`scan`]).
+    links: BTreeSet<String>,
 }
 
 /// Who a file is on disk: any write, rename over it, chmod or chown changes
@@ -128,6 +162,12 @@ impl Scan {
         for (path, stamp) in &self.stamps {
             let (dir, name) = root.split(path)?;
             let now = match dirs.get(root, dir)? {
+                Some(dir) if self.links.contains(path) => match dir.node(name)? {
+                    Node::File(metadata) | Node::Link { metadata, .. } => {
+                        Some(Stamp::of(&metadata))
+                    }
+                    Node::Absent => None,
+                },
                 Some(dir) => match dir.entry(name)? {
                     Entry::File(metadata) => Some(Stamp::of(&metadata)),
                     Entry::Absent => None,
@@ -157,16 +197,21 @@ impl Dirs {
     }
 }
 
-/// The actual state of every path given, keyed by host path. `None`: the
-/// root does not exist, and holds nothing.
+/// The actual state of every path given, keyed by host path, each with
+/// whether a link is what a manifest records there (`true`: a link is read
+/// as one; `false`: a link is refused). `None`: the root does not exist, and
+/// holds nothing.
 pub fn scan<'a>(
     root: Option<&RootDir>,
     accounts: &Accounts,
-    paths: impl IntoIterator<Item = &'a str>,
+    paths: impl IntoIterator<Item = (&'a str, bool)>,
 ) -> Result<Scan> {
     let mut dirs = Dirs::default();
     let mut out = Scan::default();
-    for path in paths {
+    for (path, link_ok) in paths {
+        if link_ok {
+            out.links.insert(path.to_string());
+        }
         let (dir, name) = match root {
             Some(root) => {
                 let (dir, name) = root.split(path)?;
@@ -174,7 +219,7 @@ pub fn scan<'a>(
             }
             None => (None, path),
         };
-        let (actual, content, stamp) = read_in(dir, name, accounts)?;
+        let (actual, content, stamp) = read_in(dir, name, accounts, link_ok)?;
         out.actual.insert(path.to_string(), actual);
         if let Some(content) = content {
             out.contents.insert(path.to_string(), content);

@@ -9,10 +9,13 @@
 //!    next one) and recovers from an interrupted run.
 //! 3. `Session::plan` scans the live root, once, and computes the plan.
 //! 4. `Session::apply` checks nothing scanned moved since, records a
-//!    generation (state `in_progress`, what every path held before, and the
-//!    record it will have once complete, staged so the journal's space is
-//!    taken first) and fsyncs it, then writes each file atomically, then
-//!    marks the generation `complete` by a rename that needs no space.
+//!    generation (state `in_progress`, what every path held before, the
+//!    activations it will ask for, and the record it will have once
+//!    complete, staged so the journal's space is taken first) and fsyncs it,
+//!    then writes each file atomically, then marks the generation `complete`
+//!    by a rename that needs no space, its activations `pending`.
+//! 5. The command runs every pending activation (`Session::outstanding`)
+//!    and `Session::settle` keeps in each record only what failed.
 //!
 //! Every step reaches the live root through `root_dir`'s directory handles,
 //! never by a path: see there why no link can redirect one outside `--root`.
@@ -36,7 +39,7 @@ use crate::actual::{self, Actual, Scan};
 use crate::atomic::{self, Attributes};
 use crate::generation::{Before, BeforeFile, Generation, State, Store, STATE_DIR};
 use crate::plan::{self, ChangeKind, Plan};
-use crate::root_dir::{Dir, Entry, RootDir};
+use crate::root_dir::{Dir, Entry, Node, RootDir};
 use gen_target::error::{Error, Result};
 use gen_target::layout::{tree_path, MANIFEST_FILE};
 use gen_target::manifest::{mode_string, sha256_hex, Manifest};
@@ -60,7 +63,8 @@ impl Target {
         let manifest = Manifest::read(&host_dir.join(MANIFEST_FILE))?;
         let mut contents = BTreeMap::new();
         let mut tampered = Vec::new();
-        for record in &manifest.files {
+        // A link record has no file in the tree: the manifest holds it whole.
+        for record in manifest.files.iter().filter(|r| r.link.is_none()) {
             let path = tree_path(host_dir, &record.path);
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_file() => {}
@@ -121,6 +125,9 @@ impl Target {
 pub struct Planned {
     pub plan: Plan,
     pub scan: Scan,
+    /// Activations earlier runs recorded and did not get done
+    /// (`activate::outstanding`): the next apply runs them too.
+    pub pending: plan::Activations,
 }
 
 impl Planned {
@@ -137,8 +144,7 @@ pub fn plan_read_only(
     accounts: &Accounts,
     target: &Target,
 ) -> Result<Planned> {
-    let previous = Store::open(root)?.current()?.map(|g| g.manifest);
-    planned(root, accounts, target, previous.as_ref())
+    planned(root, accounts, target, &Store::open(root)?)
 }
 
 /// Scans every path the target or the previous apply manages, once, and plans.
@@ -146,23 +152,42 @@ fn planned(
     root: Option<&RootDir>,
     accounts: &Accounts,
     target: &Target,
-    previous: Option<&Manifest>,
+    store: &Store,
 ) -> Result<Planned> {
+    let generations = store.list()?.generations;
+    let pending = crate::activate::outstanding(&generations);
+    // The generation whose result the host holds: the newest complete one.
+    let previous = generations
+        .into_iter()
+        .rev()
+        .find(|g| g.state == State::Complete)
+        .map(|g| g.manifest);
+    let previous = previous.as_ref();
     let paths = managed_paths(&target.manifest, previous);
-    let scan = actual::scan(root, accounts, paths.iter().map(String::as_str))?;
+    let scan = actual::scan(
+        root,
+        accounts,
+        paths.iter().map(|(path, link)| (path.as_str(), *link)),
+    )?;
     Ok(Planned {
         plan: plan::plan(&target.manifest, &scan.actual, previous, &plan::new_salt()?),
         scan,
+        pending,
     })
 }
 
-fn managed_paths(target: &Manifest, previous: Option<&Manifest>) -> BTreeSet<String> {
-    target
+/// Every path the target or the previous apply manages, each with whether
+/// either records a link there (then a link is read, not refused).
+fn managed_paths(target: &Manifest, previous: Option<&Manifest>) -> BTreeMap<String, bool> {
+    let mut out: BTreeMap<String, bool> = BTreeMap::new();
+    for record in target
         .files
         .iter()
         .chain(previous.map(|m| m.files.as_slice()).unwrap_or_default())
-        .map(|r| r.path.clone())
-        .collect()
+    {
+        *out.entry(record.path.clone()).or_default() |= record.link.is_some();
+    }
+    out
 }
 
 /// What an apply did.
@@ -190,10 +215,16 @@ pub struct Session {
     pub discarded: usize,
     /// Names in the journal that are not generations: ignored, never deleted.
     pub ignored: Vec<Utf8PathBuf>,
+    /// Whether this run tells systemd about what it changes: only then are
+    /// activations recorded as pending (a scratch root owes its services
+    /// nothing).
+    activating: bool,
 }
 
 impl Session {
-    pub fn open(root: RootDir, accounts: Accounts) -> Result<Session> {
+    /// Takes the lock of `root` and recovers from an interrupted run;
+    /// `activating`: this run tells systemd what it changes.
+    pub fn open(root: RootDir, accounts: Accounts, activating: bool) -> Result<Session> {
         let state = root.create_dirs(STATE_DIR, 0o755)?;
         let lock = lock(&state)?;
         let run = atomic::new_run();
@@ -207,6 +238,7 @@ impl Session {
             recovered: Vec::new(),
             discarded: 0,
             ignored: Vec::new(),
+            activating,
         };
         session.recover()?;
         Ok(session)
@@ -219,6 +251,11 @@ impl Session {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The live root this session holds the lock of.
+    pub fn root(&self) -> &RootDir {
+        &self.root
     }
 
     /// Rolls back every generation an interrupted apply or rollback left
@@ -249,8 +286,7 @@ impl Session {
     /// Scans the live root under the lock and plans: the one scan of a run,
     /// which the confirmation shows and `apply` writes from.
     pub fn plan(&self, target: &Target) -> Result<Planned> {
-        let previous = self.store.current()?.map(|g| g.manifest);
-        planned(Some(&self.root), &self.accounts, target, previous.as_ref())
+        planned(Some(&self.root), &self.accounts, target, &self.store)
     }
 
     /// Applies `planned` (from [`Session::plan`]) after checking that nothing
@@ -313,8 +349,17 @@ impl Session {
                         mode: file.mode.clone(),
                         uid: file.uid,
                         gid: file.gid,
+                        link: None,
                     })
                 }
+                // A link keeps nothing but what it holds, in the record.
+                (Some(Actual::Link(link)), _) => Some(BeforeFile {
+                    sha256: link.sha256.clone(),
+                    mode: gen_target::manifest::LINK_MODE.to_string(),
+                    uid: link.uid,
+                    gid: link.gid,
+                    link: Some(link.target.clone()),
+                }),
                 _ => None,
             };
             before.push(Before {
@@ -332,6 +377,9 @@ impl Session {
             created_dirs,
             run: self.run.clone(),
             manifest: target.manifest.clone(),
+            // Recorded now, so completing is the rename of a record whose
+            // space is already taken; they run after the writes.
+            pending: Some(plan.activations.clone()).filter(|a| self.activating && !a.is_empty()),
         };
         self.store
             .begin(&generation, &kept.into_iter().collect::<Vec<_>>())?;
@@ -352,6 +400,8 @@ impl Session {
                 },
             });
         }
+        // The pending activations are in the completed record, before
+        // anything runs: an apply that dies now leaves them for the next run.
         generation.state = State::Complete;
         self.store.complete(&generation)?;
         let pruned = self.store.prune(keep).map_err(|e| Error::Pruning {
@@ -367,8 +417,9 @@ impl Session {
 
     /// Writes the plan's changes: folders first, then every new content in
     /// one batch (all staged and fsynced before the first rename;
-    /// see `atomic::write_files`), then the removals. Each directory is
-    /// opened once, and every step in it goes through that handle.
+    /// see `atomic::write_files`), then the links, then the removals. Each
+    /// directory is opened once, and every step in it goes through that
+    /// handle.
     fn write_changes(
         &self,
         target: &Target,
@@ -377,6 +428,7 @@ impl Session {
     ) -> Result<()> {
         let mut dirs: BTreeMap<&str, Dir> = BTreeMap::new();
         let mut writes = Vec::new();
+        let mut links = Vec::new();
         let mut removals = Vec::new();
         for change in &plan.changes {
             let (dir, name) = self.root.split(&change.path)?;
@@ -393,6 +445,10 @@ impl Session {
             }
             if !dirs.contains_key(dir) {
                 dirs.insert(dir, self.root.create_dirs(dir, 0o755)?);
+            }
+            if let Some(link) = &change.link {
+                links.push((dir, name, link.as_str()));
+                continue;
             }
             let (Some(content), Some(attributes)) = (
                 target.contents.get(&change.path),
@@ -423,6 +479,9 @@ impl Session {
             .collect::<Result<Vec<_>>>()?;
         // The validators already passed on the whole tree (commands::apply).
         atomic::write_files(&pending, &self.run)?;
+        for (dir, name, link) in links {
+            atomic::write_link(opened(dir)?, name, link, None, &self.run)?;
+        }
         removals
             .iter()
             .try_for_each(|(dir, name)| atomic::remove_file(opened(dir)?, name))
@@ -432,12 +491,21 @@ impl Session {
     /// record says `rolling_back` (or still `in_progress`) until every path
     /// is restored, so a rollback that is itself interrupted is finished by
     /// the next run. One that fails says what it had already changed.
+    /// Once restored, the record's pending activations are what restoring
+    /// asks (when the apply's files were live, i.e. it had completed); its
+    /// apply's own are moot.
     fn restore(&self, mut generation: Generation) -> Result<()> {
         let number = generation.number;
+        let owed = Some(plan::restore_activations(&generation)).filter(|a| {
+            self.activating
+                && matches!(generation.state, State::Complete | State::RollingBack)
+                && !a.is_empty()
+        });
         let mut progress = Progress::default();
         self.restore_files(&mut generation, &mut progress)
             .and_then(|()| {
                 generation.state = State::RolledBack;
+                generation.pending = owed;
                 self.store.save(&generation)
             })
             .map_err(|cause| Error::RollbackIncomplete {
@@ -476,6 +544,13 @@ impl Session {
             self.store.save(generation)?;
         }
         let run = generation.run.clone();
+        let links: BTreeSet<&str> = generation
+            .manifest
+            .files
+            .iter()
+            .filter(|r| r.link.is_some())
+            .map(|r| r.path.as_str())
+            .collect();
 
         // Temporary files of the interrupted run, by their recorded names. A
         // directory that cannot be opened (now a link, say) is skipped here:
@@ -491,19 +566,46 @@ impl Session {
         }
         for before in created.into_iter().chain(replaced) {
             let (dir, name) = self.root.split(&before.path)?;
+            // What the path holds now may be a link only where a manifest
+            // records one: the generation's, or the one restored.
+            let link_ok = links.contains(before.path.as_str())
+                || before.file.as_ref().is_some_and(|f| f.link.is_some());
             match &before.file {
                 None => {
                     let Some(dir) = self.root.dir(dir)? else {
                         continue;
                     };
-                    if let Entry::File(_) = dir.entry(name)? {
+                    let present = if link_ok {
+                        !matches!(dir.node(name)?, Node::Absent)
+                    } else {
+                        matches!(dir.entry(name)?, Entry::File(_))
+                    };
+                    if present {
                         atomic::remove_file(&dir, name)?;
                         progress.removed.push(before.path.clone());
                     }
                 }
+                Some(BeforeFile {
+                    link: Some(link),
+                    uid,
+                    gid,
+                    ..
+                }) => {
+                    let dir = self.root.create_dirs(dir, 0o755)?;
+                    if let Node::Link { target, .. } = dir.node(name)? {
+                        if target == *link {
+                            continue;
+                        }
+                    }
+                    atomic::write_link(&dir, name, link, Some((*uid, *gid)), &run)?;
+                    progress.restored.push(before.path.clone());
+                }
                 Some(file) => {
                     let dir = self.root.create_dirs(dir, 0o755)?;
-                    if let Some((metadata, content)) = dir.read_file(name)? {
+                    let is_file = !link_ok || matches!(dir.node(name)?, Node::File(_));
+                    if let Some((metadata, content)) =
+                        if is_file { dir.read_file(name)? } else { None }
+                    {
                         if sha256_hex(&content) == file.sha256
                             && mode_string(metadata.mode() & 0o7777) == file.mode
                             && metadata.uid() == file.uid
@@ -526,6 +628,35 @@ impl Session {
             if let Some(parent) = self.root.dir(parent)? {
                 parent.remove_dir_if_empty(name)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Every activation a record still owes the host (see
+    /// `activate::outstanding`).
+    pub fn outstanding(&self) -> Result<plan::Activations> {
+        Ok(crate::activate::outstanding(
+            &self.store.list()?.generations,
+        ))
+    }
+
+    /// After a run of the activations: every record keeps, of its pending
+    /// ones, only what `left` holds (what failed), and none once all passed.
+    pub fn settle(&self, left: &plan::Activations) -> Result<()> {
+        let generations = self.store.list()?.generations;
+        for mut generation in generations {
+            if !matches!(generation.state, State::Complete | State::RolledBack) {
+                continue;
+            }
+            let Some(pending) = &generation.pending else {
+                continue;
+            };
+            let still = pending.still_in(left);
+            if still == *pending {
+                continue;
+            }
+            generation.pending = Some(still).filter(|a| !a.is_empty());
+            self.store.save(&generation)?;
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use camino::Utf8Path;
 
 use crate::fault;
-use crate::root_dir::Dir;
+use crate::root_dir::{Dir, Node};
 use gen_target::error::{Error, Result};
 
 /// Every temporary file gen makes starts with this.
@@ -171,6 +171,36 @@ fn stage(dir: &Dir, temp: &str, content: &[u8], attributes: Attributes) -> Resul
     file.set_permissions(std::fs::Permissions::from_mode(attributes.mode))
         .map_err(|e| Error::write(&path, e))?;
     file.sync_all().map_err(|e| Error::write(&path, e))
+}
+
+/// Makes `name` in `dir` the symbolic link `target`, atomically: a link
+/// made beside it under the run's temporary name, given `owner` (uid, gid)
+/// when asked, renamed over `name` (whatever it was: a file or a link is
+/// replaced, never followed), then the directory fsynced.
+pub fn write_link(
+    dir: &Dir,
+    name: &str,
+    target: &str,
+    owner: Option<(u32, u32)>,
+    run: &str,
+) -> Result<()> {
+    let temp = temp_name(name, run);
+    dir.remove_file(&temp)?;
+    dir.create_link(&temp, target)?;
+    if let Some((uid, gid)) = owner {
+        if let Node::Link { metadata, .. } = dir.node(&temp)? {
+            if metadata.uid() != uid || metadata.gid() != gid {
+                dir.chown_link(&temp, uid, gid)?;
+            }
+        }
+    }
+    fault::step("temporary link made");
+    if let Err(e) = dir.rename(&temp, name) {
+        let _ = dir.remove_file(&temp);
+        return Err(e);
+    }
+    fault::step("renamed over the destination");
+    dir.sync()
 }
 
 /// Removes the file `name` from `dir` and makes the removal durable.

@@ -3,7 +3,8 @@
 //! request comment (a summary table per host, then one collapsible section
 //! per file). Credentials (a change marked sensitive by the plan: either side
 //! may hold one) never have their content or a digest of it shown: only that
-//! it changed.
+//! it changed. A unit's `[Install]` link reads as what it does: `enable
+//! <unit>` or `disable <unit>`, with the link and what it replaces.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,7 +12,7 @@ use std::fmt::Write as _;
 use similar::TextDiff;
 
 use crate::actual::Actual;
-use crate::plan::{Change, ChangeKind, Plan};
+use crate::plan::{Activations, Change, ChangeKind, Plan};
 
 /// One host's plan with the contents it replaces and writes.
 #[derive(Debug, Clone)]
@@ -22,10 +23,24 @@ pub struct HostDiff {
     /// Old and new content of the changed paths (never read for unchanged ones).
     pub old: BTreeMap<String, Vec<u8>>,
     pub new: BTreeMap<String, Vec<u8>>,
+    /// Activations earlier runs on the live host did not get done (none for
+    /// a tree against a tree): applying runs them, so they are a difference.
+    pub pending: Activations,
 }
 
 pub fn has_differences(diffs: &[HostDiff]) -> bool {
-    diffs.iter().any(|d| !d.plan.is_empty())
+    diffs
+        .iter()
+        .any(|d| !d.plan.is_empty() || !d.pending.is_empty())
+}
+
+/// The pending activations as the commands that will run, one line.
+fn pending_line(pending: &Activations) -> String {
+    crate::activate::commands(pending)
+        .iter()
+        .map(|args| format!("systemctl {}", args.join(" ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const HIDDEN: &str = "content changed (credentials: not shown)";
@@ -39,8 +54,43 @@ fn kind_word(kind: ChangeKind) -> &'static str {
     }
 }
 
+/// The unit a link change enables or disables: the link's name.
+fn linked_unit(change: &Change) -> Option<&str> {
+    change.link.as_ref()?;
+    change.path.rsplit_once('/').map(|(_, name)| name)
+}
+
+/// What a change does, as its line starts: `create /etc/x`, or for a link
+/// `enable x.timer`.
+fn what(change: &Change) -> String {
+    match linked_unit(change) {
+        Some(unit) if change.kind == ChangeKind::Remove => format!("disable {unit}"),
+        Some(unit) => format!("enable {unit}"),
+        None => format!("{} {}", kind_word(change.kind), change.path),
+    }
+}
+
+/// The link a link change makes or removes, and what it replaces.
+fn link_note(change: &Change, before: Option<&Actual>) -> Option<String> {
+    let link = change.link.as_ref()?;
+    let mut note = format!("{} → {link}", change.path);
+    if change.kind != ChangeKind::Remove {
+        match before {
+            Some(Actual::Link(live)) => {
+                let _ = write!(note, ", replaces a link to {}", live.target);
+            }
+            Some(Actual::Present(_)) => note.push_str(", replaces a file"),
+            _ => {}
+        }
+    }
+    Some(note)
+}
+
 fn action_word(change: &Change) -> String {
     use gen_target::Activation;
+    if change.link.is_some() {
+        return "daemon-reload".into();
+    }
     match &change.activation {
         Activation::None => String::new(),
         Activation::Reload { unit } => format!("reload {unit}"),
@@ -54,6 +104,9 @@ fn action_word(change: &Change) -> String {
 
 /// Mode and owner before → after, when they change.
 fn metadata_note(change: &Change, before: Option<&Actual>) -> Option<String> {
+    if change.link.is_some() {
+        return link_note(change, before);
+    }
     let (Some(mode), Some(owner), Some(group)) = (&change.mode, &change.owner, &change.group)
     else {
         return None;
@@ -79,7 +132,7 @@ fn metadata_note(change: &Change, before: Option<&Actual>) -> Option<String> {
 /// The unified diff of one change's content, or `None` when it has none to
 /// show (metadata only) or must not be shown (credentials).
 fn unified(diff: &HostDiff, change: &Change) -> Option<String> {
-    if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
+    if change.sensitive || change.kind == ChangeKind::UpdateMetadata || change.link.is_some() {
         return None;
     }
     let old = String::from_utf8_lossy(
@@ -139,8 +192,21 @@ pub fn human(diffs: &[HostDiff], colour: bool) -> String {
                 )
             )
         );
+        if !diff.pending.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    "1",
+                    &format!(
+                        "pending from an earlier run (the next `gen apply` or `gen activate` runs them): {}",
+                        pending_line(&diff.pending)
+                    )
+                )
+            );
+        }
         for change in &plan.changes {
-            let mut head = format!("{} {}", kind_word(change.kind), change.path);
+            let mut head = what(change);
             if let Some(note) = metadata_note(change, diff.before.get(&change.path)) {
                 let _ = write!(head, " ({note})");
             }
@@ -192,6 +258,14 @@ pub fn json(diffs: &[HostDiff]) -> String {
                 .map(|change| {
                     let mut value = serde_json::to_value(change).unwrap_or_default();
                     if let Some(object) = value.as_object_mut() {
+                        if let Some(unit) = linked_unit(change) {
+                            let verb = if change.kind == ChangeKind::Remove {
+                                "disable"
+                            } else {
+                                "enable"
+                            };
+                            object.insert(verb.into(), unit.into());
+                        }
                         object.insert("diff".into(), unified(diff, change).into());
                         // Not even a salted digest: a diff says only that a
                         // credential changed (the plan file keeps salted ones
@@ -214,6 +288,7 @@ pub fn json(diffs: &[HostDiff]) -> String {
                 "unchanged": diff.plan.unchanged,
                 "changes": changes,
                 "activations": diff.plan.activations,
+                "pending": diff.pending,
             })
         })
         .collect();
@@ -265,13 +340,25 @@ pub fn markdown(diffs: &[HostDiff]) -> String {
     }
     for diff in diffs {
         for change in &diff.plan.changes {
-            let mut summary = format!(
-                "<code>{}/{}</code> {} <code>{}</code>",
-                diff.plan.profile,
-                diff.plan.host,
-                kind_word(change.kind),
-                change.path
-            );
+            let mut summary = match linked_unit(change) {
+                Some(unit) => format!(
+                    "<code>{}/{}</code> {} <code>{unit}</code>",
+                    diff.plan.profile,
+                    diff.plan.host,
+                    if change.kind == ChangeKind::Remove {
+                        "disable"
+                    } else {
+                        "enable"
+                    },
+                ),
+                None => format!(
+                    "<code>{}/{}</code> {} <code>{}</code>",
+                    diff.plan.profile,
+                    diff.plan.host,
+                    kind_word(change.kind),
+                    change.path
+                ),
+            };
             if let Some(note) = metadata_note(change, diff.before.get(&change.path)) {
                 let _ = write!(summary, " ({note})");
             }
@@ -281,6 +368,7 @@ pub fn markdown(diffs: &[HostDiff]) -> String {
                     let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
                     let _ = writeln!(out, "{fence}diff\n{text}{fence}");
                 }
+                None if change.link.is_some() => out.push_str("symbolic link\n"),
                 None if change.sensitive => {
                     let _ = writeln!(out, "{HIDDEN}");
                 }

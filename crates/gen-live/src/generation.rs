@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, Attributes, TEMP_PREFIX};
 use crate::fault;
+use crate::plan::Activations;
 use crate::root_dir::{Dir, RootDir};
 use gen_target::error::{Error, Result};
 use gen_target::manifest::{sha256_hex, Manifest};
@@ -74,6 +75,13 @@ pub struct Generation {
     /// What the host holds after this apply: the next apply removes what it
     /// lists and the next manifest does not.
     pub manifest: Manifest,
+    /// The activations this generation's apply (or, once rolled back, its
+    /// rollback) asked for that have not succeeded yet: recorded before they
+    /// run, narrowed to the failed ones after. Every apply, `gen activate`
+    /// and rollback runs the pending activations of every record again until
+    /// they succeed. Absent in records of older gen versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Activations>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +99,11 @@ pub struct BeforeFile {
     pub mode: String,
     pub uid: u32,
     pub gid: u32,
+    /// The path was a symbolic link holding this (a unit's `[Install]` link,
+    /// gen's or another): `sha256` is that of the text, and a rollback makes
+    /// the same link again. Absent for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl BeforeFile {
@@ -682,6 +695,7 @@ mod tests {
             created_dirs: Vec::new(),
             run: "0123456789abcdef".into(),
             manifest: Manifest::new("p", "h", String::new(), Vec::new()),
+            pending: None,
         };
         let contents: Vec<(String, Vec<u8>)> = [
             b"one\n".to_vec(),

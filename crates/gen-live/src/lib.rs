@@ -2,7 +2,8 @@
 //! live root, `plan` compares it with a host's manifest, `live_diff` (against
 //! the host) and `tree_diff` (against an older tree, for review) make diffs
 //! that `diff` prints, `apply` writes the plan atomically and records a `generation` for rollback,
-//! `activate` asks systemd for what the changes need. `root_dir` is the one
+//! `activate` asks systemd for what the changes need, `health` runs the
+//! tree's health gate after it. `root_dir` is the one
 //! module that touches the live disk, through directory handles only.
 //!
 //! This crate depends on the target layer only: it reads `generated/` and
@@ -17,6 +18,7 @@ pub mod atomic;
 pub mod diff;
 pub mod fault;
 pub mod generation;
+pub mod health;
 pub mod live_diff;
 pub mod plan;
 pub mod root_dir;

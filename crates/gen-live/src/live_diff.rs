@@ -38,5 +38,6 @@ pub fn against_live(target: &Target, planned: &Planned) -> HostDiff {
         before: planned.scan.actual.clone(),
         old,
         new,
+        pending: planned.pending.clone(),
     }
 }

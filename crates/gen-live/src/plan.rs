@@ -75,6 +75,11 @@ pub enum Action {
 #[serde(deny_unknown_fields)]
 pub struct Change {
     pub path: String,
+    /// A unit's `[Install]` link, not a file: the path it holds (the
+    /// target's; for a removal, the previous apply's). Creating or updating
+    /// one enables the unit, removing one disables it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub kind: ChangeKind,
     /// The live content's sha256 this change replaces; `None`: the file must
     /// not exist. Salted (see [`Plan::salt`]) when the change is sensitive.
@@ -101,6 +106,46 @@ pub struct Activations {
     pub restart: Vec<String>,
     /// Units reloaded; a unit that is restarted is not also reloaded.
     pub reload: Vec<String>,
+}
+
+impl Activations {
+    pub fn is_empty(&self) -> bool {
+        !self.daemon_reload && self.restart.is_empty() && self.reload.is_empty()
+    }
+
+    /// Both sets of commands, as one run: a unit restarted by either is not
+    /// also reloaded.
+    pub fn union(&self, other: &Activations) -> Activations {
+        let restart: BTreeSet<String> =
+            self.restart.iter().chain(&other.restart).cloned().collect();
+        let reload: BTreeSet<String> = self.reload.iter().chain(&other.reload).cloned().collect();
+        Activations {
+            daemon_reload: self.daemon_reload || other.daemon_reload,
+            reload: reload.difference(&restart).cloned().collect(),
+            restart: restart.into_iter().collect(),
+        }
+    }
+
+    /// The part of these commands that `left` (what a run did not get done)
+    /// still holds. A reload here counts as left when the run restarted the
+    /// unit instead and that failed.
+    pub fn still_in(&self, left: &Activations) -> Activations {
+        Activations {
+            daemon_reload: self.daemon_reload && left.daemon_reload,
+            restart: self
+                .restart
+                .iter()
+                .filter(|u| left.restart.contains(u))
+                .cloned()
+                .collect(),
+            reload: self
+                .reload
+                .iter()
+                .filter(|u| left.reload.contains(u) || left.restart.contains(u))
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 impl Plan {
@@ -201,6 +246,12 @@ pub fn plan(
         let live = actual.get(&record.path).unwrap_or(&Actual::Absent);
         let kind = match live {
             Actual::Absent => Some(ChangeKind::Create),
+            // A link: gen's own is left alone; another (a link elsewhere,
+            // or a file) is replaced, and recorded first like any file.
+            Actual::Link(link) if record.link.as_ref() == Some(&link.target) => None,
+            _ if record.link.is_some() => Some(ChangeKind::UpdateContent),
+            // A link a previous apply made where the target wants a file.
+            Actual::Link(_) => Some(ChangeKind::UpdateContent),
             Actual::Present(file) if file.sha256 != record.sha256 => {
                 Some(ChangeKind::UpdateContent)
             }
@@ -230,6 +281,7 @@ pub fn plan(
         );
         changes.push(Change {
             path: record.path.clone(),
+            link: record.link.clone(),
             kind,
             expected_sha256: live.sha256().map(|s| digest(s, sensitive, salt)),
             target_sha256: Some(digest(&record.sha256, sensitive, salt)),
@@ -237,7 +289,7 @@ pub fn plan(
             owner: Some(record.owner.clone()),
             group: Some(record.group.clone()),
             sensitive,
-            action: action_of(&activation),
+            action: action_of(&activation, record.link.is_some()),
             activation,
         });
     }
@@ -246,8 +298,15 @@ pub fn plan(
         if managed.contains(record.path.as_str()) {
             continue;
         }
-        let Some(live @ Actual::Present(file)) = actual.get(&record.path) else {
-            continue;
+        // Only what gen wrote is removed: any file at a file's path, but at
+        // a link's path only the link gen made (one changed since is no
+        // longer gen's, and stays).
+        let (live, expected) = match (actual.get(&record.path), &record.link) {
+            (Some(live @ Actual::Present(file)), None) => (live, file.sha256.clone()),
+            (Some(live @ Actual::Link(now)), Some(link)) if now.target == *link => {
+                (live, now.sha256.clone())
+            }
+            _ => continue,
         };
         let sensitive = sensitive_path(None, Some(record), live);
         // A removed unit file is not restarted (see `activations`): systemd
@@ -255,23 +314,25 @@ pub fn plan(
         let activation = record.activation.clone();
         changes.push(Change {
             path: record.path.clone(),
+            link: record.link.clone(),
             kind: ChangeKind::Remove,
-            expected_sha256: Some(digest(&file.sha256, sensitive, salt)),
+            expected_sha256: Some(digest(&expected, sensitive, salt)),
             target_sha256: None,
             mode: None,
             owner: None,
             group: None,
             sensitive,
-            action: action_of(&activation),
+            action: action_of(&activation, record.link.is_some()),
             activation,
         });
     }
     changes.sort_by(|a, b| a.path.cmp(&b.path));
-    let activations = activations(
-        changes
-            .iter()
-            .map(|c| (&c.activation, c.kind == ChangeKind::Remove)),
-    );
+    let activations = activations(changes.iter().map(|c| Asked {
+        activation: &c.activation,
+        path: &c.path,
+        removed: c.kind == ChangeKind::Remove,
+        link: c.link.is_some(),
+    }));
     Plan {
         format: FORMAT,
         profile: target.profile.clone(),
@@ -284,7 +345,12 @@ pub fn plan(
     }
 }
 
-fn action_of(activation: &Activation) -> Action {
+/// What a change asks of the running system. A link asks systemd to
+/// re-read its dependencies (daemon-reload), nothing of the unit itself.
+fn action_of(activation: &Activation, link: bool) -> Action {
+    if link {
+        return Action::Reload;
+    }
     match activation {
         Activation::None => Action::None,
         Activation::Reload { .. } => Action::Reload,
@@ -294,29 +360,57 @@ fn action_of(activation: &Activation) -> Action {
 
 /// What a rollback of `generation` asks of the host: each restored path's
 /// activation as the generation's manifest records it (restoring a file asks
-/// what writing it did); a unit file restored to absence only needs systemd
-/// to forget it.
+/// what writing it did); a unit file restored to absence, and an `[Install]`
+/// link, only need systemd to re-read its units.
 pub fn restore_activations(generation: &Generation) -> Activations {
-    let recorded: BTreeMap<&str, &Activation> = generation
+    let recorded: BTreeMap<&str, (&Activation, bool)> = generation
         .manifest
         .files
         .iter()
-        .map(|r| (r.path.as_str(), &r.activation))
+        .map(|r| (r.path.as_str(), (&r.activation, r.link.is_some())))
         .collect();
     activations(generation.before.iter().filter_map(|before| {
         recorded
             .get(before.path.as_str())
-            .map(|activation| (*activation, before.file.is_none()))
+            .map(|(activation, link)| Asked {
+                activation,
+                path: &before.path,
+                removed: before.file.is_none(),
+                link: *link,
+            })
     }))
 }
 
-/// The activations of a set of (activation, path removed) pairs.
-fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Activations {
+/// What one changed path asks of the running system.
+struct Asked<'a> {
+    activation: &'a Activation,
+    path: &'a str,
+    /// The path is gone afterwards.
+    removed: bool,
+    /// The path is a unit's `[Install]` link.
+    link: bool,
+}
+
+/// The activations a set of changes asks for. A removed unit file or a link
+/// asks for the daemon-reload of its `DaemonReload` activation, not for the
+/// restart; and a unit whose own unit file is removed is neither restarted
+/// nor reloaded (systemd no longer knows it: the command could only fail, and
+/// would then stay pending for ever).
+fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
     let mut daemon_reload = false;
     let mut restart = BTreeSet::new();
     let mut reload = BTreeSet::new();
-    for (activation, removed) in changes {
-        match activation {
+    let mut gone = BTreeSet::new();
+    for asked in changes {
+        let daemon_reload_only = asked.removed || asked.link;
+        if asked.removed && !asked.link {
+            if let (Activation::DaemonReload { .. }, Some((_, name))) =
+                (asked.activation, asked.path.rsplit_once('/'))
+            {
+                gone.insert(name.to_string());
+            }
+        }
+        match asked.activation {
             Activation::None => {}
             Activation::Reload { unit } => {
                 reload.insert(unit.clone());
@@ -326,13 +420,18 @@ fn activations<'a>(changes: impl Iterator<Item = (&'a Activation, bool)>) -> Act
             }
             Activation::DaemonReload { unit } => {
                 daemon_reload = true;
-                if !removed {
+                if !daemon_reload_only {
                     restart.insert(unit.clone());
                 }
             }
         }
     }
-    let reload = reload.difference(&restart).cloned().collect();
+    let restart: BTreeSet<String> = restart.difference(&gone).cloned().collect();
+    let reload = reload
+        .iter()
+        .filter(|u| !restart.contains(*u) && !gone.contains(*u))
+        .cloned()
+        .collect();
     Activations {
         daemon_reload,
         restart: restart.into_iter().collect(),
@@ -349,6 +448,7 @@ mod tests {
     fn record(path: &str, sha: char, activation: Activation) -> FileRecord {
         FileRecord {
             path: path.into(),
+            link: None,
             sha256: sha.to_string().repeat(64),
             size: 1,
             mode: "0644".into(),
@@ -359,6 +459,7 @@ mod tests {
             source: "s".into(),
             activation,
             validator: Validator::Shell,
+            health_gate: false,
         }
     }
 
@@ -482,5 +583,57 @@ mod tests {
             assert_ne!(a.target_sha256, b.target_sha256);
         }
         assert_eq!(one, salted("one"));
+    }
+
+    /// A unit dropped with its unit file is forgotten, not restarted: the
+    /// restart could only fail, and would stay pending for ever.
+    #[test]
+    fn a_unit_removed_with_its_file_is_not_restarted_or_reloaded() {
+        let unit = "app.service";
+        let previous = Manifest::new(
+            "p",
+            "h",
+            String::new(),
+            vec![
+                record(
+                    "/etc/app/app.conf",
+                    'a',
+                    Activation::Restart { unit: unit.into() },
+                ),
+                record(
+                    "/etc/app/other.conf",
+                    'b',
+                    Activation::Reload {
+                        unit: "web.service".into(),
+                    },
+                ),
+                record(
+                    "/etc/systemd/system/app.service",
+                    'c',
+                    Activation::DaemonReload { unit: unit.into() },
+                ),
+            ],
+        );
+        let target = Manifest::new("p", "h", String::new(), Vec::new());
+        let actual = previous
+            .files
+            .iter()
+            .map(|r| {
+                (
+                    r.path.clone(),
+                    live(r.sha256.chars().next().unwrap(), "0644"),
+                )
+            })
+            .collect();
+        let plan = plan(&target, &actual, Some(&previous), "salt");
+        assert_eq!(plan.changes.len(), 3);
+        assert_eq!(
+            plan.activations,
+            Activations {
+                daemon_reload: true,
+                restart: vec![],
+                reload: vec!["web.service".into()],
+            }
+        );
     }
 }

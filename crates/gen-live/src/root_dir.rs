@@ -7,6 +7,11 @@
 //! or removing a directory, fsyncing — is a `*at` call on the open handle of
 //! its directory or an `f*` call on the open file.
 //!
+//! The one kind of link gen manages, a unit's `[Install]` link, is read
+//! (`readlinkat` on the `O_PATH` handle of the link itself), made
+//! (`symlinkat` in the open directory) and removed (`unlinkat`) there too:
+//! never followed, and only at paths a manifest records as links.
+//!
 //! So a name is looked up once, in one directory, and never through a link:
 //! a directory swapped for a symbolic link at any moment makes the next step
 //! fail (`ELOOP`, `ENOTDIR`) instead of redirecting it outside the root, and a
@@ -192,6 +197,17 @@ pub enum Entry {
     File(fs::Metadata),
 }
 
+/// What a name that may hold a link is, seen without following it.
+pub enum Node {
+    Absent,
+    File(fs::Metadata),
+    /// A symbolic link: its own metadata and the path it holds.
+    Link {
+        metadata: fs::Metadata,
+        target: String,
+    },
+}
+
 impl Dir {
     pub fn path(&self) -> &Utf8Path {
         &self.path
@@ -260,6 +276,54 @@ impl Dir {
             Some(m) if m.file_type().is_file() => Ok(Entry::File(m)),
             Some(_) => Err(self.refusal(name, false)),
         }
+    }
+
+    /// What `name` is: absent, a regular file, or a symbolic link (with the
+    /// path it holds, read through the handle of the link itself, so the
+    /// link seen and the one read are the same). A directory or any other
+    /// kind of file is refused.
+    pub fn node(&self, name: &str) -> Result<Node> {
+        let path = || self.path.join(name);
+        let fd = match open_beneath(&self.fd, name, OFlags::PATH, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(Node::Absent),
+            Err(e) => return Err(Error::read(path(), e.into())),
+        };
+        let file = File::from(fd);
+        let metadata = file.metadata().map_err(|e| Error::read(path(), e))?;
+        if metadata.file_type().is_file() {
+            return Ok(Node::File(metadata));
+        }
+        if !metadata.file_type().is_symlink() {
+            return Err(self.refusal(name, false));
+        }
+        let target = rustix::fs::readlinkat(&file, "", Vec::new())
+            .map_err(|e| Error::read(path(), e.into()))?
+            .into_string()
+            .map_err(|_| Error::UnsafeLivePath {
+                path: path(),
+                message: "is a link to a name that is not UTF-8".into(),
+            })?;
+        Ok(Node::Link { metadata, target })
+    }
+
+    /// Makes the new symbolic link `name` → `target` (never over an
+    /// existing name; the link is not followed, now or later, by gen).
+    pub fn create_link(&self, name: &str, target: &str) -> Result<()> {
+        rustix::fs::symlinkat(target, &self.fd, name)
+            .map_err(|e| Error::write(self.path.join(name), e.into()))
+    }
+
+    /// Gives the link `name` itself (never what it names) an owner and group.
+    pub fn chown_link(&self, name: &str, uid: u32, gid: u32) -> Result<()> {
+        rustix::fs::chownat(
+            &self.fd,
+            name,
+            Some(rustix::fs::Uid::from_raw(uid)),
+            Some(rustix::fs::Gid::from_raw(gid)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|e| Error::write(self.path.join(name), e.into()))
     }
 
     /// Reads the regular file `name`: its metadata and content, or `None`

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use camino::Utf8Path;
 
-use crate::actual::{Actual, LiveFile};
+use crate::actual::{Actual, LiveFile, LiveLink};
 use crate::diff::HostDiff;
 use crate::plan::{self, ChangeKind, Plan};
 use gen_target::error::{Error, Result};
@@ -80,6 +80,7 @@ fn host_against_tree(
                     before: BTreeMap::new(),
                     old: BTreeMap::new(),
                     new: BTreeMap::new(),
+                    pending: Default::default(),
                 });
             }
         }
@@ -96,9 +97,14 @@ fn host_against_tree(
         .files
         .iter()
         .map(|r| {
-            (
-                r.path.clone(),
-                Actual::Present(LiveFile {
+            let actual = match &r.link {
+                Some(target) => Actual::Link(LiveLink {
+                    target: target.clone(),
+                    sha256: r.sha256.clone(),
+                    uid: 0,
+                    gid: 0,
+                }),
+                None => Actual::Present(LiveFile {
                     sha256: r.sha256.clone(),
                     mode: r.mode.clone(),
                     uid: 0,
@@ -106,7 +112,8 @@ fn host_against_tree(
                     owner: r.owner.clone(),
                     group: r.group.clone(),
                 }),
-            )
+            };
+            (r.path.clone(), actual)
         })
         .collect();
     let plan = plan::plan(
@@ -118,10 +125,13 @@ fn host_against_tree(
     let mut old = BTreeMap::new();
     let mut new = BTreeMap::new();
     for change in &plan.changes {
-        if change.sensitive || change.kind == ChangeKind::UpdateMetadata {
+        if change.sensitive || change.kind == ChangeKind::UpdateMetadata || change.link.is_some() {
             continue;
         }
-        if change.expected_sha256.is_some() {
+        // A link in the old tree has no file there to read.
+        if change.expected_sha256.is_some()
+            && !matches!(before.get(&change.path), Some(Actual::Link(_)))
+        {
             let path = tree_path(&old_dir.join(host), &change.path);
             old.insert(
                 change.path.clone(),
@@ -141,5 +151,6 @@ fn host_against_tree(
         before,
         old,
         new,
+        pending: Default::default(),
     })
 }

@@ -294,10 +294,22 @@ pub enum Error {
         source: io::Error,
     },
 
+    #[error("the health gate `{gate}` failed {attempts} time(s) within {seconds}s: {failures}")]
+    #[diagnostic(code(gen::apply::unhealthy))]
+    Unhealthy {
+        gate: String,
+        attempts: u32,
+        seconds: u64,
+        failures: String,
+        /// Whether the apply was rolled back, and what to do.
+        #[help]
+        help: String,
+    },
+
     #[error("activation failed: {failures}")]
     #[diagnostic(
         code(gen::apply::activation),
-        help("the files are applied; fix the service and rerun the command, or `gen rollback`")
+        help("the files are in place and the failed commands are recorded as pending: fix the service, then `gen activate` (or the next `gen apply`) runs them again; `gen generations` lists them")
     )]
     Activation { failures: String },
 }

@@ -2,6 +2,14 @@
 //! its sha256, mode, owner and group, what produced it and what a change to it
 //! asks of the host, plus an input hash (profiles, templates, gen version) and
 //! a tree hash over the file records. `gen apply` trusts nothing else.
+//!
+//! A record may also be a symbolic link with no content in the tree: the
+//! `[Install]` link `systemctl enable` makes for a unit gen installs
+//! (`/etc/systemd/system/timers.target.wants/x.timer` →
+//! `/etc/systemd/system/x.timer`). Its `link` is the target, its `sha256`
+//! and `size` those of the target's text (as git stores a link), so the tree
+//! hash covers it like any file. Records without `link` serialise exactly as
+//! before, so manifests of hosts without links keep their tree hash.
 
 use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
@@ -34,6 +42,10 @@ pub struct Manifest {
 pub struct FileRecord {
     /// Absolute path on the host.
     pub path: String,
+    /// A symbolic link to this absolute host path, not a file: see
+    /// [`wants_link`]. Only `systemctl enable`'s links are accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
     pub sha256: String,
     pub size: u64,
     /// Octal, e.g. `0644`.
@@ -47,9 +59,62 @@ pub struct FileRecord {
     pub source: String,
     pub activation: Activation,
     pub validator: Validator,
+    /// The host's health gate: an executable whose exit status says whether
+    /// the host is healthy. `gen apply` runs it after the activations and
+    /// rolls back when it keeps failing. At most one per manifest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub health_gate: bool,
 }
 
+/// The mode a link record carries: what `lstat` reports for every link on
+/// Linux (a link has no mode of its own; the file it names has).
+pub const LINK_MODE: &str = "0777";
+
+/// Where `systemctl enable` puts the link for the unit file `unit_path`
+/// whose `[Install]` section says `WantedBy=<wanted_by>`:
+/// `/etc/systemd/system/<wanted_by>.wants/<unit>`.
+pub fn wants_link(unit_path: &str, wanted_by: &str) -> Option<String> {
+    let unit = unit_path.rsplit_once('/')?.1;
+    (is_unit_name(unit) && is_unit_name(wanted_by))
+        .then(|| format!("{SYSTEMD_DIR}/{wanted_by}.wants/{unit}"))
+}
+
+/// The directory `systemctl enable` writes its links below.
+const SYSTEMD_DIR: &str = "/etc/systemd/system";
+
 impl FileRecord {
+    /// The record of the link that enables the unit of `unit` (a unit
+    /// file's record) for `wanted_by`; `None` when `unit` is not a unit file.
+    pub fn enabling(unit: &FileRecord, wanted_by: &str) -> Option<FileRecord> {
+        let path = wants_link(&unit.path, wanted_by)?;
+        let name = unit.path.rsplit_once('/')?.1;
+        Some(FileRecord {
+            path,
+            link: Some(unit.path.clone()),
+            sha256: sha256_hex(unit.path.as_bytes()),
+            size: unit.path.len() as u64,
+            mode: LINK_MODE.to_string(),
+            owner: "root".to_string(),
+            group: "root".to_string(),
+            sensitive: false,
+            template: unit.template.clone(),
+            source: unit.source.clone(),
+            // systemd reads `.wants/` links on daemon-reload; enabling starts
+            // nothing by itself (the unit file's own record does).
+            activation: Activation::DaemonReload {
+                unit: name.to_string(),
+            },
+            validator: Validator::SystemdEnable,
+            health_gate: false,
+        })
+    }
+
+    /// The unit a link record enables: the link's own name.
+    pub fn enabled_unit(&self) -> Option<&str> {
+        self.link.as_ref()?;
+        self.path.rsplit_once('/').map(|(_, name)| name)
+    }
+
     pub fn mode_bits(&self) -> Option<u32> {
         u32::from_str_radix(&self.mode, 8)
             .ok()
@@ -203,6 +268,9 @@ impl Manifest {
                 )));
             }
         }
+        if manifest.files.iter().filter(|r| r.health_gate).count() > 1 {
+            return Err(invalid("more than one record is the health gate".into()));
+        }
         if manifest.files.windows(2).any(|w| w[0].path >= w[1].path) {
             return Err(invalid(
                 "files are not sorted by path or repeat a path".into(),
@@ -260,10 +328,53 @@ pub fn is_unit_name(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'@' | b'-'))
 }
 
+/// Why a link record cannot be trusted, if it cannot: it must be exactly a
+/// link `systemctl enable` makes, `<SYSTEMD_DIR>/<unit>.wants/<name>` (or
+/// `.requires`) naming a unit file called `<name>`, and its hash and size
+/// must be those of its target.
+fn check_link(record: &FileRecord, link: &str) -> std::result::Result<(), &'static str> {
+    let Some((dir, name)) = record.path.rsplit_once('/') else {
+        return Err("is not a safe absolute path");
+    };
+    let wanted_by = dir
+        .strip_prefix(SYSTEMD_DIR)
+        .and_then(|d| d.strip_prefix('/'))
+        .and_then(|d| {
+            d.strip_suffix(".wants")
+                .or_else(|| d.strip_suffix(".requires"))
+        });
+    if !wanted_by.is_some_and(is_unit_name) || !is_unit_name(name) {
+        return Err(
+            "is a link outside the `.wants/` and `.requires/` directories of /etc/systemd/system",
+        );
+    }
+    if !crate::host_path::is_safe_path(link) || link.rsplit_once('/').map(|(_, n)| n) != Some(name)
+    {
+        return Err("links to something other than a unit file of the same name");
+    }
+    if record.sha256 != sha256_hex(link.as_bytes()) || record.size != link.len() as u64 {
+        return Err("has a sha256 or size that is not its link's");
+    }
+    if record.mode != LINK_MODE {
+        return Err("is a link with a mode other than 0777");
+    }
+    Ok(())
+}
+
+fn mode_bits_of(record: &FileRecord) -> u32 {
+    record.mode_bits().unwrap_or(0)
+}
+
 /// Why a record cannot be trusted, if it cannot.
 fn check_record(record: &FileRecord) -> std::result::Result<(), &'static str> {
     if !crate::host_path::is_safe_path(&record.path) || record.path == "/" {
         return Err("is not a safe absolute path");
+    }
+    if let Some(link) = &record.link {
+        check_link(record, link)?;
+    }
+    if record.health_gate && (record.link.is_some() || mode_bits_of(record) & 0o100 == 0) {
+        return Err("is the health gate but not an executable file");
     }
     if FORBIDDEN_ROOTS
         .iter()
@@ -309,6 +420,7 @@ mod tests {
     fn record(path: &str, sha: char) -> FileRecord {
         FileRecord {
             path: path.into(),
+            link: None,
             sha256: sha.to_string().repeat(64),
             size: 1,
             mode: "0644".into(),
@@ -319,6 +431,7 @@ mod tests {
             source: "profiles/p.toml".into(),
             activation: Activation::None,
             validator: Validator::Shell,
+            health_gate: false,
         }
     }
 
@@ -443,6 +556,20 @@ mod tests {
             "not a plain name",
         );
         refused(&|m| m.input_hash = "x".into(), "not a sha256 digest");
+        refused(
+            &|m| m.files[0].health_gate = true,
+            "health gate but not an executable",
+        );
+        refused(
+            &|m| {
+                m.files[0].health_gate = true;
+                m.files[0].mode = "0755".into();
+                let mut second = m.files[0].clone();
+                second.path = "/etc/b".into();
+                m.files.push(second);
+            },
+            "more than one record is the health gate",
+        );
         refused(&|m| m.files[0].sha256 = "A".repeat(64), "malformed sha256");
         // What gen itself writes passes.
         let ok = Manifest::new(
@@ -460,6 +587,71 @@ mod tests {
             }],
         );
         Manifest::parse(path, &ok.to_json()).expect("gen's own records pass");
+    }
+
+    /// A link record is exactly an `[Install]` link of `systemctl enable`,
+    /// and its hash is its target's: a manifest cannot ask for a link anywhere
+    /// else, or to anything but a unit file of the same name.
+    #[test]
+    fn link_records_are_only_systemctl_enable_links() {
+        let path = Utf8Path::new("m.json");
+        let unit = FileRecord {
+            activation: Activation::DaemonReload {
+                unit: "shop-backup.timer".into(),
+            },
+            validator: Validator::Systemd,
+            ..record("/etc/systemd/system/shop-backup.timer", 'a')
+        };
+        let link = FileRecord::enabling(&unit, "timers.target").expect("a unit file");
+        assert_eq!(
+            link.path,
+            "/etc/systemd/system/timers.target.wants/shop-backup.timer"
+        );
+        assert_eq!(link.enabled_unit(), Some("shop-backup.timer"));
+        assert_eq!(unit.enabled_unit(), None);
+        let ok = Manifest::new("p", "h", "1".repeat(64), vec![unit.clone(), link.clone()]);
+        let parsed = Manifest::parse(path, &ok.to_json()).expect("gen's own link passes");
+        assert_eq!(parsed.files[1].link.as_deref(), Some(unit.path.as_str()));
+
+        let refused = |edit: &dyn Fn(&mut FileRecord), expect: &str| {
+            let mut bad = link.clone();
+            edit(&mut bad);
+            let m = Manifest::new("p", "h", "1".repeat(64), vec![bad]);
+            let err = Manifest::parse(path, &m.to_json()).expect_err(expect);
+            assert!(err.to_string().contains(expect), "{err}");
+        };
+        refused(
+            &|r| r.path = "/etc/cron.d/shop-backup.timer".into(),
+            "outside",
+        );
+        refused(
+            &|r| r.path = "/etc/systemd/system/shop-backup.timer".into(),
+            "outside",
+        );
+        refused(
+            &|r| r.path = "/etc/systemd/system/--now.wants/shop-backup.timer".into(),
+            "outside",
+        );
+        refused(
+            &|r| {
+                r.link = Some("/etc/shadow".into());
+                r.sha256 = sha256_hex(b"/etc/shadow");
+                r.size = 11;
+            },
+            "same name",
+        );
+        refused(
+            &|r| {
+                r.link = Some("/etc/../shop-backup.timer".into());
+                r.sha256 = sha256_hex(b"/etc/../shop-backup.timer");
+            },
+            "same name",
+        );
+        refused(&|r| r.sha256 = "b".repeat(64), "not its link's");
+        refused(&|r| r.mode = "0644".into(), "mode other than 0777");
+        // Without `link`, a record serialises as before: no `link` key.
+        let text = String::from_utf8(ok.to_json()).expect("utf-8");
+        assert_eq!(text.matches("\"link\"").count(), 1, "{text}");
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub enum Validator {
     Pgbouncer,
     Redis,
     Systemd,
+    /// A unit's `[Install]` link: its unit's `WantedBy=`, and `systemctl
+    /// --root is-enabled` on the staged tree.
+    SystemdEnable,
     Cron,
     Compose,
     PrometheusConfig,

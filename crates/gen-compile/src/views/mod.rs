@@ -4,6 +4,7 @@
 //! saying what its template reads. Templates only lay these values out: every
 //! number, path and list they print is computed here or in `derive/`.
 
+mod health_gate;
 mod monitoring;
 mod nginx;
 mod postgres;
@@ -76,6 +77,7 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::NativeUnit => scope.value(services::native_unit(scope)?),
         K::NginxSite => scope.value(nginx::site(scope)),
         K::HealthcheckScript => scope.value(nginx::healthcheck(scope)),
+        K::HealthGate => scope.value(health_gate::gate(scope)),
         K::PostgresqlConf => scope.value(postgres::conf(scope)?),
         K::PgHba => scope.value(postgres::hba(scope)),
         K::BackupScript => scope.value(postgres::backup_script(scope)?),
