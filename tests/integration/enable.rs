@@ -14,7 +14,7 @@ use gen_target::{Activation, Validator};
 use tempfile::TempDir;
 
 use super::support::crash::live_command;
-use super::support::SMALL;
+use super::support::{assert_exit, SMALL};
 
 const TIMER: &str = "/etc/systemd/system/app-backup.timer";
 const SERVICE: &str = "/etc/systemd/system/app-backup.service";
@@ -104,17 +104,6 @@ fn rollback(root: &Path) -> Output {
         .env("GEN_SYSTEMCTL", "true")
         .output()
         .unwrap()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn stdout(output: &Output) -> String {

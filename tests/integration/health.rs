@@ -15,7 +15,7 @@ use gen_target::manifest::{sha256_hex, FileRecord, Manifest};
 use gen_target::{Activation, Validator};
 use tempfile::TempDir;
 
-use super::support::SMALL;
+use super::support::{assert_exit, SMALL};
 
 const CONF: &str = "/etc/app/app.conf";
 const GATE: &str = "/usr/local/sbin/app-health-gate";
@@ -100,17 +100,6 @@ fn apply(generated: &Path, root: &Path, systemctl: &Path, extra: &[&str]) -> Out
         .stdin(Stdio::null())
         .output()
         .unwrap()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Standard error with miette's line wrapping undone.

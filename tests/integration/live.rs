@@ -16,6 +16,8 @@ use gen_compile::catalog::{Activation, Validator};
 use gen_target::manifest::{sha256_hex, FileRecord, Manifest};
 use tempfile::TempDir;
 
+use super::support::assert_exit;
+
 const PROFILE: &str = "p";
 const HOST: &str = "h";
 
@@ -112,17 +114,6 @@ fn rollback(root: &Path) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .unwrap()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn stderr(output: &Output) -> String {

@@ -16,6 +16,8 @@ use gen_target::manifest::{sha256_hex, FileRecord, Manifest};
 use gen_target::{Activation, Validator};
 use tempfile::TempDir;
 
+use super::support::assert_exit;
+
 fn record(path: &str, content: &[u8], activation: Activation) -> FileRecord {
     FileRecord {
         path: path.into(),
@@ -115,17 +117,6 @@ fn live_args<'a>(verb: &'a str, generated: &'a Path, root: &'a Path) -> Vec<&'a 
         "h",
     ]);
     args
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn text(output: &Output) -> String {

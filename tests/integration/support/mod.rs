@@ -248,3 +248,15 @@ pub fn small_changed() -> String {
             "[services.agent]\nruntime = \"native\"\ncommand = [\"/usr/local/bin/agent\"]\nuser = \"nobody\"\n\n[sites.main]\nclient_max_body_size = \"50MiB\"\n",
         )
 }
+
+/// Fails with both output streams unless `output` exited with `code`.
+#[track_caller]
+pub fn assert_exit(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
