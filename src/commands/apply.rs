@@ -70,6 +70,31 @@ fn validate(host_dir: &Utf8Path) -> Result<()> {
     }
 }
 
+/// The secrets, certificates and keys the tree names must be on the host
+/// before its services are told to use them: refused on a host whose
+/// services are activated, a warning on a scratch root (an image or staging
+/// tree gets them where it runs).
+fn refuse_missing_files(
+    session: &Session,
+    target: &Target,
+    activating: live::Activating,
+) -> Result<()> {
+    let missing = session.missing_files(target)?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if activating.yes() {
+        return Err(Error::MissingFiles {
+            count: missing.len(),
+            paths: missing.join(", "),
+        });
+    }
+    for path in &missing {
+        eprintln!("warning: the host has no `{path}`, which the tree needs; its services will fail until it exists");
+    }
+    Ok(())
+}
+
 pub fn run(
     project: &Utf8Path,
     args: &LiveArgs,
@@ -107,6 +132,7 @@ pub fn run(
     let root = RootDir::open(&args.root)?;
     let session = Session::open(root, accounts, options.activating.yes())?;
     crate::commands::rollback::note_ignored(&session);
+    refuse_missing_files(&session, &target, options.activating)?;
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.
     let planned = session.plan(&target)?;

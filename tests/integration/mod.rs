@@ -25,6 +25,7 @@ mod properties;
 mod pull;
 mod regressions;
 mod reproducible;
+mod requires;
 mod review;
 mod sandboxes;
 mod secrets;

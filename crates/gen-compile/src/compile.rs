@@ -116,12 +116,15 @@ impl Analysed {
         records.extend(links);
         Ok(CompiledHost {
             host: host.name.clone(),
-            manifest: Manifest::new(
-                &self.deployment.profile,
-                &host.name,
-                self.input_hash.clone(),
-                records,
-            ),
+            manifest: Manifest {
+                requires: derive::requirements::files(&self.deployment, host),
+                ..Manifest::new(
+                    &self.deployment.profile,
+                    &host.name,
+                    self.input_hash.clone(),
+                    records,
+                )
+            },
             artifacts,
         })
     }

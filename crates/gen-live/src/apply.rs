@@ -224,6 +224,18 @@ pub struct Session {
 impl Session {
     /// Takes the lock of `root` and recovers from an interrupted run;
     /// `activating`: this run tells systemd what it changes.
+    /// The files `target` needs the host to hold (secrets, certificates,
+    /// keys) that are not under the root.
+    pub fn missing_files(&self, target: &Target) -> Result<Vec<String>> {
+        let mut missing = Vec::new();
+        for path in &target.manifest.requires {
+            if !self.root.holds_file(path)? {
+                missing.push(path.clone());
+            }
+        }
+        Ok(missing)
+    }
+
     pub fn open(root: RootDir, accounts: Accounts, activating: bool) -> Result<Session> {
         let state = root.create_dirs(STATE_DIR, 0o755)?;
         let lock = lock(&state)?;

@@ -123,6 +123,33 @@ impl RootDir {
         &self.dir.path
     }
 
+    /// Whether the host holds a regular file at `host_path`, links followed
+    /// as the host's own programs would see them: resolved inside the root,
+    /// never above it (a certificate under `/etc/letsencrypt/live/` is a link
+    /// into `archive/`). Only looks: nothing is opened for reading.
+    pub fn holds_file(&self, host_path: &str) -> Result<bool> {
+        components(&self.dir.path, host_path)?;
+        let relative = host_path.trim_start_matches('/');
+        let opened = match rustix::fs::openat2(
+            &self.dir.fd,
+            relative,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => return Ok(false),
+            // No openat2 (Linux before 5.6): a plain stat, links followed.
+            Err(Errno::NOSYS) => {
+                return Ok(fs::metadata(self.live_path(host_path)).is_ok_and(|m| m.is_file()))
+            }
+            Err(e) => return Err(Error::read(self.live_path(host_path), e.into())),
+        };
+        let stat = rustix::fs::fstat(&opened)
+            .map_err(|e| Error::read(self.live_path(host_path), e.into()))?;
+        Ok(rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::RegularFile)
+    }
+
     /// A host file's directory and name, `/etc/cron.d/shop` → (`/etc/cron.d`,
     /// `shop`), refusing any path but a plain absolute one below `/`.
     pub fn split<'a>(&self, host_path: &'a str) -> Result<(&'a str, &'a str)> {

@@ -206,6 +206,13 @@ pub enum Error {
     )]
     StaleTree { path: Utf8PathBuf, reasons: String },
 
+    #[error("the host lacks {count} file(s) the tree needs: {paths}")]
+    #[diagnostic(
+        code(gen::apply::missing_files),
+        help("gen never writes secrets, certificates or keys: put them on the host (readable by the service that uses them), then apply again. nothing was written")
+    )]
+    MissingFiles { count: usize, paths: String },
+
     #[error("the root `{path}` is not a directory")]
     #[diagnostic(
         code(gen::apply::no_root),

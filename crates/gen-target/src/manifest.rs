@@ -35,6 +35,11 @@ pub struct Manifest {
     pub tree_hash: String,
     /// Sorted by `path`.
     pub files: Vec<FileRecord>,
+    /// Files the host must provide for the tree to work, sorted: the secret
+    /// files, certificates and keys its files name. gen never writes them;
+    /// `gen apply` checks they exist before it writes anything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +168,7 @@ impl Manifest {
             input_hash,
             tree_hash,
             files,
+            requires: Vec::new(),
         }
     }
 
@@ -259,6 +265,16 @@ impl Manifest {
         }
         if !is_hex_digest(&manifest.input_hash) {
             return Err(invalid("`input_hash` is not a sha256 digest".into()));
+        }
+        if let Some(bad) = manifest
+            .requires
+            .iter()
+            .find(|p| !crate::host_path::is_safe_path(p) || *p == "/")
+        {
+            return Err(invalid(format!(
+                "required file `{}` is not a safe absolute path",
+                shown(bad)
+            )));
         }
         for record in &manifest.files {
             if let Err(why) = check_record(record) {

@@ -11,6 +11,7 @@ pub mod health;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;
+pub mod requirements;
 pub mod rollout;
 pub mod scrape;
 pub mod upstream;
