@@ -337,3 +337,51 @@ fn a_rollback_owes_what_restoring_asks_not_what_the_apply_did() {
         text(&output)
     );
 }
+
+/// Pruning old generations never forgets what they still owe the host.
+#[test]
+fn a_generation_with_pending_activations_is_not_pruned() {
+    let generated = TempDir::new().unwrap();
+    let root = TempDir::new().unwrap();
+    // Fails the restart every time: what it owes stays owed.
+    let systemctl = Systemctl::failing_once("restart app.service");
+    let always = systemctl.dir.path().join("failed-once");
+    for content in [
+        "[Service]\nExecStart=/bin/true\n",
+        "[Service]\nExecStart=/bin/false\n",
+    ] {
+        let _ = fs::remove_file(&always);
+        write_tree(
+            generated.path(),
+            &[(
+                "/etc/systemd/system/app.service",
+                content,
+                unit("app.service"),
+            )],
+        );
+        let mut args = live_args("apply", generated.path(), root.path());
+        args.extend(["--keep", "1"]);
+        let output = gen(&systemctl, &args);
+        assert!(
+            text(&output).contains("recorded as pending"),
+            "{}",
+            text(&output)
+        );
+    }
+    let output = gen(
+        &systemctl,
+        &[
+            "--format",
+            "json",
+            "generations",
+            "--root",
+            root.path().to_str().unwrap(),
+        ],
+    );
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        value["generations"].as_array().map(Vec::len),
+        Some(2),
+        "generation 1 still owes a restart and must be kept: {value}"
+    );
+}

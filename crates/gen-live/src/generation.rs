@@ -627,13 +627,20 @@ impl Store {
         let keep = keep.max(1);
         let excess = generations.len().saturating_sub(keep);
         let dir = self.handle()?;
-        for generation in &generations[..excess] {
+        let mut pruned = 0;
+        // A generation that still owes the host activations is kept until
+        // they ran: pruning it would forget them.
+        for generation in generations[..excess]
+            .iter()
+            .filter(|g| g.pending.as_ref().is_none_or(Activations::is_empty))
+        {
             dir.remove_tree(&generation.number.to_string())?;
+            pruned += 1;
         }
-        if excess > 0 {
+        if pruned > 0 {
             dir.sync()?;
         }
-        Ok(excess)
+        Ok(pruned)
     }
 }
 
