@@ -285,6 +285,11 @@ fn the_generated_gate_probes_the_host_and_an_unhealthy_host_is_rolled_back() {
     }
 
     let root = TempDir::new().unwrap();
+    // The host holds the site's certificate and key, as the manifest requires.
+    fs::create_dir_all(root.path().join("etc/ssl")).unwrap();
+    for name in ["shop.pem", "shop.key"] {
+        fs::write(root.path().join("etc/ssl").join(name), "stand-in\n").unwrap();
+    }
     let work = TempDir::new().unwrap();
     let (systemctl, _calls) = recorder(work.path());
     let output = Command::new(env!("CARGO_BIN_EXE_gen"))
@@ -313,10 +318,18 @@ fn the_generated_gate_probes_the_host_and_an_unhealthy_host_is_rolled_back() {
             && text.contains("generation 1 was rolled back"),
         "{text}"
     );
-    // Everything the apply created is gone again (gen's journal aside).
+    // Everything the apply created is gone again: only gen's journal and
+    // the host's own certificate and key are left.
     let left: Vec<_> = fs::read_dir(root.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left, vec!["var"], "{left:?}");
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, vec!["etc", "var"], "{left:?}");
+    let etc: Vec<_> = fs::read_dir(root.path().join("etc"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(etc, vec!["ssl"], "{etc:?}");
 }
