@@ -412,11 +412,7 @@ fn a_corrupted_generation_record_is_reported_and_nothing_is_written() {
     std::fs::set_permissions(&record, std::fs::Permissions::from_mode(0o600)).unwrap();
     let before = files(&root);
 
-    let back = gen()
-        .args(["rollback", "--root"])
-        .arg(&root)
-        .output()
-        .unwrap();
+    let back = rollback(&root);
     assert_eq!(back.status.code(), Some(2), "{}", stderr(&back));
     assert!(
         stderr(&back).contains("generation.json"),
@@ -464,11 +460,7 @@ fn corrupted_kept_contents_stop_a_rollback_before_any_change() {
     bytes[last] ^= 0x20;
     std::fs::write(&kept, bytes).unwrap();
     let before = files(&root);
-    let back = gen()
-        .args(["rollback", "--root"])
-        .arg(&root)
-        .output()
-        .unwrap();
+    let back = rollback(&root);
     assert_eq!(back.status.code(), Some(2), "{}", stderr(&back));
     assert!(
         stderr(&back).contains("does not match its hash"),

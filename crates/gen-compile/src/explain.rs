@@ -87,6 +87,22 @@ fn environment_keys(d: &Deployment, service: &ServiceSpec, keys: &mut Vec<String
     }
 }
 
+/// `services.<name>.database` of every service that uses the database.
+fn database_use_keys(d: &Deployment) -> impl Iterator<Item = String> + '_ {
+    d.services
+        .iter()
+        .filter(|s| s.database.is_some())
+        .map(|s| format!("services.{}.database", s.name))
+}
+
+/// `hosts.<name>.address` of every host with one of `roles`.
+fn address_keys<'a>(d: &'a Deployment, roles: &'a [Role]) -> impl Iterator<Item = String> + 'a {
+    d.hosts
+        .iter()
+        .filter(|h| roles.iter().any(|r| h.has(*r)))
+        .map(|h| format!("hosts.{}.address", h.name))
+}
+
 /// The profile key prefixes an artifact reads.
 pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<String> {
     use ArtifactKind as K;
@@ -169,22 +185,11 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 "postgres.replication_user".into(),
                 "postgres.tls_certificate".into(),
             ]);
-            keys.extend(
-                d.services
-                    .iter()
-                    .filter(|s| s.database.is_some())
-                    .map(|s| format!("services.{}.database", s.name)),
-            );
-            keys.extend(
-                d.hosts
-                    .iter()
-                    .filter(|h| {
-                        h.has(Role::Pooler)
-                            || h.has(Role::DatabaseReplica)
-                            || h.has(Role::DatabasePrimary)
-                    })
-                    .map(|h| format!("hosts.{}.address", h.name)),
-            );
+            keys.extend(database_use_keys(d));
+            keys.extend(address_keys(
+                d,
+                &[Role::Pooler, Role::DatabaseReplica, Role::DatabasePrimary],
+            ));
         }
         K::PgbouncerIni => {
             keys.extend([
@@ -195,18 +200,11 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 "postgres.port".into(),
                 format!("{host_key}.address"),
             ]);
-            keys.extend(
-                d.services
-                    .iter()
-                    .filter(|s| s.database.is_some())
-                    .map(|s| format!("services.{}.database", s.name)),
-            );
-            keys.extend(
-                d.hosts
-                    .iter()
-                    .filter(|h| h.has(Role::DatabaseReplica) || h.has(Role::DatabasePrimary))
-                    .map(|h| format!("hosts.{}.address", h.name)),
-            );
+            keys.extend(database_use_keys(d));
+            keys.extend(address_keys(
+                d,
+                &[Role::DatabaseReplica, Role::DatabasePrimary],
+            ));
         }
         K::RedisConf => keys.extend([
             "redis".into(),
