@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::artifact_kind::templates;
+use crate::artifact_kind::support_template;
 use crate::model::Deployment;
 use gen_target::error::{Error, Result};
 
@@ -85,11 +85,7 @@ pub fn render(
         ("inventory.ini", "ansible/inventory.ini.j2"),
         ("playbook.yml", "ansible/playbook.yml.j2"),
     ] {
-        let source = templates()
-            .iter()
-            .find(|(name, _)| *name == template)
-            .map(|(_, s)| *s)
-            .unwrap_or_default();
+        let source = support_template(template).unwrap_or_default();
         let render_error = |e: minijinja::Error| Error::Render {
             template: template.to_string(),
             message: format!("{e:#}"),

@@ -235,6 +235,14 @@ const SUPPORT_TEMPLATES: [(&str, &str); 3] = [
     template!("header.j2"),
 ];
 
+/// The text of a template that is not an artifact's (`ansible/…`, `header.j2`).
+pub fn support_template(name: &str) -> Option<&'static str> {
+    SUPPORT_TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
+}
+
 /// Every embedded template by name, sorted: what the renderer loads and what
 /// the input hash covers.
 pub fn templates() -> Vec<(&'static str, &'static str)> {
