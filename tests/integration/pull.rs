@@ -284,4 +284,45 @@ fn an_ssh_repository_needs_a_deploy_key_and_a_pinned_server_key() {
         "{}",
         refused.stderr
     );
+
+    let https = both.replace(
+        "ssh://git@git.example.com/ops/deploy.git",
+        "https://git.example.com/ops/deploy.git",
+    );
+    let project = Project::new().profile("shop", &https);
+    let refused = project.gen(&["build"]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused
+            .stderr
+            .contains("`rollout.ssh_key` is set but `rollout.repository` is not an ssh:// URL"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn canaries_are_hosts_and_waves_stay_in_range() {
+    for (extra, expected) in [
+        (
+            "canary = [\"web9\"]\n",
+            "`rollout.canary`: there is no host `web9`",
+        ),
+        ("waves = 0\n", "`rollout.waves`: 0 is out of range"),
+        (
+            "stagger = \"8d\"\n",
+            "`rollout.stagger`: 8d is out of range",
+        ),
+    ] {
+        let text = format!(
+            "{VALID}\n[rollout]\nrepository = \"https://git.example.com/ops/deploy.git\"\n{extra}"
+        );
+        let refused = Project::new().profile("shop", &text).gen(&["build"]);
+        assert_eq!(refused.code, 2, "{extra}: {}", refused.stderr);
+        assert!(
+            refused.stderr.contains(expected),
+            "{extra}: {}",
+            refused.stderr
+        );
+    }
 }
