@@ -573,6 +573,10 @@ mod tests {
         );
         refused(&|m| m.input_hash = "x".into(), "not a sha256 digest");
         refused(
+            &|m| m.requires = vec!["/etc/../shadow".into()],
+            "required file `/etc/../shadow` is not a safe absolute path",
+        );
+        refused(
             &|m| m.files[0].health_gate = true,
             "health gate but not an executable",
         );
