@@ -119,6 +119,8 @@ fn print_human(report: &CheckReport) {
                 Status::Passed => "ok     ",
                 Status::Skipped if report.strict => "FAILED ",
                 Status::Skipped => "skipped",
+                Status::OverBudget if report.strict => "FAILED ",
+                Status::OverBudget => "exposed",
                 Status::Failed => "FAILED ",
             };
             // A link has no file in the tree: its record in the manifest is named.
@@ -134,15 +136,19 @@ fn print_human(report: &CheckReport) {
             }
         }
     }
-    let files = report.passed + report.failed + report.skipped;
+    let files = report.passed + report.failed + report.skipped + report.over_budget;
+    let over_budget = match report.over_budget {
+        0 => String::new(),
+        n => format!(", {n} above their exposure budget"),
+    };
     eprintln!(
-        "checked {files} file(s) on {} host(s): {} passed, {} failed, {} skipped{}",
+        "checked {files} file(s) on {} host(s): {} passed, {} failed, {} skipped{over_budget}{}",
         report.hosts.len(),
         report.passed,
         report.failed,
         report.skipped,
-        if report.strict && report.skipped > 0 {
-            " (--strict: a skipped validator is a failure)"
+        if report.strict && report.skipped + report.over_budget > 0 {
+            " (--strict: a skipped validator or a unit above its budget is a failure)"
         } else {
             ""
         }

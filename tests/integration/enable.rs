@@ -37,6 +37,7 @@ fn unit_record(path: &str, content: &str, unit: &str) -> (FileRecord, Vec<u8>) {
         activation: Activation::DaemonReload { unit: unit.into() },
         validator: Validator::Systemd,
         health_gate: false,
+        exposure_budget: None,
     };
     (record, bytes)
 }

@@ -56,6 +56,7 @@ fn write_tree(generated: &Path, conf: &str, gate: Option<&str>) {
             activation,
             validator: Validator::Shell,
             health_gate,
+            exposure_budget: None,
         });
     }
     let manifest = Manifest::new("p", "h", "0".repeat(64), records);

@@ -193,6 +193,7 @@ fn a_write_past_the_file_size_limit_is_an_error_not_a_silent_death() {
                 validator: Validator::Shell,
                 link: None,
                 health_gate: false,
+                exposure_budget: None,
             }
         })
         .collect();

@@ -72,6 +72,7 @@ fn write_tree(generated: &Path, artifacts: &[Artifact]) {
                 activation: a.activation.clone(),
                 validator: Validator::Shell,
                 health_gate: false,
+                exposure_budget: None,
             }
         })
         .collect();

@@ -7,6 +7,7 @@ mod containment;
 mod content;
 mod enable;
 mod explain;
+mod exposure;
 mod faults;
 mod fixtures;
 mod fuzz;

@@ -33,6 +33,7 @@ fn record(path: &str, content: &[u8], activation: Activation) -> FileRecord {
         activation,
         validator: Validator::Shell,
         health_gate: false,
+        exposure_budget: None,
     }
 }
 

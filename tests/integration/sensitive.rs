@@ -45,6 +45,7 @@ fn write_tree(generated: &Path, files: &[File]) {
                 validator: Validator::Shell,
                 link: None,
                 health_gate: false,
+                exposure_budget: None,
             }
         })
         .collect();

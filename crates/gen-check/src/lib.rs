@@ -96,7 +96,9 @@ pub fn check_host_with(host_dir: &Utf8Path, sandbox: Sandbox) -> Result<HostRepo
                 Some(_) => manifest_path(host_dir),
                 None => host.staging.generated(&record.path),
             };
-            FileReport::new(&record.path, generated, record.validator)
+            let mut report = FileReport::new(&record.path, generated, record.validator);
+            report.exposure_budget = record.exposure_budget;
+            report
         })
         .collect();
 

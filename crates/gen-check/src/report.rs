@@ -4,7 +4,7 @@
 use camino::Utf8PathBuf;
 use serde::Serialize;
 
-use gen_target::Validator;
+use gen_target::{Exposure, Validator};
 
 /// The verdict on one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -13,6 +13,9 @@ pub enum Status {
     Passed,
     /// The validator is not installed here; `--strict` turns this into a failure.
     Skipped,
+    /// Valid, but a service unit that `systemd-analyze security` scores above
+    /// its kind's exposure budget; `--strict` turns this into a failure.
+    OverBudget,
     Failed,
 }
 
@@ -29,6 +32,12 @@ pub struct FileReport {
     pub tools: Vec<String>,
     /// The validators' own messages, staged paths mapped back to `generated`.
     pub messages: Vec<String>,
+    /// A service unit's exposure budget, from the manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure_budget: Option<Exposure>,
+    /// What `systemd-analyze security --offline=yes` scored the unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
 }
 
 impl FileReport {
@@ -40,6 +49,28 @@ impl FileReport {
             status: Status::Passed,
             tools: Vec::new(),
             messages: Vec::new(),
+            exposure_budget: None,
+            exposure: None,
+        }
+    }
+
+    /// Records a unit's exposure score; above its budget, the file is
+    /// over budget unless it already failed or was skipped.
+    pub fn scored(&mut self, score: Exposure) {
+        self.exposure = Some(score);
+        match self.exposure_budget {
+            Some(budget) if score > budget => {
+                if self.status == Status::Passed {
+                    self.status = Status::OverBudget;
+                }
+                self.messages.push(format!(
+                    "exposure {score} is above this kind of unit's budget of {budget} (README \"Least privilege\")"
+                ));
+            }
+            Some(budget) => self
+                .messages
+                .push(format!("exposure {score} (budget {budget})")),
+            None => self.messages.push(format!("exposure {score}")),
         }
     }
 
@@ -82,6 +113,8 @@ pub struct CheckReport {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Service units scored above their budget.
+    pub over_budget: usize,
     pub hosts: Vec<HostReport>,
 }
 
@@ -99,12 +132,13 @@ impl CheckReport {
             passed: count(Status::Passed),
             failed: count(Status::Failed),
             skipped: count(Status::Skipped),
+            over_budget: count(Status::OverBudget),
             hosts,
         }
     }
 
-    /// Every file passed, or was skipped without `--strict`.
+    /// Every file passed, or was skipped or over its budget without `--strict`.
     pub fn ok(&self) -> bool {
-        self.failed == 0 && (!self.strict || self.skipped == 0)
+        self.failed == 0 && (!self.strict || (self.skipped == 0 && self.over_budget == 0))
     }
 }

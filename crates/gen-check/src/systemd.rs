@@ -35,7 +35,7 @@ use std::process::Command;
 use super::tool::{is_executable, run, which};
 use super::{FileReport, HostCheck};
 use gen_target::error::Result;
-use gen_target::Validator;
+use gen_target::{Exposure, Validator};
 
 /// Programs the target hosts have that a checking machine need not.
 const TARGET_PROGRAMS: &[&str] = &["/usr/bin/docker"];
@@ -147,8 +147,47 @@ fn check_units(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
                 file.fail(format!("{}:{}: {why}", file.generated, n + 1));
             }
         }
+        if file.exposure_budget.is_some() {
+            score(host, &analyze, file, staged);
+        }
     }
     Ok(())
+}
+
+/// Scores a service unit with `systemd-analyze security --offline=yes`, on
+/// the staged root so its drop-ins and paths resolve as on the host.
+fn score(
+    host: &HostCheck,
+    analyze: &std::path::Path,
+    file: &mut FileReport,
+    staged: &camino::Utf8Path,
+) {
+    let Some(unit) = staged.file_name() else {
+        return;
+    };
+    file.ran("systemd-analyze security --offline=yes");
+    let out = run(Command::new(analyze)
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(format!("--root={}", host.staging.host_root()))
+        .arg(unit)
+        .env("SYSTEMD_LOG_COLOR", "0")
+        .env("SYSTEMD_PAGER", ""));
+    match overall_exposure(&out.lines(), unit) {
+        Some(score) => file.scored(score),
+        None => file.fail(format!(
+            "systemd-analyze security gave no overall exposure for `{unit}`: {}",
+            host.staging.unstage(&out.lines().join("; "))
+        )),
+    }
+}
+
+/// The score of `Overall exposure level for <unit>: 4.5 OK`.
+fn overall_exposure(lines: &[String], unit: &str) -> Option<Exposure> {
+    let prefix = format!("Overall exposure level for {unit}:");
+    lines.iter().find_map(|line| {
+        let rest = line.split_once(&prefix)?.1;
+        Exposure::parse(rest.split_whitespace().next()?)
+    })
 }
 
 /// Each link against its unit's `[Install]` section, then `systemctl

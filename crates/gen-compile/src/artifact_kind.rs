@@ -5,7 +5,7 @@
 //! what `gen explain` says about it (`explain`). Adding a kind is a template,
 //! a variant here, and the arms the compiler then asks for.
 
-use gen_target::Validator;
+use gen_target::{Exposure, Validator};
 
 /// Every kind of file gen renders for a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -60,6 +60,11 @@ pub struct KindEntry {
 }
 
 impl KindEntry {
+    /// The same entry, its file in group `group`.
+    const fn in_group(self, group: &'static str) -> KindEntry {
+        KindEntry { group, ..self }
+    }
+
     /// The same entry, for a unit wanted by `target`.
     const fn wanted_by(self, target: &'static str) -> KindEntry {
         KindEntry {
@@ -171,7 +176,9 @@ impl ArtifactKind {
                 0o640,
                 "postgres",
             ),
-            K::BackupScript => entry(template!("scripts/backup.sh.j2"), V::Shell, 0o750, "root"),
+            // Run by its service as `postgres`, which may read and run it.
+            K::BackupScript => entry(template!("scripts/backup.sh.j2"), V::Shell, 0o750, "root")
+                .in_group("postgres"),
             K::BackupService => entry(
                 template!("systemd/backup.service.j2"),
                 V::Systemd,
@@ -224,6 +231,48 @@ impl ArtifactKind {
 
     pub const fn template(self) -> &'static str {
         self.entry().template
+    }
+
+    /// The highest `systemd-analyze security` score a service unit of this
+    /// kind may have, and why it is that high; `None` for everything that is
+    /// not a service unit. `gen check` scores each unit against it
+    /// (`--strict` fails one above it); README "Least privilege" lists them.
+    pub const fn exposure_budget(self) -> Option<(Exposure, &'static str)> {
+        use ArtifactKind as K;
+        let (tenths, why) = match self {
+            K::NativeUnit => (35, "an application: its own user, a read-only system"),
+            K::BackupService => (
+                45,
+                "pg_dump as `postgres` over the local socket, writing one directory",
+            ),
+            K::ComposeUnit => (
+                25,
+                "runs as root to reach the Docker daemon's socket, which is                  root-equivalent; the containers' own sandbox is the compose file's",
+            ),
+            K::PullService => (
+                30,
+                "gen apply writes host configuration owned by other users anywhere                  its manifest says: root, a writable system, file capabilities",
+            ),
+            K::ComposeFile
+            | K::NginxSite
+            | K::HealthcheckScript
+            | K::HealthGate
+            | K::PostgresqlConf
+            | K::PgHba
+            | K::BackupScript
+            | K::BackupTimer
+            | K::PgbouncerIni
+            | K::RedisConf
+            | K::PrometheusConfig
+            | K::PrometheusRules
+            | K::PullScript
+            | K::PullTimer
+            | K::CronJobs => return None,
+        };
+        match Exposure::tenths(tenths) {
+            Some(budget) => Some((budget, why)),
+            None => None,
+        }
     }
 }
 

@@ -103,6 +103,7 @@ impl Analysed {
                 activation: a.spec.activation.clone(),
                 validator: a.spec.validator,
                 health_gate: a.spec.kind == ArtifactKind::HealthGate,
+                exposure_budget: a.spec.kind.exposure_budget().map(|(budget, _)| budget),
             })
             .collect();
         // Each unit with an `[Install]` section is enabled: the link

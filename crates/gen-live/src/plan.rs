@@ -460,6 +460,7 @@ mod tests {
             activation,
             validator: Validator::Shell,
             health_gate: false,
+            exposure_budget: None,
         }
     }
 

@@ -9,6 +9,7 @@
 
 pub mod activation;
 pub mod error;
+pub mod exposure;
 pub mod host_path;
 pub mod layout;
 pub mod manifest;
@@ -17,4 +18,5 @@ pub mod progress;
 pub mod validator;
 
 pub use activation::Activation;
+pub use exposure::Exposure;
 pub use validator::Validator;

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::host_path::shown;
-use crate::{Activation, Validator};
+use crate::{Activation, Exposure, Validator};
 
 /// Bumped when the manifest's shape changes incompatibly.
 pub const FORMAT: u32 = 1;
@@ -69,6 +69,10 @@ pub struct FileRecord {
     /// rolls back when it keeps failing. At most one per manifest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub health_gate: bool,
+    /// A service unit's exposure budget: the highest score `gen check` accepts
+    /// from `systemd-analyze security` for it (see [`Exposure`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure_budget: Option<Exposure>,
 }
 
 /// The mode a link record carries: what `lstat` reports for every link on
@@ -111,6 +115,7 @@ impl FileRecord {
             },
             validator: Validator::SystemdEnable,
             health_gate: false,
+            exposure_budget: None,
         })
     }
 
@@ -448,6 +453,7 @@ mod tests {
             activation: Activation::None,
             validator: Validator::Shell,
             health_gate: false,
+            exposure_budget: None,
         }
     }
 

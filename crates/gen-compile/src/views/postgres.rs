@@ -45,8 +45,9 @@ pub struct BackupScript<'a> {
     metric_prefix: String,
     database: &'a str,
     backup: &'a BackupSpec,
-    /// `<textfile dir>/<project>_backup.prom`.
-    metrics_file: String,
+    /// Where the script, running as `postgres`, leaves the metrics of a good
+    /// backup: the service's own state directory.
+    staged_metrics: String,
 }
 
 pub fn backup_script<'a>(scope: &Scope<'a>) -> Option<BackupScript<'a>> {
@@ -56,8 +57,13 @@ pub fn backup_script<'a>(scope: &Scope<'a>) -> Option<BackupScript<'a>> {
         metric_prefix: metric_prefix(&d.project),
         database: &d.postgres.as_ref()?.database,
         backup: d.backup.as_ref()?,
-        metrics_file: format!("{TEXTFILE_DIR}/{}_backup.prom", d.project),
+        staged_metrics: format!("{}/backup.prom", backup_state_dir(&d.project)),
     })
+}
+
+/// The backup service's state directory (`StateDirectory=`), owned by `postgres`.
+fn backup_state_dir(project: &str) -> String {
+    format!("/var/lib/{project}-backup")
 }
 
 /// The backup service and its timer.
@@ -65,12 +71,20 @@ pub fn backup_script<'a>(scope: &Scope<'a>) -> Option<BackupScript<'a>> {
 pub struct BackupUnit<'a> {
     project: &'a str,
     backup: &'a BackupSpec,
+    /// The metrics the script leaves in its state directory, and where
+    /// node_exporter's textfile collector reads them
+    /// (`<textfile dir>/<project>_backup.prom`, a root-owned directory).
+    staged_metrics: String,
+    metrics_file: String,
 }
 
 pub fn backup_unit<'a>(scope: &Scope<'a>) -> Option<BackupUnit<'a>> {
+    let project = &scope.d.project;
     Some(BackupUnit {
-        project: &scope.d.project,
+        project,
         backup: scope.d.backup.as_ref()?,
+        staged_metrics: format!("{}/backup.prom", backup_state_dir(project)),
+        metrics_file: format!("{TEXTFILE_DIR}/{project}_backup.prom"),
     })
 }
 
