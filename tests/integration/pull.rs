@@ -40,14 +40,18 @@ impl Pull {
     /// The script gen generates for `web1`, its paths moved into a scratch
     /// directory, fetching from a local repository with one commit.
     fn new(delay_seconds: u64) -> Pull {
-        let project = Project::new().profile("shop", &format!("{VALID}{ROLLOUT}"));
+        Pull::of(&format!("{VALID}{ROLLOUT}"), "web1", delay_seconds, None)
+    }
+
+    /// The script of `host` in the profile `text`, asking the Prometheus at
+    /// `prometheus` (when given) whether the canaries applied a commit.
+    fn of(text: &str, host: &str, delay_seconds: u64, prometheus: Option<&str>) -> Pull {
+        let project = Project::new().profile("shop", text);
         let built = project.gen(&["build"]);
         assert_eq!(built.code, 0, "{}", built.stderr);
-        let generated = std::fs::read_to_string(
-            project
-                .path()
-                .join("generated/shop/web1/root/usr/local/sbin/gen-pull"),
-        )
+        let generated = std::fs::read_to_string(project.path().join(format!(
+            "generated/shop/{host}/root/usr/local/sbin/gen-pull"
+        )))
         .expect("gen-pull is generated");
         let dir = tempfile::tempdir().expect("scratch");
         let d = dir.path();
@@ -98,6 +102,10 @@ impl Pull {
                         .to_string(),
                 ),
                 "readonly DELAY_SECONDS" => format!("readonly DELAY_SECONDS={delay_seconds}"),
+                "readonly PROMETHEUS" => match prometheus {
+                    Some(url) => moved("PROMETHEUS", url.to_string()),
+                    None => line.to_string(),
+                },
                 "exec 9>/run/lock/gen-pull.lock" => format!("exec 9>{}/lock", d.display()),
                 _ => line.to_string(),
             };
@@ -325,4 +333,139 @@ fn canaries_are_hosts_and_waves_stay_in_range() {
             refused.stderr
         );
     }
+}
+
+/// A stand-in for Prometheus's query API on a local port: answers every
+/// request with the JSON in `answer` (as Prometheus's `/api/v1/query`
+/// does) and keeps the request lines it got.
+struct QueryApi {
+    url: String,
+    answer: std::sync::Arc<std::sync::Mutex<String>>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl QueryApi {
+    fn start() -> QueryApi {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let answer = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (a, r) = (answer.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                r.lock().expect("query API state").push(first.trim().to_string());
+                let body = a.lock().expect("query API state").clone();
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        QueryApi {
+            url,
+            answer,
+            requests,
+        }
+    }
+
+    fn answer(&self, body: &str) {
+        *self.answer.lock().expect("query API state") = body.to_string();
+    }
+}
+
+/// A later wave applies a commit only once every canary reports it applied
+/// and healthy to Prometheus; a canary writes that report only after its
+/// apply (health gate included) succeeded.
+#[test]
+fn a_later_wave_applies_only_what_every_canary_reports_healthy() {
+    let text =
+        format!("{VALID}{ROLLOUT}").replace("canary = [\"web1\"]", "canary = [\"web1\", \"web3\"]");
+    let text = text.replace(
+        "[hosts.web1]",
+        "[hosts.web2]\naddress = \"10.1.0.11\"\nroles = [\"api\"]\nhardware = { cores = 2, memory = \"4GiB\", storage = \"ssd\" }\n\n[hosts.web3]\naddress = \"10.1.0.12\"\nroles = [\"api\"]\nhardware = { cores = 2, memory = \"4GiB\", storage = \"ssd\" }\n\n[hosts.web1]",
+    );
+    // The canary reports the commit it applied.
+    let canary = Pull::of(&text, "web1", 0, None);
+    let (code, output) = canary.run();
+    assert_eq!(code, 0, "{output}");
+    let metrics = std::fs::read_to_string(canary.path("metrics/gen_pull.prom")).expect("metrics");
+    assert!(
+        metrics.contains(&format!(
+            "gen_pull_applied_commit_info{{commit=\"{}\"}} 1",
+            canary.applied()
+        )),
+        "{metrics}"
+    );
+    let own = std::fs::read_to_string(&canary.script).expect("script");
+    assert!(!own.contains("PROMETHEUS"), "a canary waits for no one");
+
+    let api = QueryApi::start();
+    let later = Pull::of(&text, "web2", 0, Some(&api.url));
+    let commit = git(&later.path("work"), &["rev-parse", "HEAD"]);
+    let vector = |count: &str| {
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[1767225600.5,"{count}"]}}]}}}}"#
+        )
+    };
+
+    // No canary has it yet: Prometheus returns an empty vector.
+    api.answer(r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#);
+    let (code, output) = later.run();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("waiting: 0 of 2 canaries"), "{output}");
+    assert_eq!(later.applied(), "");
+    let asked = api.requests.lock().unwrap().join("\n");
+    assert!(asked.contains("/api/v1/query?query="), "{asked}");
+    assert!(
+        asked.contains(&commit),
+        "the query names the commit: {asked}"
+    );
+    assert!(
+        asked.to_lowercase().contains("web1%7cweb3"),
+        "the query names the canaries: {asked}"
+    );
+
+    // One of two canaries: still waiting.
+    api.answer(&vector("1"));
+    let (_, output) = later.run();
+    assert!(output.contains("waiting: 1 of 2 canaries"), "{output}");
+    assert_eq!(later.applied(), "");
+
+    // Prometheus down: waiting, not applying and not failing the unit.
+    api.answer("not json");
+    let (code, output) = later.run();
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("waiting"), "{output}");
+    assert_eq!(later.applied(), "");
+
+    // Both canaries report it: applied.
+    api.answer(&vector("2"));
+    let (code, output) = later.run();
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(later.applied(), commit);
+
+    // A pinned commit is the operator's choice and does not wait.
+    let next = later.commit("second");
+    api.answer(r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#);
+    assert_eq!(later.run().0, 0);
+    assert_eq!(
+        later.applied(),
+        commit,
+        "the new commit waits for the canaries"
+    );
+    std::fs::write(later.path("pin"), format!("{next}\n")).expect("pin");
+    let (code, output) = later.run();
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(later.applied(), next);
 }

@@ -503,6 +503,14 @@ pub fn derived_values(
                         r.waves
                     ),
                 ));
+                if let Some(gate) = rollout::canary_gate(d, &host.name) {
+                    out.push(value(
+                        "PROMETHEUS, CANARIES, CANARY_COUNT",
+                        format!("{}, {}, {}", gate.prometheus, gate.hosts, gate.count),
+                        "the first monitoring host's Prometheus; a later wave applies a commit only once every canary reports it applied and healthy (gen_pull_applied_commit_info); without canaries or a monitoring host the waves are timed only",
+                        "rollout.canary, hosts with role monitoring",
+                    ));
+                }
             }
         }
         K::BackupScript | K::BackupService | K::BackupTimer => {}

@@ -3,7 +3,10 @@
 //! waves, fixed by a stable hash of its name, and waits `wave × stagger`
 //! after the commit, so a bad commit reaches a fleet one slice at a time.
 
-use crate::model::RolloutSpec;
+use serde::Serialize;
+
+use crate::model::{exporter_port, Deployment, RolloutSpec};
+use crate::profile::Role;
 
 /// FNV-1a of the host name: stable across builds, machines and gen versions
 /// (it decides which hosts go first, so it must not move).
@@ -26,6 +29,39 @@ pub fn wave(rollout: &RolloutSpec, host: &str) -> u32 {
 /// Seconds `host` waits after a commit's time before applying it.
 pub fn delay_seconds(rollout: &RolloutSpec, host: &str) -> u64 {
     u64::from(wave(rollout, host)) * rollout.stagger.seconds()
+}
+
+/// What a host of a later wave asks before it applies a commit: whether
+/// every canary has applied it and passed its health gate, as the canaries
+/// report it to Prometheus (`gen_pull_applied_commit_info{commit=…}`, written
+/// only after `gen apply` succeeded, health gate included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanaryGate {
+    /// `http://<first monitoring host>:9090`.
+    pub prometheus: String,
+    /// The canaries' names as one anchored PromQL regex, `api1|api2`.
+    pub hosts: String,
+    pub count: usize,
+}
+
+/// The gate of `host`: `None` for a canary, without canaries, or without a
+/// monitoring host to ask (then the waves are timed only; `gen explain`
+/// says which).
+pub fn canary_gate(d: &Deployment, host: &str) -> Option<CanaryGate> {
+    let rollout = d.rollout.as_ref()?;
+    if rollout.canary.is_empty() || wave(rollout, host) == 0 {
+        return None;
+    }
+    let monitor = d.hosts_with(Role::Monitoring).next()?;
+    let address = match monitor.address {
+        std::net::IpAddr::V4(a) => a.to_string(),
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+    };
+    Some(CanaryGate {
+        prometheus: format!("http://{address}:{}", exporter_port::PROMETHEUS),
+        hosts: rollout.canary.join("|"),
+        count: rollout.canary.len(),
+    })
 }
 
 /// How long a host may go without a successful pull before it is stale:

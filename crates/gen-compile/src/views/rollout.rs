@@ -16,6 +16,8 @@ pub struct Pull<'a> {
     /// This host's wave (0: a canary) and how long it waits after a commit.
     wave: u32,
     delay_seconds: u64,
+    /// Whether the canaries must have reported a commit healthy first.
+    canary_gate: Option<rollout::CanaryGate>,
     /// Where the script records its last success, and a refusal, for Prometheus.
     metrics_file: String,
     refusal_metrics_file: String,
@@ -30,6 +32,7 @@ pub fn pull<'a>(scope: &Scope<'a>) -> Option<Pull<'a>> {
         rollout: r,
         wave: rollout::wave(r, &scope.host.name),
         delay_seconds: rollout::delay_seconds(r, &scope.host.name),
+        canary_gate: rollout::canary_gate(scope.d, &scope.host.name),
         metrics_file: format!("{TEXTFILE_DIR}/gen_pull.prom"),
         refusal_metrics_file: format!("{TEXTFILE_DIR}/gen_pull_refusal.prom"),
     })
