@@ -775,9 +775,79 @@ fn rollback_runs_the_activations_of_the_files_it_restores() {
         fs::read(root.path().join("etc/app/app.conf")).unwrap(),
         b"old\n"
     );
-    // The unit file is gone again: systemd forgets it, nothing restarts it.
+    // The unit file is gone again: the unit is stopped and systemd forgets
+    // it; nothing restarts it.
     assert_eq!(
         fs::read_to_string(&calls).unwrap(),
-        "daemon-reload\nreload app.service\n"
+        "stop app-worker.service\ndaemon-reload\nreload app.service\n"
     );
+}
+
+/// A unit dropped from the profile stops now, not at the next boot: its
+/// stop runs before the daemon-reload that forgets it. A unit systemd does
+/// not know (`systemctl stop` exits 5) counts as stopped, so nothing stays
+/// pending.
+#[test]
+fn a_dropped_unit_is_stopped_before_systemd_forgets_it() {
+    let root = TempDir::new().unwrap();
+    let worker = Artifact {
+        activation: Activation::DaemonReload {
+            unit: "app-worker.service".into(),
+        },
+        ..artifact("/etc/systemd/system/app-worker.service", "[Service]\n")
+    };
+    let conf = artifact("/etc/app/app.conf", "one\n");
+    let generated = tree(&[conf.clone(), worker]);
+    assert_exit(&apply(generated.path(), root.path()), 0);
+
+    let dropped = tree(&[conf]);
+    let recorder = TempDir::new().unwrap();
+    let calls = recorder.path().join("calls");
+    let script = recorder.path().join("systemctl");
+    // systemd no longer knows the unit (say, it never started).
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\n[ \"$1\" = stop ] && exit 5\nexit 0\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let plan = gen(dropped.path(), root.path(), &["plan", "--format", "json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(
+        plan["activations"]["stop"],
+        serde_json::json!(["app-worker.service"]),
+        "{plan}"
+    );
+    let output = gen_command(
+        dropped.path(),
+        root.path(),
+        &["apply", "--yes", "--activate"],
+    )
+    .env("GEN_SYSTEMCTL", &script)
+    .output()
+    .unwrap();
+    assert_exit(&output, 0);
+    assert!(!root
+        .path()
+        .join("etc/systemd/system/app-worker.service")
+        .exists());
+    assert_eq!(
+        fs::read_to_string(&calls).unwrap(),
+        "stop app-worker.service\ndaemon-reload\n"
+    );
+    // Nothing is owed: the next apply runs no command.
+    fs::remove_file(&calls).unwrap();
+    let again = gen_command(
+        dropped.path(),
+        root.path(),
+        &["apply", "--yes", "--activate"],
+    )
+    .env("GEN_SYSTEMCTL", &script)
+    .output()
+    .unwrap();
+    assert_exit(&again, 0);
+    assert!(!calls.exists(), "{}", stderr(&again));
 }

@@ -328,8 +328,12 @@ fn a_rollback_owes_what_restoring_asks_not_what_the_apply_did() {
     let root_arg = root.path().to_str().unwrap();
     let output = gen(&systemctl, &["rollback", "--activate", "--root", root_arg]);
     assert_exit(&output, 0);
-    // The unit file is gone: systemd forgets it; nothing restarts it.
-    assert_eq!(systemctl.take_calls(), vec!["daemon-reload"]);
+    // The unit file is gone: it is stopped and systemd forgets it; nothing
+    // restarts it.
+    assert_eq!(
+        systemctl.take_calls(),
+        vec!["stop new.service", "daemon-reload"]
+    );
     assert_eq!(pending_json(&systemctl, root.path()), serde_json::json!([]));
     let output = gen(&systemctl, &["activate", "--activate", "--root", root_arg]);
     assert!(

@@ -363,7 +363,9 @@ impl QueryApi {
                         break;
                     }
                 }
-                r.lock().expect("query API state").push(first.trim().to_string());
+                r.lock()
+                    .expect("query API state")
+                    .push(first.trim().to_string());
                 let body = a.lock().expect("query API state").clone();
                 let _ = write!(
                     &stream,

@@ -1,6 +1,7 @@
 //! Apply stage, last step: tell the running system about the files that
-//! changed. `systemctl daemon-reload` first (unit files), then restarts, then
-//! reloads, as the plan's activations list them. The program is `systemctl`
+//! changed. Units whose unit file is gone are stopped first (systemd still
+//! knows a running unit until it stops), then `systemctl daemon-reload`
+//! (unit files), restarts and reloads, as the plan's activations list them. The program is `systemctl`
 //! unless `GEN_SYSTEMCTL` names another one (tests record the calls instead of
 //! running them; a host without systemd can point it at a shim).
 //!
@@ -18,9 +19,15 @@ use crate::plan::Activations;
 
 pub const SYSTEMCTL_ENV: &str = "GEN_SYSTEMCTL";
 
+/// `systemctl stop`'s exit status for a unit systemd does not know.
+const NO_SUCH_UNIT: i32 = 5;
+
 /// The commands the activations ask for, in the order they run.
 pub fn commands(activations: &Activations) -> Vec<Vec<String>> {
     let mut out = Vec::new();
+    for unit in &activations.stop {
+        out.push(vec!["stop".to_string(), unit.clone()]);
+    }
     if activations.daemon_reload {
         out.push(vec!["daemon-reload".to_string()]);
     }
@@ -78,6 +85,12 @@ pub fn run(activations: &Activations) -> Report {
                 report.ran.push(shown);
                 continue;
             }
+            // systemctl's "no such unit" (LSB 5): a unit that is not loaded
+            // is as stopped as it gets.
+            Ok(status) if args[0] == "stop" && status.code() == Some(NO_SUCH_UNIT) => {
+                report.ran.push(format!("{shown} (not loaded)"));
+                continue;
+            }
             Ok(status) => format!("`{shown}` exited with {status}"),
             Err(e) => format!("`{shown}` could not run: {e}"),
         };
@@ -85,6 +98,7 @@ pub fn run(activations: &Activations) -> Report {
         match (args[0].as_str(), args.get(1)) {
             ("restart", Some(unit)) => left.restart.push(unit.clone()),
             ("reload", Some(unit)) => left.reload.push(unit.clone()),
+            ("stop", Some(unit)) => left.stop.push(unit.clone()),
             _ => left.daemon_reload = true,
         }
     }
@@ -107,11 +121,13 @@ mod tests {
     #[test]
     fn what_a_record_still_owes_is_what_failed_of_its_own() {
         let asked = Activations {
+            stop: vec![],
             daemon_reload: true,
             restart: units(&["a.service", "b.service"]),
             reload: units(&["c.service", "d.service"]),
         };
         let left = Activations {
+            stop: vec![],
             daemon_reload: false,
             // `d` was reloaded by one record and restarted by another: the
             // failed restart leaves the reload owed.
@@ -121,6 +137,7 @@ mod tests {
         assert_eq!(
             asked.still_in(&left),
             Activations {
+                stop: vec![],
                 daemon_reload: false,
                 restart: units(&["b.service"]),
                 reload: units(&["c.service", "d.service"]),
@@ -128,6 +145,7 @@ mod tests {
         );
         assert!(asked.still_in(&Activations::default()).is_empty());
         let union = asked.union(&Activations {
+            stop: vec![],
             daemon_reload: false,
             restart: units(&["c.service"]),
             reload: units(&["e.service"]),

@@ -102,6 +102,10 @@ pub struct Change {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Activations {
+    /// Units whose unit file the change removes, stopped first: a unit
+    /// dropped from the profile must not keep running until the next boot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
     pub daemon_reload: bool,
     pub restart: Vec<String>,
     /// Units reloaded; a unit that is restarted is not also reloaded.
@@ -110,7 +114,10 @@ pub struct Activations {
 
 impl Activations {
     pub fn is_empty(&self) -> bool {
-        !self.daemon_reload && self.restart.is_empty() && self.reload.is_empty()
+        self.stop.is_empty()
+            && !self.daemon_reload
+            && self.restart.is_empty()
+            && self.reload.is_empty()
     }
 
     /// Both sets of commands, as one run: a unit restarted by either is not
@@ -119,7 +126,10 @@ impl Activations {
         let restart: BTreeSet<String> =
             self.restart.iter().chain(&other.restart).cloned().collect();
         let reload: BTreeSet<String> = self.reload.iter().chain(&other.reload).cloned().collect();
+        // A unit brought back (restarted) after it was dropped is not stopped.
+        let stop: BTreeSet<String> = self.stop.iter().chain(&other.stop).cloned().collect();
         Activations {
+            stop: stop.difference(&restart).cloned().collect(),
             daemon_reload: self.daemon_reload || other.daemon_reload,
             reload: reload.difference(&restart).cloned().collect(),
             restart: restart.into_iter().collect(),
@@ -131,6 +141,12 @@ impl Activations {
     /// unit instead and that failed.
     pub fn still_in(&self, left: &Activations) -> Activations {
         Activations {
+            stop: self
+                .stop
+                .iter()
+                .filter(|u| left.stop.contains(u))
+                .cloned()
+                .collect(),
             daemon_reload: self.daemon_reload && left.daemon_reload,
             restart: self
                 .restart
@@ -393,9 +409,9 @@ struct Asked<'a> {
 
 /// The activations a set of changes asks for. A removed unit file or a link
 /// asks for the daemon-reload of its `DaemonReload` activation, not for the
-/// restart; and a unit whose own unit file is removed is neither restarted
-/// nor reloaded (systemd no longer knows it: the command could only fail, and
-/// would then stay pending for ever).
+/// restart; and a unit whose own unit file is removed is stopped, and neither
+/// restarted nor reloaded (systemd forgets it at the daemon-reload: a restart
+/// could only fail, and would then stay pending for ever).
 fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
     let mut daemon_reload = false;
     let mut restart = BTreeSet::new();
@@ -404,10 +420,13 @@ fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
     for asked in changes {
         let daemon_reload_only = asked.removed || asked.link;
         if asked.removed && !asked.link {
-            if let (Activation::DaemonReload { .. }, Some((_, name))) =
+            // The unit's own file, not a drop-in that reloads it.
+            if let (Activation::DaemonReload { unit }, Some((_, name))) =
                 (asked.activation, asked.path.rsplit_once('/'))
             {
-                gone.insert(name.to_string());
+                if name == unit {
+                    gone.insert(name.to_string());
+                }
             }
         }
         match asked.activation {
@@ -433,6 +452,7 @@ fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
         .cloned()
         .collect();
     Activations {
+        stop: gone.into_iter().collect(),
         daemon_reload,
         restart: restart.into_iter().collect(),
         reload,
@@ -538,6 +558,7 @@ mod tests {
         assert_eq!(
             plan.activations,
             Activations {
+                stop: vec![],
                 daemon_reload: true,
                 restart: vec!["nginx.service".into()],
                 reload: vec![],
@@ -586,10 +607,10 @@ mod tests {
         assert_eq!(one, salted("one"));
     }
 
-    /// A unit dropped with its unit file is forgotten, not restarted: the
-    /// restart could only fail, and would stay pending for ever.
+    /// A unit dropped with its unit file is stopped and forgotten, not
+    /// restarted: the restart could only fail, and would stay pending for ever.
     #[test]
-    fn a_unit_removed_with_its_file_is_not_restarted_or_reloaded() {
+    fn a_unit_removed_with_its_file_is_stopped_not_restarted_or_reloaded() {
         let unit = "app.service";
         let previous = Manifest::new(
             "p",
@@ -631,6 +652,7 @@ mod tests {
         assert_eq!(
             plan.activations,
             Activations {
+                stop: vec![unit.into()],
                 daemon_reload: true,
                 restart: vec![],
                 reload: vec!["web.service".into()],
