@@ -176,10 +176,12 @@ pub fn run(
             eprintln!("ran {command}");
         }
     }
-    // Restarted services must answer: the tree's health gate decides, and
-    // only after an apply whose activations ran.
-    if let (Some(number), false) = (applied.generation, activations.is_empty()) {
-        health_gate(&session, &target, number, options, format)?;
+    // Restarted services must answer: the tree's health gate decides, after
+    // any apply whose activations ran — also one that only re-ran what an
+    // earlier apply left pending. That one wrote nothing, so a failing gate
+    // rolls nothing back: it reports, and the operator decides.
+    if !activations.is_empty() {
+        health_gate(&session, &target, applied.generation, options, format)?;
     }
     if format == Format::Json {
         println!(
@@ -200,11 +202,12 @@ pub fn run(
 
 /// Runs the tree's health gate (none listed: nothing to do) until it passes
 /// or `--health-timeout` ends; when it never passes, rolls generation
-/// `number` back and runs what restoring asks, unless `--no-health-rollback`.
+/// `number` (this apply's, if it wrote one) back and runs what restoring
+/// asks, unless `--no-health-rollback`.
 fn health_gate(
     session: &Session,
     target: &Target,
-    number: u64,
+    number: Option<u64>,
     options: &Options,
     format: Format,
 ) -> Result<()> {
@@ -233,6 +236,11 @@ fn health_gate(
         seconds: options.health_timeout.as_secs(),
         failures: failures.clone(),
         help,
+    };
+    let Some(number) = number else {
+        return Err(unhealthy(
+            "this apply wrote nothing, it only re-ran activations an earlier apply left pending, so nothing was rolled back: fix the host, or `gen rollback` to restore the files before the last apply".to_string(),
+        ));
     };
     if !options.health_rollback {
         return Err(unhealthy(format!(

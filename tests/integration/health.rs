@@ -334,3 +334,57 @@ fn the_generated_gate_probes_the_host_and_an_unhealthy_host_is_rolled_back() {
         .collect();
     assert_eq!(etc, vec!["ssl"], "{etc:?}");
 }
+
+/// An apply that writes nothing but re-runs a restart an earlier apply left
+/// pending restarted a service too: the gate judges it. It wrote no
+/// generation, so a failing gate rolls nothing back and says so.
+#[test]
+fn re_running_pending_activations_runs_the_gate_and_rolls_nothing_back() {
+    let generated = TempDir::new().unwrap();
+    let root = old_root();
+    let work = TempDir::new().unwrap();
+    // A restart that fails once, then works.
+    let systemctl = work.path().join("systemctl");
+    fs::write(
+        &systemctl,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = restart ] && [ ! -e '{marker}' ]; then touch '{marker}'; exit 1; fi\nexit 0\n",
+            marker = work.path().join("failed-once").display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&systemctl, fs::Permissions::from_mode(0o755)).unwrap();
+    write_tree(generated.path(), "new\n", Some(FAILING));
+    let first = apply(generated.path(), root.path(), &systemctl, &["--activate"]);
+    assert_exit(&first, 2);
+    assert!(
+        !stderr(&first).contains("running the health gate"),
+        "{}",
+        stderr(&first)
+    );
+
+    let again = apply(
+        generated.path(),
+        root.path(),
+        &systemctl,
+        &["--activate", "--health-timeout", "1"],
+    );
+    assert_exit(&again, 2);
+    let text = stderr(&again);
+    assert!(text.contains("is up to date"), "{text}");
+    assert!(text.contains("running the health gate"), "{text}");
+    assert!(
+        text.contains(
+            "it only re-ran activations an earlier apply left pending, so nothing was rolled back"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.path().join(CONF.trim_start_matches('/'))).unwrap(),
+        "new\n"
+    );
+    assert_eq!(
+        generations(root.path())["generations"][0]["state"],
+        "complete"
+    );
+}
