@@ -30,6 +30,7 @@ mod review;
 mod sandboxes;
 mod secrets;
 mod sensitive;
+mod options;
 mod shapes;
 mod stale;
 pub mod support;

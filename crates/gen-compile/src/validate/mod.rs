@@ -10,11 +10,14 @@
 //! between sections. All of them report to one `Checker`, so a profile's
 //! problems are reported together, in the order the sections are read.
 
+pub(crate) mod container;
 mod cross_checks;
+pub(crate) mod extra;
 mod hosts;
 mod lints;
 mod maintenance;
 mod monitoring;
+mod nginx_options;
 mod postgres;
 mod redis;
 mod rollout;
