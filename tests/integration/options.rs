@@ -407,3 +407,26 @@ fn include_and_gen_owned_names_are_refused_in_every_syntax() {
         }
     }
 }
+
+#[test]
+fn host_capabilities_and_public_admin_tools_draw_their_lints_at_the_key() {
+    let profile = valid_with(
+        "limits = { memory = \"1GiB\" }\n",
+        "limits = { memory = \"1GiB\" }\ncap_add = [\"CHOWN\", \"SYS_ADMIN\", \"NET_BIND_SERVICE\"]\n",
+    ) + "\n[services.grafana]\nruntime = \"container\"\nimage = \"docker.io/grafana/grafana:11.2.0\"\nport = 3000\npublish = \"public\"\nlimits = { memory = \"256MiB\" }\n";
+    let project = Project::new().profile("shop", &profile);
+    let run = project.gen(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for wanted in [
+        "gen::lint::unneeded-capability",
+        "`SYS_ADMIN` gives the container",
+        "`NET_BIND_SERVICE` binds ports below 1024, and `api` listens on 8000",
+        "gen::lint::public-admin-tool",
+        "`services.grafana.publish = \"public\"` publishes Grafana",
+        "publish = \"public\"\n",
+    ] {
+        assert!(run.stderr.contains(wanted), "no {wanted:?} in\n{}", run.stderr);
+    }
+    // CHOWN acts inside the container only: no finding names it.
+    assert!(!run.stderr.contains("`CHOWN`"), "{}", run.stderr);
+}

@@ -28,6 +28,9 @@ pub struct ContainerOptions {
     pub dependencies: BTreeMap<String, DependsCondition>,
     /// `depends_on` was written as a table (keys `depends_on.<name>`).
     pub dependency_table: bool,
+    /// How the profile spells where the port is published: `publish`, or
+    /// the old `publish_public`.
+    pub publish_key: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]

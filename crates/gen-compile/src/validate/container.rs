@@ -201,6 +201,11 @@ impl Checker<'_> {
             logging,
             dependencies: dependencies(s.depends_on.as_ref()),
             dependency_table: matches!(s.depends_on, Some(DependsOn::Conditions(_))),
+            publish_key: if s.publish.is_none() && s.publish_public.is_some() {
+                "publish_public"
+            } else {
+                "publish"
+            },
         }
     }
 
