@@ -245,7 +245,10 @@ fn invariants_between_options_are_refused_with_their_key() {
         };
         let shown = refused(&text);
         assert!(shown.contains(key), "{added}: no `{key}` in\n{shown}");
-        assert!(shown.contains(message), "{added}: no `{message}` in\n{shown}");
+        assert!(
+            shown.contains(message),
+            "{added}: no `{message}` in\n{shown}"
+        );
     }
     // A loopback service reached by a load balancer that does not run it.
     let split = VALID
@@ -263,8 +266,9 @@ fn invariants_between_options_are_refused_with_their_key() {
     let native = format!(
         "{VALID}\n[services.agent]\nruntime = \"native\"\ncommand = [\"/usr/local/bin/agent\"]\nuser = \"agent\"\ncap_add = [\"CHOWN\"]\n"
     );
-    assert!(refused(&native)
-        .contains("`services.agent.cap_add` applies to container services only"));
+    assert!(
+        refused(&native).contains("`services.agent.cap_add` applies to container services only")
+    );
 }
 
 /// Where one `extra` lands, and the key an error must name.
@@ -346,7 +350,11 @@ fn hostile_extra_names_and_values_are_refused_or_inert() {
         let benign_shapes = shapes_of(&benign);
         for (what, value) in hostile_values() {
             for table in [
-                format!("{{ {} = {} }}", toml_string(place.name), toml_string(&value)),
+                format!(
+                    "{{ {} = {} }}",
+                    toml_string(place.name),
+                    toml_string(&value)
+                ),
                 format!("{{ {} = \"1\" }}", toml_string(&value)),
             ] {
                 match compile::compile_text("shop", &with_extra(place, &table), &renderer) {
@@ -371,8 +379,7 @@ fn hostile_extra_names_and_values_are_refused_or_inert() {
                             for artifact in &host.artifacts {
                                 let t = String::from_utf8_lossy(&artifact.content);
                                 assert!(
-                                    !t.lines()
-                                        .any(|l| l.trim_start().starts_with("listen 8080")),
+                                    !t.lines().any(|l| l.trim_start().starts_with("listen 8080")),
                                     "{what} in `{}` started a line of its own",
                                     place.key
                                 );
@@ -425,8 +432,44 @@ fn host_capabilities_and_public_admin_tools_draw_their_lints_at_the_key() {
         "`services.grafana.publish = \"public\"` publishes Grafana",
         "publish = \"public\"\n",
     ] {
-        assert!(run.stderr.contains(wanted), "no {wanted:?} in\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(wanted),
+            "no {wanted:?} in\n{}",
+            run.stderr
+        );
     }
     // CHOWN acts inside the container only: no finding names it.
     assert!(!run.stderr.contains("`CHOWN`"), "{}", run.stderr);
+}
+
+#[test]
+fn explain_lists_extra_as_typed_by_hand() {
+    let project = Project::new().profile("shop", &options_profile());
+    let run = project.gen(&[
+        "explain",
+        "/etc/nginx/sites-enabled/shop.conf",
+        "--host",
+        "web1",
+        "--profile",
+        "shop",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let start = run
+        .stdout
+        .find("typed by hand")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    insta::assert_snapshot!(&run.stdout[start..]);
+    let run = project.gen(&[
+        "explain",
+        "/etc/shop/compose.yaml",
+        "--host",
+        "web1",
+        "--profile",
+        "shop",
+    ]);
+    assert!(
+        run.stdout.contains("services.api.extra.shm_size = \"1gb\""),
+        "{}",
+        run.stdout
+    );
 }

@@ -276,9 +276,8 @@ impl Checker<'_> {
             for service in d.services_on(host) {
                 if let Some(r) = service.options.reservations {
                     let replicas = u64::from(service.replicas);
-                    memory = memory.saturating_add(
-                        r.memory.map_or(0, |m| m.bytes()).saturating_mul(replicas),
-                    );
+                    memory = memory
+                        .saturating_add(r.memory.map_or(0, |m| m.bytes()).saturating_mul(replicas));
                     cpus += r.cpus.unwrap_or(0.0) * f64::from(service.replicas);
                 }
             }

@@ -110,13 +110,14 @@ impl Checker<'_> {
                     )
                 }
                 Some(other)
-                    if other.healthcheck.is_none() && Self::needs_healthcheck(service, dependency) =>
+                    if other.healthcheck.is_none()
+                        && Self::needs_healthcheck(service, dependency) =>
                 {
                     self.fail(
-                    &dkey,
-                    format!("`{dkey}`: `{dependency}` has no healthcheck to wait for"),
-                    "add a `healthcheck` to it",
-                )
+                        &dkey,
+                        format!("`{dkey}`: `{dependency}` has no healthcheck to wait for"),
+                        "add a `healthcheck` to it",
+                    )
                 }
                 Some(other) if other.name == service.name => self.fail(
                     &dkey,

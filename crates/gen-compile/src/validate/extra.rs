@@ -34,6 +34,9 @@ pub enum Syntax {
     Compose,
 }
 
+/// Which bytes may stand at a place of a name.
+type ByteRule = fn(u8) -> bool;
+
 /// A gen-owned name, or a prefix when it ends in `*`, with the typed key
 /// that sets it (or why it is gen's).
 type Owned = (&'static str, &'static str);
@@ -42,12 +45,30 @@ const NGINX_SERVER_OWNED: &[Owned] = &[
     ("listen", "gen listens on 80 and 443"),
     ("server_name", "`server_names`"),
     ("ssl_certificate*", "`certificate` and `certificate_key`"),
-    ("ssl_protocols", "gen writes Mozilla's intermediate TLS settings"),
-    ("ssl_ciphers", "gen writes Mozilla's intermediate TLS settings"),
-    ("ssl_ecdh_curve", "gen writes Mozilla's intermediate TLS settings"),
-    ("ssl_prefer_server_ciphers", "gen writes Mozilla's intermediate TLS settings"),
-    ("ssl_session_*", "gen writes Mozilla's intermediate TLS settings"),
-    ("ssl_stapling*", "gen leaves OCSP stapling off (Let's Encrypt ended OCSP)"),
+    (
+        "ssl_protocols",
+        "gen writes Mozilla's intermediate TLS settings",
+    ),
+    (
+        "ssl_ciphers",
+        "gen writes Mozilla's intermediate TLS settings",
+    ),
+    (
+        "ssl_ecdh_curve",
+        "gen writes Mozilla's intermediate TLS settings",
+    ),
+    (
+        "ssl_prefer_server_ciphers",
+        "gen writes Mozilla's intermediate TLS settings",
+    ),
+    (
+        "ssl_session_*",
+        "gen writes Mozilla's intermediate TLS settings",
+    ),
+    (
+        "ssl_stapling*",
+        "gen leaves OCSP stapling off (Let's Encrypt ended OCSP)",
+    ),
     ("add_header", "`headers` and `hsts`"),
     ("root", "a location with `root`"),
     ("location", "`[[sites.<name>.locations]]`"),
@@ -69,7 +90,10 @@ const NGINX_SERVER_OWNED: &[Owned] = &[
 const NGINX_LOCATION_OWNED: &[Owned] = &[
     ("proxy_pass", "`service`"),
     ("proxy_http_version", "gen writes HTTP/1.1 for keepalive"),
-    ("proxy_set_header", "gen writes the forwarding headers and `websocket`"),
+    (
+        "proxy_set_header",
+        "gen writes the forwarding headers and `websocket`",
+    ),
     ("proxy_connect_timeout", "`connect_timeout`"),
     ("proxy_send_timeout", "`send_timeout`"),
     ("proxy_read_timeout", "`read_timeout`"),
@@ -91,16 +115,25 @@ const NGINX_LOCATION_OWNED: &[Owned] = &[
 ];
 
 const PGBOUNCER_OWNED: &[Owned] = &[
-    ("listen_*", "`pgbouncer.port`; gen binds the host's private address"),
+    (
+        "listen_*",
+        "`pgbouncer.port`; gen binds the host's private address",
+    ),
     ("unix_socket_*", "gen writes the socket directory"),
-    ("auth_*", "`pgbouncer.auth_file`; gen writes SCRAM authentication"),
+    (
+        "auth_*",
+        "`pgbouncer.auth_file`; gen writes SCRAM authentication",
+    ),
     ("admin_users", "gen writes the admin and stats users"),
     ("stats_users", "gen writes the admin and stats users"),
     ("pool_mode", "`pgbouncer.pool_mode`"),
     ("max_client_conn", "`pgbouncer.max_client_conn`"),
     ("default_pool_size", "`pgbouncer.default_pool_size`"),
     ("reserve_pool_*", "`pgbouncer.reserve_pool_size`"),
-    ("max_db_connections", "derived from PostgreSQL's connection budget"),
+    (
+        "max_db_connections",
+        "derived from PostgreSQL's connection budget",
+    ),
     ("logfile", "gen writes the log file"),
     ("pidfile", "gen writes the pid file"),
     ("user", "PgBouncer runs as Debian's `postgres` user"),
@@ -111,7 +144,10 @@ const PGBOUNCER_OWNED: &[Owned] = &[
 const REDIS_OWNED: &[Owned] = &[
     ("bind", "gen binds the host's private address"),
     ("port", "`redis.port`"),
-    ("maxmemory*", "`redis.maxmemory` and `redis.maxmemory_policy`"),
+    (
+        "maxmemory*",
+        "`redis.maxmemory` and `redis.maxmemory_policy`",
+    ),
     ("requirepass", "`redis.password_file`"),
     ("masterauth", "`redis.password_file`"),
     ("rename-command", "gen disables dangerous commands itself"),
@@ -222,11 +258,8 @@ impl Syntax {
     /// The identifier rule of the format's setting names.
     fn is_name(self, name: &str) -> bool {
         let bytes = name.as_bytes();
-        let (first, rest): (fn(u8) -> bool, fn(u8) -> bool) = match self {
-            Syntax::NginxServer
-            | Syntax::NginxLocation
-            | Syntax::Pgbouncer
-            | Syntax::Compose => (
+        let (first, rest): (ByteRule, ByteRule) = match self {
+            Syntax::NginxServer | Syntax::NginxLocation | Syntax::Pgbouncer | Syntax::Compose => (
                 |b| b.is_ascii_lowercase() || b == b'_',
                 |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_',
             ),
@@ -234,10 +267,7 @@ impl Syntax {
                 |b| b.is_ascii_lowercase(),
                 |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-',
             ),
-            Syntax::Systemd => (
-                |b| b.is_ascii_uppercase(),
-                |b| b.is_ascii_alphanumeric(),
-            ),
+            Syntax::Systemd => (|b| b.is_ascii_uppercase(), |b| b.is_ascii_alphanumeric()),
         };
         !bytes.is_empty()
             && bytes.len() <= 64
@@ -303,7 +333,10 @@ impl Checker<'_> {
                     self.sources,
                     &name_key,
                     crate::source::Underline::Key,
-                    format!("`{name_key}`: gen writes `{}` itself (gen-owned-extra)", shown(name)),
+                    format!(
+                        "`{name_key}`: gen writes `{}` itself (gen-owned-extra)",
+                        shown(name)
+                    ),
                     Some(format!("set it with {owner}")),
                 ));
                 continue;
@@ -470,7 +503,9 @@ mod tests {
         assert!(Syntax::Systemd.owner("OOMScoreAdjust").is_none());
         assert!(Syntax::NginxServer.owner("ssl_protocols").is_some());
         assert!(Syntax::NginxServer.owner("ssl_buffer_size").is_none());
-        assert!(Syntax::NginxLocation.owner("proxy_max_temp_file_size").is_none());
+        assert!(Syntax::NginxLocation
+            .owner("proxy_max_temp_file_size")
+            .is_none());
     }
 
     #[test]

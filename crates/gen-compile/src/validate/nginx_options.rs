@@ -55,7 +55,9 @@ impl Checker<'_> {
                     self.check(
                         !v.is_empty()
                             && v.len() <= 4096
-                            && !v.chars().any(|c| c.is_control() || matches!(c, '"' | '\\' | '$')),
+                            && !v
+                                .chars()
+                                .any(|c| c.is_control() || matches!(c, '"' | '\\' | '$')),
                         &hkey,
                         || format!("`{hkey}`: `{}` cannot be a header value", shown(v)),
                         "one line without `\"`, `\\` or `$`",

@@ -82,7 +82,7 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
 }
 
 fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
-    let publish = s.port.map(|port| {
+    let publish = s.port.and_then(|port| {
         let last = port.saturating_add(u16::try_from(s.replicas.saturating_sub(1)).unwrap_or(0));
         let range = if last == port {
             port.to_string()
@@ -95,8 +95,7 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
             Publish::Private => Some(format!("{}:{range}:{port}", scope.host.address)),
             Publish::None => None,
         }
-    })
-    .flatten();
+    });
     let mut networks = vec!["backend"];
     if s.port.is_some() || s.database.is_some() || s.redis {
         networks.push("frontend");
