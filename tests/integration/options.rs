@@ -84,6 +84,13 @@ gpus = 1
 devices = [\"/dev/dri\"]
 read_only = true
 
+[services.trainer]
+runtime = \"container\"
+image = \"ghcr.io/shop/ml:2.0.0\"
+command = [\"train\"]
+gpus = \"all\"
+logging = {{ max_files = 2 }}
+
 [services.agent]
 runtime = \"native\"
 command = [\"/usr/local/bin/agent\"]

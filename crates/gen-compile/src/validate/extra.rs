@@ -85,6 +85,9 @@ const NGINX_SERVER_OWNED: &[Owned] = &[
     ("allow", "a location's `allow`"),
     ("deny", "a location's `allow`"),
     ("send_timeout", "gen writes it"),
+    ("client_body_timeout", "gen writes it"),
+    ("client_header_timeout", "gen writes it"),
+    ("keepalive_timeout", "gen writes it"),
 ];
 
 const NGINX_LOCATION_OWNED: &[Owned] = &[
