@@ -65,6 +65,10 @@ extra = { proxy_max_temp_file_size = "0", proxy_cache_bypass = "$http_upgrade" }
     );
     format!(
         "{text}
+[nginx]
+keepalive_requests = 500
+extra = {{ server_names_hash_bucket_size = 128 }}
+
 [[sites.main.locations]]
 path = \"/assets/\"
 root = \"/srv/shop/dist/assets\"
@@ -479,4 +483,21 @@ fn explain_lists_extra_as_typed_by_hand() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn gzip_is_described_at_the_http_level_and_turned_off_per_server() {
+    let on = build(VALID);
+    let site = file(&on, "/etc/nginx/sites-enabled/shop.conf");
+    assert!(site.contains("\ngzip_types text/plain"), "{site}");
+    assert!(!site.contains("gzip off;"), "{site}");
+    let off = build(&format!("{VALID}\n[nginx]\ngzip = false\n"));
+    let site = file(&off, "/etc/nginx/sites-enabled/shop.conf");
+    assert!(!site.contains("gzip_types"), "{site}");
+    assert!(site.contains("    gzip off;\n"), "{site}");
+    let shown = refused(&format!(
+        "{VALID}\n[nginx]\nextra = {{ gzip_types = \"text/plain\" }}\n"
+    ));
+    assert!(shown.contains("nginx.extra.gzip_types"), "{shown}");
+    assert!(shown.contains("`nginx.gzip`"), "{shown}");
 }

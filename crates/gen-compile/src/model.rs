@@ -32,6 +32,8 @@ pub struct Deployment {
     pub redis: Option<RedisSpec>,
     /// Sorted by name.
     pub sites: Vec<SiteSpec>,
+    /// `[nginx]`: the `http` level of the load balancers.
+    pub nginx: NginxHttpSpec,
     pub backup: Option<BackupSpec>,
     pub maintenance: MaintenanceSpec,
     pub monitoring: MonitoringSpec,

@@ -44,6 +44,8 @@ pub struct Profile {
     /// Public nginx sites served by the load balancers.
     #[serde(default)]
     pub sites: BTreeMap<String, Site>,
+    /// nginx's `http` level on the load balancers: compression, keep-alive.
+    pub nginx: Option<NginxHttp>,
     /// Database dumps on the primary, by a systemd timer.
     pub backup: Option<Backup>,
     /// Schedules of the cron jobs (vacuum, certificate renewal, health checks).

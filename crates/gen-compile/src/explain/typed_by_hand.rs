@@ -45,6 +45,7 @@ pub fn typed_by_hand(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Ve
             }
         }
         ArtifactKind::NginxSite => {
+            entries("nginx", &d.nginx.extra, &mut out);
             for site in &d.sites {
                 let key = push_key("sites", &site.name);
                 entries(&key, &site.options.extra, &mut out);

@@ -78,6 +78,24 @@ impl Default for LoggingSpec {
     }
 }
 
+/// nginx's `http` level, written once at the top of the site file.
+#[derive(Debug, Clone, Serialize)]
+pub struct NginxHttpSpec {
+    pub gzip: bool,
+    pub keepalive_requests: Option<u32>,
+    pub extra: ExtraSpec,
+}
+
+impl Default for NginxHttpSpec {
+    fn default() -> Self {
+        NginxHttpSpec {
+            gzip: true,
+            keepalive_requests: None,
+            extra: ExtraSpec::new(),
+        }
+    }
+}
+
 /// A site's response headers and hand-typed server directives.
 #[derive(Debug, Clone, Serialize)]
 pub struct SiteOptions {

@@ -9,6 +9,22 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::units::Duration;
 
+/// nginx's `http` level on the load balancers, written at the top of the
+/// site file (Debian's nginx.conf includes it inside `http`). Worker
+/// settings belong to nginx.conf itself, which gen does not write yet.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NginxHttp {
+    /// Compress text responses (default true): Debian turns gzip on; gen adds
+    /// the types, minimum length and `Vary`. `false` turns it off per server.
+    pub gzip: Option<bool>,
+    /// Requests per keep-alive connection (default nginx's 1000).
+    pub keepalive_requests: Option<u32>,
+    /// `http`-level directives typed by hand. Names gen writes are refused.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<super::Extra>,
+}
+
 /// Strict-Transport-Security: on or off, or its parameters.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]

@@ -20,6 +20,8 @@ use gen_target::host_path::shown;
 /// The file an `extra` table lands in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
+    /// nginx's `http` level (the top of the site file).
+    NginxHttp,
     /// An nginx `server` block.
     NginxServer,
     /// An nginx `location` block.
@@ -40,6 +42,32 @@ type ByteRule = fn(u8) -> bool;
 /// A gen-owned name, or a prefix when it ends in `*`, with the typed key
 /// that sets it (or why it is gen's).
 type Owned = (&'static str, &'static str);
+
+const NGINX_HTTP_OWNED: &[Owned] = &[
+    ("gzip*", "`nginx.gzip`"),
+    ("keepalive_requests", "`nginx.keepalive_requests`"),
+    ("limit_req*", "a site's `rate_limit`"),
+    ("map", "gen writes the WebSocket map"),
+    ("upstream", "gen derives upstreams from the services"),
+    ("server", "`[sites.<name>]`"),
+    ("http", "Debian's nginx.conf"),
+    ("events", "Debian's nginx.conf"),
+    ("worker_*", "Debian's nginx.conf"),
+    ("user", "Debian's nginx.conf"),
+    ("pid", "Debian's nginx.conf"),
+    ("load_module", "Debian's nginx.conf"),
+    ("sendfile", "Debian's nginx.conf"),
+    ("tcp_nopush", "Debian's nginx.conf"),
+    ("types_hash_max_size", "Debian's nginx.conf"),
+    ("default_type", "Debian's nginx.conf"),
+    ("ssl_protocols", "Debian's nginx.conf and gen's servers"),
+    (
+        "ssl_prefer_server_ciphers",
+        "Debian's nginx.conf and gen's servers",
+    ),
+    ("access_log", "Debian's nginx.conf and gen's servers"),
+    ("error_log", "Debian's nginx.conf and gen's servers"),
+];
 
 const NGINX_SERVER_OWNED: &[Owned] = &[
     ("listen", "gen listens on 80 and 443"),
@@ -249,6 +277,7 @@ const COMPOSE_OWNED: &[Owned] = &[
 impl Syntax {
     fn owned(self) -> &'static [Owned] {
         match self {
+            Syntax::NginxHttp => NGINX_HTTP_OWNED,
             Syntax::NginxServer => NGINX_SERVER_OWNED,
             Syntax::NginxLocation => NGINX_LOCATION_OWNED,
             Syntax::Pgbouncer => PGBOUNCER_OWNED,
@@ -262,7 +291,11 @@ impl Syntax {
     fn is_name(self, name: &str) -> bool {
         let bytes = name.as_bytes();
         let (first, rest): (ByteRule, ByteRule) = match self {
-            Syntax::NginxServer | Syntax::NginxLocation | Syntax::Pgbouncer | Syntax::Compose => (
+            Syntax::NginxHttp
+            | Syntax::NginxServer
+            | Syntax::NginxLocation
+            | Syntax::Pgbouncer
+            | Syntax::Compose => (
                 |b| b.is_ascii_lowercase() || b == b'_',
                 |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_',
             ),
@@ -280,7 +313,7 @@ impl Syntax {
 
     fn name_rule(self) -> &'static str {
         match self {
-            Syntax::NginxServer | Syntax::NginxLocation => {
+            Syntax::NginxHttp | Syntax::NginxServer | Syntax::NginxLocation => {
                 "an nginx directive: lowercase letters, digits and `_`"
             }
             Syntax::Pgbouncer => "a pgbouncer.ini setting: lowercase letters, digits and `_`",
@@ -492,6 +525,7 @@ mod tests {
     #[test]
     fn include_names_are_always_gen_owned() {
         for syntax in [
+            Syntax::NginxHttp,
             Syntax::NginxServer,
             Syntax::NginxLocation,
             Syntax::Pgbouncer,

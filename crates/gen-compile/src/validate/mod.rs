@@ -208,6 +208,7 @@ impl Checker<'_> {
         let pgbouncer = self.pgbouncer(p, &hosts);
         let redis = self.redis(p, &hosts);
         let sites = self.sites(p, &hosts);
+        let nginx = self.nginx_http(p);
         let backup = self.backup(p);
         let maintenance = self.maintenance(p);
         let monitoring = self.monitoring(p);
@@ -226,6 +227,7 @@ impl Checker<'_> {
             pgbouncer,
             redis,
             sites,
+            nginx,
             backup,
             maintenance,
             monitoring,

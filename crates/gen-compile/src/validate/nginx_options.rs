@@ -6,7 +6,7 @@
 
 use super::extra::Syntax;
 use super::Checker;
-use crate::model::{LocationOptions, SiteOptions};
+use crate::model::{LocationOptions, NginxHttpSpec, SiteOptions};
 use crate::profile::{FrameOptions, Hsts, Location, Site};
 use crate::units::Duration;
 use gen_target::host_path::shown;
@@ -15,6 +15,26 @@ use gen_target::host_path::shown;
 const YEAR: u64 = 365 * 86_400;
 
 impl Checker<'_> {
+    /// `[nginx]`: the `http` level every site shares.
+    pub(super) fn nginx_http(&mut self, p: &crate::profile::Profile) -> NginxHttpSpec {
+        let Some(n) = &p.nginx else {
+            return NginxHttpSpec::default();
+        };
+        if let Some(requests) = n.keepalive_requests {
+            self.check(
+                (1..=1_000_000).contains(&requests),
+                "nginx.keepalive_requests",
+                || format!("`nginx.keepalive_requests`: {requests} is out of range"),
+                "between 1 and 1000000; nginx's default is 1000",
+            );
+        }
+        NginxHttpSpec {
+            gzip: n.gzip.unwrap_or(true),
+            keepalive_requests: n.keepalive_requests,
+            extra: self.extra("nginx", Syntax::NginxHttp, n.extra.as_ref()),
+        }
+    }
+
     pub(super) fn site_options(&mut self, key: &str, site: &Site) -> SiteOptions {
         let defaults = SiteOptions::default();
         let hsts = match &site.hsts {

@@ -24,6 +24,10 @@ pub fn upstream_name(project: &str, service: &str) -> String {
 pub struct Site<'a> {
     project: &'a str,
     sites: Vec<SiteView<'a>>,
+    /// `[nginx]`, the `http` level.
+    nginx: &'a crate::model::NginxHttpSpec,
+    /// `nginx.extra` as directives.
+    http_extra: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -151,6 +155,8 @@ pub fn site<'a>(scope: &Scope<'a>) -> Site<'a> {
     Site {
         project: &d.project,
         sites,
+        nginx: &d.nginx,
+        http_extra: extra::nginx_lines(&d.nginx.extra),
     }
 }
 
