@@ -645,6 +645,22 @@ fn public_admin_tool() {
 }
 
 #[test]
+fn unneeded_capability() {
+    // SignX 309: `cap_add: NET_BIND_SERVICE` for a container listening on 8000.
+    let stderr = lint_case(
+        "signx",
+        SIGNX,
+        &[(
+            "user = \"1000:1000\"\n",
+            "user = \"1000:1000\"\ncap_add = [\"NET_BIND_SERVICE\"]\n",
+        )],
+        "unneeded-capability",
+        "profiles/signx.toml:18:11",
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
 fn wildcard_bind() {
     // DocSense 253 and 357-364: uvicorn `--host 0.0.0.0` while nginx
     // allow-lists `/metrics`.

@@ -18,6 +18,7 @@ mod layers;
 mod limits;
 mod lints;
 mod live;
+mod options;
 mod pending;
 mod pg_versions;
 mod profile_files;

@@ -278,9 +278,10 @@ impl ArtifactKind {
 
 /// Templates that are not an artifact of a host: the shared header every
 /// artifact includes, and the Ansible inventory and playbook (`gen ansible`).
-const SUPPORT_TEMPLATES: [(&str, &str); 3] = [
+const SUPPORT_TEMPLATES: [(&str, &str); 4] = [
     template!("ansible/inventory.ini.j2"),
     template!("ansible/playbook.yml.j2"),
+    template!("compose/service.j2"),
     template!("header.j2"),
 ];
 

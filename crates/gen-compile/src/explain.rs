@@ -4,6 +4,9 @@
 
 use serde::Serialize;
 
+mod typed_by_hand;
+pub use typed_by_hand::HandTyped;
+
 use crate::artifact_kind::ArtifactKind;
 use crate::catalog::{self, ArtifactSpec};
 use crate::derive::environment::service_environment;
@@ -31,6 +34,9 @@ pub struct Explanation {
     pub inputs: Vec<KeyEntry>,
     /// Values computed rather than typed in.
     pub derived: Vec<DerivedValue>,
+    /// Settings written as typed (`extra`), with their keys.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub typed_by_hand: Vec<HandTyped>,
 }
 
 #[derive(Debug, Serialize)]
@@ -553,6 +559,7 @@ pub fn explain(
         activation: spec.activation.clone(),
         inputs,
         derived: derived_values(d, host, spec, derived),
+        typed_by_hand: typed_by_hand::typed_by_hand(d, host, spec),
     }
 }
 
@@ -578,6 +585,7 @@ pub fn explain_link(
     explanation.owner = "root".into();
     explanation.group = "root".into();
     explanation.derived = Vec::new();
+    explanation.typed_by_hand = Vec::new();
     Some(explanation)
 }
 
@@ -645,6 +653,12 @@ pub fn render_human(e: &Explanation) -> String {
                 "  {} = {}  <- {} ({})",
                 d.name, d.value, d.formula, d.inputs
             );
+        }
+    }
+    if !e.typed_by_hand.is_empty() {
+        let _ = writeln!(out, "\ntyped by hand (extra, written as is):");
+        for t in &e.typed_by_hand {
+            let _ = writeln!(out, "  {} = {}", t.key, t.value);
         }
     }
     out

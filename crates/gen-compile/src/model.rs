@@ -13,6 +13,9 @@ use crate::profile::{
 };
 use crate::units::{ByteSize, Cidr, Duration};
 
+mod options;
+pub use options::*;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {
     /// The profile's name (`production`).
@@ -29,6 +32,8 @@ pub struct Deployment {
     pub redis: Option<RedisSpec>,
     /// Sorted by name.
     pub sites: Vec<SiteSpec>,
+    /// `[nginx]`: the `http` level of the load balancers.
+    pub nginx: NginxHttpSpec,
     pub backup: Option<BackupSpec>,
     pub maintenance: MaintenanceSpec,
     pub monitoring: MonitoringSpec,
@@ -154,12 +159,31 @@ pub struct ServiceSpec {
     pub depends_on: Vec<String>,
     pub metrics_path: Option<String>,
     pub hardening: bool,
+    /// `publish == Public` (the old spelling's meaning).
     pub publish_public: bool,
+    pub publish: crate::profile::Publish,
+    pub options: ContainerOptions,
+    /// Container: merged into the compose service; native: `[Service]` lines.
+    pub extra: ExtraSpec,
 }
 
 impl ServiceSpec {
-    /// Host ports the service binds: one per replica, counting up from `port`.
+    /// The address a replica on `host` is reached at: loopback when the
+    /// service publishes there only, else the host's private address.
+    pub fn reached_at(&self, host: &HostSpec) -> IpAddr {
+        if self.publish == crate::profile::Publish::Loopback {
+            IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+        } else {
+            host.address
+        }
+    }
+
+    /// Host ports the service binds: one per replica, counting up from `port`;
+    /// none with `publish = "none"`.
     pub fn host_ports(&self) -> Vec<u16> {
+        if self.publish == crate::profile::Publish::None {
+            return Vec::new();
+        }
         match self.port {
             None => Vec::new(),
             Some(port) => (0..self.replicas)
@@ -220,6 +244,7 @@ pub struct PgbouncerSpec {
     pub default_pool_size: Option<u32>,
     pub reserve_pool_size: Option<u32>,
     pub auth_file: String,
+    pub extra: ExtraSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -230,6 +255,7 @@ pub struct RedisSpec {
     pub queues: bool,
     pub persistence: Persistence,
     pub password_file: Option<String>,
+    pub extra: ExtraSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -243,6 +269,7 @@ pub struct SiteSpec {
     pub hsts: bool,
     pub health_path: String,
     pub locations: Vec<LocationSpec>,
+    pub options: SiteOptions,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -261,6 +288,7 @@ pub struct LocationSpec {
     pub read_timeout: Duration,
     pub websocket: bool,
     pub rate_limited: bool,
+    pub options: LocationOptions,
 }
 
 #[derive(Debug, Clone, Serialize)]

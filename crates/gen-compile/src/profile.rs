@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{ByteSize, Cidr, Duration};
 
+mod container;
+mod nginx;
+pub use container::*;
+pub use nginx::*;
+
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +44,8 @@ pub struct Profile {
     /// Public nginx sites served by the load balancers.
     #[serde(default)]
     pub sites: BTreeMap<String, Site>,
+    /// nginx's `http` level on the load balancers: compression, keep-alive.
+    pub nginx: Option<NginxHttp>,
     /// Database dumps on the primary, by a systemd timer.
     pub backup: Option<Backup>,
     /// Schedules of the cron jobs (vacuum, certificate renewal, health checks).
@@ -215,8 +222,9 @@ pub struct Service {
     pub limits: Option<Limits>,
     /// Container root filesystem read-only (default true); writable paths go in `tmpfs`.
     pub read_only: Option<bool>,
-    /// Container paths mounted as tmpfs (default `["/tmp"]`).
-    pub tmpfs: Option<Vec<String>>,
+    /// Container paths mounted as tmpfs (default `["/tmp"]`): a path, or
+    /// `{ path, size, mode }`.
+    pub tmpfs: Option<Vec<Tmpfs>>,
     /// Non-secret environment. Keys that look like credentials are rejected: use `secrets`.
     pub environment: Option<BTreeMap<String, String>>,
     /// Credentials, by name, as absolute paths of files on the host.
@@ -225,8 +233,9 @@ pub struct Service {
     pub database: Option<ServiceDatabase>,
     /// Whether the service uses the Redis cache/queue.
     pub redis: Option<bool>,
-    /// Other services on the same host that must be healthy first.
-    pub depends_on: Option<Vec<String>>,
+    /// Other services on the same host that must be healthy first: a list, or
+    /// a table of conditions `{ cache = "healthy", migrate = "completed" }`.
+    pub depends_on: Option<DependsOn>,
     /// HTTP path where the service exposes Prometheus metrics.
     pub metrics_path: Option<String>,
     /// Native: systemd sandboxing (default true). Turn off only for a service that
@@ -234,7 +243,30 @@ pub struct Service {
     pub hardening: Option<bool>,
     /// Container: publish the port on all interfaces instead of the host's private
     /// address. Needed only when something outside the internal network connects directly.
+    /// The old spelling of `publish = "public"`.
     pub publish_public: Option<bool>,
+    /// Container: where the port is published: `private` (default, the host's
+    /// private address), `loopback`, `none` or `public`.
+    pub publish: Option<Publish>,
+    /// Container: capabilities added back after all are dropped.
+    pub cap_add: Option<Vec<Capability>>,
+    /// Container: resources guaranteed per replica, each at most its `limits`.
+    pub reservations: Option<Reservations>,
+    /// Container: host device paths passed through (`/dev/dri`).
+    pub devices: Option<Vec<String>>,
+    /// Container: NVIDIA GPUs reserved, a count or `"all"`.
+    pub gpus: Option<Gpus>,
+    /// Container: named volumes and bind mounts.
+    pub volumes: Option<Vec<Volume>>,
+    /// How long a stop waits before the process is killed (default 10s for a
+    /// container, 30s for a native service).
+    pub stop_grace_period: Option<Duration>,
+    /// Container: log rotation.
+    pub logging: Option<Logging>,
+    /// Typed by hand: merged into the compose service, or written to the
+    /// unit's `[Service]` section. Names gen writes are refused.
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Extra>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -350,6 +382,9 @@ pub struct Pgbouncer {
     pub reserve_pool_size: Option<u32>,
     /// File with the SCRAM secrets of the pooled roles (default `/etc/pgbouncer/userlist.txt`).
     pub auth_file: Option<String>,
+    /// Settings of the `[pgbouncer]` section typed by hand. Names gen writes are refused.
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Extra>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -402,6 +437,9 @@ pub struct Redis {
     pub persistence: Option<Persistence>,
     /// File holding `requirepass` for Redis (included by reference).
     pub password_file: Option<String>,
+    /// redis.conf directives typed by hand. Names gen writes are refused.
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Extra>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -414,8 +452,15 @@ pub struct Site {
     /// Largest request body (default `10MiB`).
     pub client_max_body_size: Option<ByteSize>,
     pub rate_limit: Option<RateLimit>,
-    /// Strict-Transport-Security (default true).
-    pub hsts: Option<bool>,
+    /// Strict-Transport-Security (default true): a boolean, or
+    /// `{ max_age, include_subdomains, preload }`.
+    pub hsts: Option<Hsts>,
+    /// Security headers: `frame_options`, `content_security_policy`,
+    /// `referrer_policy`, `permissions_policy`.
+    pub headers: Option<Headers>,
+    /// nginx directives of the `server` block typed by hand. Names gen writes are refused.
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Extra>,
     /// Path answered for load-balancer health checks, proxied to the first
     /// location's service and not logged (default `/health`).
     pub health_path: Option<String>,
@@ -447,6 +492,17 @@ pub struct Location {
     pub websocket: Option<bool>,
     /// Apply the site's rate limit here (default true).
     pub rate_limited: Option<bool>,
+    /// `proxy_connect_timeout` (default `5s`).
+    pub connect_timeout: Option<Duration>,
+    /// `proxy_send_timeout` (default `60s`).
+    pub send_timeout: Option<Duration>,
+    /// `proxy_buffering` (default true); off for streaming and server-sent events.
+    pub buffering: Option<bool>,
+    /// Static root: how long browsers may cache files, a duration or `"off"` (default `1h`).
+    pub cache: Option<Cache>,
+    /// nginx directives of the location typed by hand. Names gen writes are refused.
+    #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
+    pub extra: Option<Extra>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -64,7 +64,7 @@ pub fn gate_probes(d: &Deployment, host: &HostSpec) -> Vec<Probe> {
             continue;
         };
         for port in service.host_ports() {
-            let url = format!("http://{}:{port}{path}", host.address);
+            let url = format!("http://{}:{port}{path}", service.reached_at(host));
             out.push(probe(
                 format!("service {} {url}", service.name),
                 "http_ok",

@@ -180,12 +180,17 @@ pub(super) fn public_admin_tool(cx: &Context) -> Vec<Finding> {
             continue;
         };
         let key = push_key("services", &service.name);
+        let spelled = if service.options.publish_key == "publish_public" {
+            "publish_public = true"
+        } else {
+            "publish = \"public\""
+        };
         out.push(Finding::at(
-            format!("{key}.publish_public"),
+            format!("{key}.{}", service.options.publish_key),
             format!(
-                "`{key}.publish_public = true` publishes {tool} on every interface: around nginx, its TLS and `allow` lists, and around a host firewall such as ufw, which published container ports bypass"
+                "`{key}.{spelled}` publishes {tool} on every interface: around nginx, its TLS and `allow` lists, and around a host firewall such as ufw, which published container ports bypass"
             ),
-            "remove `publish_public`: the port is then published on the host's private address only; reach the tool over the private network or a VPN, or through a site location with `allow`",
+            format!("remove `{}`: the port is then published on the host's private address only; reach the tool over the private network or a VPN, or through a site location with `allow`", service.options.publish_key),
         ));
     }
     out

@@ -11,6 +11,7 @@
 //! `reachability`) with one function per lint, tied to its code in
 //! [`checker`].
 
+mod capabilities;
 mod connections;
 mod credentials;
 mod exposure;
@@ -82,6 +83,7 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::PublicMetrics => exposure::public_metrics,
         LintCode::PublicAdminPath => exposure::public_admin_path,
         LintCode::PublicAdminTool => exposure::public_admin_tool,
+        LintCode::UnneededCapability => capabilities::unneeded_capability,
         LintCode::WildcardBind => exposure::wildcard_bind,
         LintCode::HstsOff => exposure::hsts_off,
         LintCode::CredentialInEnv => credentials::credential_in_env,

@@ -21,6 +21,7 @@ pub enum LintCode {
     PublicMetrics,
     PublicAdminPath,
     PublicAdminTool,
+    UnneededCapability,
     WildcardBind,
     HstsOff,
     CredentialInEnv,
@@ -171,7 +172,7 @@ destination = "/var/backups/shop"
 "#;
 
 impl LintCode {
-    pub const ALL: [LintCode; 19] = [
+    pub const ALL: [LintCode; 20] = [
         LintCode::DirectConnections,
         LintCode::PoolerBypass,
         LintCode::OverrideExceedsMemory,
@@ -180,6 +181,7 @@ impl LintCode {
         LintCode::PublicMetrics,
         LintCode::PublicAdminPath,
         LintCode::PublicAdminTool,
+        LintCode::UnneededCapability,
         LintCode::WildcardBind,
         LintCode::HstsOff,
         LintCode::CredentialInEnv,
@@ -385,7 +387,8 @@ impl LintCode {
                 class: Class::Exposure,
                 level: Level::Warn,
                 summary: "a monitoring or admin tool (Grafana, Prometheus, pgAdmin, …) is published on every interface",
-                why: "`publish_public` binds the container's port on all interfaces, around nginx, its \
+                why: "`publish = \"public\"` (or the older `publish_public = true`) binds the \
+                      container's port on all interfaces, around nginx, its \
                       TLS and its allow lists; Docker's published ports also bypass a host firewall \
                       such as ufw. These tools ship default logins and show the whole deployment.",
                 example: example(
@@ -393,7 +396,7 @@ impl LintCode {
                      runtime = \"container\"\n\
                      image = \"docker.io/grafana/grafana:11.2.0\"\n\
                      port = 3000\n\
-                     publish_public = true\n\
+                     publish = \"public\"\n\
                      limits = { memory = \"256MiB\" }\n",
                 ),
                 fix: example(
@@ -406,6 +409,27 @@ impl LintCode {
                 found_in: "SmartAttend 278-281: Grafana, Prometheus, Jaeger and Alertmanager on public \
                            ports; SpherosegV4 89-91 and 274-282: \"restricted\" by ufw, which published \
                            container ports bypass",
+            },
+            LintCode::UnneededCapability => LintInfo {
+                name: "unneeded-capability",
+                class: Class::Exposure,
+                level: Level::Warn,
+                summary: "a container adds back a capability it does not need (`NET_BIND_SERVICE` above port 1024) or one that controls the host (`SYS_ADMIN`, `NET_ADMIN`, …)",
+                why: "gen drops every capability and adds back only `cap_add`. `NET_BIND_SERVICE` is \
+                      needed only below port 1024, which application services never use (nginx owns \
+                      80 and 443). `SYS_ADMIN` is close to root on the host (mounts, namespaces), \
+                      `NET_ADMIN` rewrites the host's firewall and routes when the container shares its \
+                      network, `SYS_TIME` sets the host's clock: an escape from the container is then \
+                      an escape onto the host.",
+                example: example(
+                    "[services.api]\n\
+                     cap_add = [\"NET_BIND_SERVICE\"]\n",
+                ),
+                fix: example(
+                    "[services.api]\n\
+                     cap_add = []\n",
+                ),
+                found_in: "SignX 309: `cap_add: NET_BIND_SERVICE` for a service on port 8000",
             },
             LintCode::WildcardBind => LintInfo {
                 name: "wildcard-bind",

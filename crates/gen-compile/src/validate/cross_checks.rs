@@ -23,6 +23,8 @@ impl Checker<'_> {
             self.service_dependencies(d, service, &key);
         }
         self.dependency_cycles(d);
+        self.host_reservations(d);
+        self.publish_reachability(d);
         self.secret_names(d);
         for site in &d.sites {
             self.site_upstreams(d, site);
@@ -87,7 +89,7 @@ impl Checker<'_> {
     /// (same host role) that has a healthcheck to wait for.
     fn service_dependencies(&mut self, d: &Deployment, service: &ServiceSpec, key: &str) {
         for (i, dependency) in service.depends_on.iter().enumerate() {
-            let dkey = format!("{key}.depends_on[{i}]");
+            let dkey = Self::dependency_key(service, key, i, dependency);
             match d.service(dependency) {
                 None => self.fail(
                     &dkey,
@@ -107,11 +109,16 @@ impl Checker<'_> {
                         "`depends_on` orders containers of the same host role",
                     )
                 }
-                Some(other) if other.healthcheck.is_none() => self.fail(
-                    &dkey,
-                    format!("`{dkey}`: `{dependency}` has no healthcheck to wait for"),
-                    "add a `healthcheck` to it",
-                ),
+                Some(other)
+                    if other.healthcheck.is_none()
+                        && Self::needs_healthcheck(service, dependency) =>
+                {
+                    self.fail(
+                        &dkey,
+                        format!("`{dkey}`: `{dependency}` has no healthcheck to wait for"),
+                        "add a `healthcheck` to it",
+                    )
+                }
                 Some(other) if other.name == service.name => self.fail(
                     &dkey,
                     format!("`{dkey}`: a service cannot depend on itself"),

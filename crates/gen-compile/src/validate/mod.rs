@@ -10,11 +10,14 @@
 //! between sections. All of them report to one `Checker`, so a profile's
 //! problems are reported together, in the order the sections are read.
 
+pub(crate) mod container;
 mod cross_checks;
+pub(crate) mod extra;
 mod hosts;
 mod lints;
 mod maintenance;
 mod monitoring;
+mod nginx_options;
 mod postgres;
 mod redis;
 mod rollout;
@@ -205,6 +208,7 @@ impl Checker<'_> {
         let pgbouncer = self.pgbouncer(p, &hosts);
         let redis = self.redis(p, &hosts);
         let sites = self.sites(p, &hosts);
+        let nginx = self.nginx_http(p);
         let backup = self.backup(p);
         let maintenance = self.maintenance(p);
         let monitoring = self.monitoring(p);
@@ -223,6 +227,7 @@ impl Checker<'_> {
             pgbouncer,
             redis,
             sites,
+            nginx,
             backup,
             maintenance,
             monitoring,

@@ -316,6 +316,11 @@ impl Checker<'_> {
             default_pool_size: b.default_pool_size,
             reserve_pool_size: b.reserve_pool_size,
             auth_file,
+            extra: self.extra(
+                "pgbouncer",
+                super::extra::Syntax::Pgbouncer,
+                b.extra.as_ref(),
+            ),
         })
     }
 

@@ -57,6 +57,7 @@ impl Checker<'_> {
                 Persistence::Rdb
             }),
             password_file: r.password_file.clone(),
+            extra: self.extra("redis", super::extra::Syntax::Redis, r.extra.as_ref()),
         })
     }
 }

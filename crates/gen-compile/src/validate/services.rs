@@ -42,10 +42,15 @@ impl Checker<'_> {
         if let Some(dir) = &s.working_directory {
             self.path(&format!("{key}.working_directory"), dir);
         }
-        let tmpfs = s.tmpfs.clone().unwrap_or_else(|| vec!["/tmp".to_string()]);
-        for (i, path) in tmpfs.iter().enumerate() {
-            self.path(&format!("{key}.tmpfs[{i}]"), path);
-        }
+        let publish = self.publish(&key, s);
+        self.publish_scrapable(&key, s, publish);
+        let options = self.container_options(&key, s);
+        let tmpfs = options.tmpfs.iter().map(|t| t.path.clone()).collect();
+        let extra_syntax = match s.runtime {
+            Runtime::Container => super::extra::Syntax::Compose,
+            Runtime::Native => super::extra::Syntax::Systemd,
+        };
+        let extra = self.extra(&key, extra_syntax, s.extra.as_ref());
         let environment = s.environment.clone().unwrap_or_default();
         self.environment(&key, &environment);
         let secrets = s.secrets.clone().unwrap_or_default();
@@ -76,7 +81,10 @@ impl Checker<'_> {
                 );
             }
         }
-        let depends_on = s.depends_on.clone().unwrap_or_default();
+        let depends_on = match &s.depends_on {
+            Some(crate::profile::DependsOn::List(names)) => names.clone(),
+            _ => options.dependencies.keys().cloned().collect(),
+        };
         ServiceSpec {
             name: name.to_string(),
             runtime: s.runtime,
@@ -100,7 +108,10 @@ impl Checker<'_> {
             depends_on,
             metrics_path: s.metrics_path.clone(),
             hardening: s.hardening.unwrap_or(true),
-            publish_public: s.publish_public.unwrap_or(false),
+            publish_public: publish == crate::profile::Publish::Public,
+            publish,
+            options,
+            extra,
         }
     }
 

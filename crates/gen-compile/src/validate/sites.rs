@@ -72,6 +72,7 @@ impl Checker<'_> {
             let lkey = format!("{key}.locations[{i}]");
             locations.push(self.location(&lkey, name, location, &health_path, &mut paths));
         }
+        let options = self.site_options(&key, site);
         SiteSpec {
             name: name.to_string(),
             server_names: site.server_names.clone(),
@@ -81,9 +82,10 @@ impl Checker<'_> {
                 .client_max_body_size
                 .unwrap_or(ByteSize(10 * 1024 * 1024)),
             rate_limit,
-            hsts: site.hsts.unwrap_or(true),
+            hsts: options.hsts.is_some(),
             health_path,
             locations,
+            options,
         }
     }
 
@@ -193,6 +195,7 @@ impl Checker<'_> {
             read_timeout: location.read_timeout.unwrap_or(Duration(60)),
             websocket: location.websocket.unwrap_or(false),
             rate_limited: location.rate_limited.unwrap_or(true),
+            options: self.location_options(lkey, location),
         }
     }
 }

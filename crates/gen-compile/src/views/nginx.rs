@@ -8,6 +8,8 @@ use crate::catalog::TEXTFILE_DIR;
 use crate::derive::health::{self, HealthTarget};
 use crate::derive::Upstream;
 use crate::model::{LocationTarget, SiteSpec};
+use crate::profile::Cache;
+use crate::validate::extra;
 
 /// The nginx `upstream` name of a service: `<project>_<service>`, `-` as `_`.
 pub fn upstream_name(project: &str, service: &str) -> String {
@@ -22,6 +24,10 @@ pub fn upstream_name(project: &str, service: &str) -> String {
 pub struct Site<'a> {
     project: &'a str,
     sites: Vec<SiteView<'a>>,
+    /// `[nginx]`, the `http` level.
+    nginx: &'a crate::model::NginxHttpSpec,
+    /// `nginx.extra` as directives.
+    http_extra: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +48,8 @@ struct SiteView<'a> {
     upstreams: Vec<UpstreamView<'a>>,
     /// Whether some location carries WebSockets (the `map` is needed).
     websocket: bool,
+    /// The site's `extra` as nginx directives.
+    extra: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +61,13 @@ struct Location<'a> {
     read_timeout: String,
     websocket: bool,
     rate_limited: bool,
+    connect_timeout: String,
+    send_timeout: String,
+    buffering: bool,
+    /// `expires` of a static root; `None` when caching is off.
+    cache: Option<String>,
+    /// `extra` as nginx directives.
+    extra: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +110,14 @@ pub fn site<'a>(scope: &Scope<'a>) -> Site<'a> {
                         read_timeout: l.read_timeout.to_string(),
                         websocket: l.websocket,
                         rate_limited: l.rate_limited && site.rate_limit.is_some(),
+                        connect_timeout: format!("{}s", l.options.connect_timeout.seconds()),
+                        send_timeout: format!("{}s", l.options.send_timeout.seconds()),
+                        buffering: l.options.buffering,
+                        cache: match l.options.cache {
+                            Cache::For(d) => Some(d.to_string()),
+                            Cache::Off => None,
+                        },
+                        extra: extra::nginx_lines(&l.options.extra),
                     }
                 })
                 .collect();
@@ -107,6 +130,7 @@ pub fn site<'a>(scope: &Scope<'a>) -> Site<'a> {
                 spec: site,
                 body_size: site.client_max_body_size.nginx(),
                 websocket: locations.iter().any(|l| l.websocket),
+                extra: extra::nginx_lines(&site.options.extra),
                 locations,
                 health_upstream: health_service.map(|s| upstream_name(&d.project, &s.name)),
                 health_service_path: health_service
@@ -131,6 +155,8 @@ pub fn site<'a>(scope: &Scope<'a>) -> Site<'a> {
     Site {
         project: &d.project,
         sites,
+        nginx: &d.nginx,
+        http_extra: extra::nginx_lines(&d.nginx.extra),
     }
 }
 

@@ -96,13 +96,17 @@ pub struct Pgbouncer<'a> {
     /// `max_db_connections`: pools × (default + reserve), what one pooler
     /// may open to a database server at most.
     max_db_connections: u64,
+    /// `pgbouncer.extra` as `[pgbouncer]` settings.
+    extra: Vec<String>,
 }
 
 pub fn pgbouncer<'a>(scope: &Scope<'a>) -> Option<Pgbouncer<'a>> {
     let pools = scope.derived.pools.as_ref()?;
+    let pgbouncer = scope.d.pgbouncer.as_ref()?;
     Some(Pgbouncer {
         host: scope.host,
-        pgbouncer: scope.d.pgbouncer.as_ref()?,
+        pgbouncer,
+        extra: crate::validate::extra::ini_lines(&pgbouncer.extra),
         max_db_connections: pools.max_db_connections(),
         pools,
     })

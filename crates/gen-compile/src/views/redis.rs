@@ -12,12 +12,16 @@ pub struct Conf<'a> {
     /// `maxmemory` as redis.conf spells it: declared, or a quarter of the
     /// host's memory (`derive`).
     maxmemory: String,
+    /// `redis.extra` as redis.conf directives.
+    extra: Vec<String>,
 }
 
 pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
+    let redis = scope.d.redis.as_ref()?;
     Some(Conf {
         host: scope.host,
-        redis: scope.d.redis.as_ref()?,
+        redis,
+        extra: crate::validate::extra::redis_lines(&redis.extra),
         maxmemory: scope.derived.redis_maxmemory?.redis(),
     })
 }

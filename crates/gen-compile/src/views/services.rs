@@ -10,7 +10,7 @@ use crate::catalog;
 use crate::derive::environment::service_environment;
 use crate::escape;
 use crate::model::{HostSpec, ServiceSpec};
-use crate::profile::Runtime;
+use crate::profile::{Publish, Runtime};
 
 #[derive(Serialize)]
 pub struct ComposeFile<'a> {
@@ -19,6 +19,8 @@ pub struct ComposeFile<'a> {
     containers: Vec<Container<'a>>,
     /// Top-level `secrets:`: every secret of the containers, once, by name.
     compose_secrets: Vec<NamedPath<'a>>,
+    /// Top-level `volumes:`: the named volumes of the containers, once each.
+    named_volumes: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +44,8 @@ struct Container<'a> {
     healthcheck_test: Vec<String>,
     /// The memory limit as compose spells it (`2g`).
     memory: Option<String>,
+    /// The container options as compose spells them (`views::container`).
+    options: super::container::ComposeOptions,
 }
 
 pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
@@ -60,7 +64,16 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         }
     }
     compose_secrets.sort_by(|a, b| a.name.cmp(b.name));
+    let mut named_volumes: Vec<&'a str> = containers
+        .iter()
+        .flat_map(|c| c.spec.options.volumes.iter())
+        .filter(|v| !v.bind)
+        .map(|v| v.source.as_str())
+        .collect();
+    named_volumes.sort_unstable();
+    named_volumes.dedup();
     ComposeFile {
+        named_volumes,
         project: &d.project,
         host: scope.host,
         containers,
@@ -69,21 +82,23 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
 }
 
 fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
-    let publish = s.port.map(|port| {
+    let publish = s.port.and_then(|port| {
         let last = port.saturating_add(u16::try_from(s.replicas.saturating_sub(1)).unwrap_or(0));
         let range = if last == port {
             port.to_string()
         } else {
             format!("{port}-{last}")
         };
-        if s.publish_public {
-            format!("{range}:{port}")
-        } else {
-            format!("{}:{range}:{port}", scope.host.address)
+        match s.publish {
+            Publish::Public => Some(format!("{range}:{port}")),
+            Publish::Loopback => Some(format!("127.0.0.1:{range}:{port}")),
+            Publish::Private => Some(format!("{}:{range}:{port}", scope.host.address)),
+            Publish::None => None,
         }
     });
     let mut networks = vec!["backend"];
-    if s.port.is_some() || s.database.is_some() || s.redis {
+    // A port nothing publishes (`publish = "none"`) is reached over `backend` only.
+    if s.host_ports().first().is_some() || s.database.is_some() || s.redis {
         networks.push("frontend");
     }
     let healthcheck_test = match &s.healthcheck {
@@ -112,6 +127,7 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
         networks,
         healthcheck_test,
         memory: s.memory.map(|m| m.compose()),
+        options: super::container::compose_options(scope, s),
     }
 }
 
@@ -148,6 +164,10 @@ struct NativeService<'a> {
     memory_systemd: Option<String>,
     /// `CPUQuota=`: cpus × 100, as a percentage.
     cpu_quota: Option<String>,
+    /// `TimeoutStopSec=` (`stop_grace_period`, default 30s).
+    timeout_stop: String,
+    /// `extra` as `[Service]` lines.
+    extra_lines: Vec<String>,
 }
 
 pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
@@ -184,6 +204,11 @@ pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
             protect_home: if under_home { "read-only" } else { "yes" },
             memory_systemd: s.memory.map(|m| m.systemd()),
             cpu_quota: s.cpus.map(|c| format!("{}%", (c * 100.0).round() as u64)),
+            timeout_stop: s
+                .options
+                .stop_grace_period
+                .map_or_else(|| "30s".to_string(), |d| d.to_string()),
+            extra_lines: crate::validate::extra::systemd_lines(&s.extra),
         },
     })
 }
