@@ -20,6 +20,9 @@ pub struct Deployment {
     pub project: String,
     pub admin_email: Option<String>,
     pub internal_networks: Vec<Cidr>,
+    /// The compose `frontend` network's subnet (`network.container_subnet`,
+    /// or its default when containers share a host with their database).
+    pub container_subnet: Option<Cidr>,
     /// Sorted by name.
     pub hosts: Vec<HostSpec>,
     /// Sorted by name.

@@ -114,6 +114,12 @@ pub struct Network {
     /// Private networks of the deployment. Internal ports (database, pooler, cache,
     /// metrics) accept connections only from here.
     pub internal: Vec<Cidr>,
+    /// The compose `frontend` network of every host (`ipam.config.subnet`): a
+    /// private IPv4 network, /16 to /28, disjoint from `internal`. pg_hba.conf
+    /// admits it on a host only for the roles that host's containers use.
+    /// Default `172.30.0.0/24` when containers and the database they connect
+    /// to share a host.
+    pub container_subnet: Option<Cidr>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -4,6 +4,7 @@
 //! checked here and reported at the profile keys that drive them.
 
 pub mod connections;
+pub mod container_network;
 pub mod cron;
 pub mod environment;
 pub mod hba;

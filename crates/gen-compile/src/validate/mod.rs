@@ -10,6 +10,7 @@
 //! between sections. All of them report to one `Checker`, so a profile's
 //! problems are reported together, in the order the sections are read.
 
+mod containers;
 mod cross_checks;
 mod hosts;
 mod lints;
@@ -217,6 +218,7 @@ impl Checker<'_> {
             project: p.project.name.clone(),
             admin_email: p.project.admin_email.clone(),
             internal_networks: p.network.internal.clone(),
+            container_subnet: None,
             hosts,
             services,
             postgres,
@@ -230,6 +232,8 @@ impl Checker<'_> {
             rollout,
             allowed_lints,
         };
+        let mut deployment = deployment;
+        deployment.container_subnet = self.container_subnet(p, &deployment);
         self.cross_checks(&deployment);
         deployment
     }

@@ -19,6 +19,8 @@ pub struct ComposeFile<'a> {
     containers: Vec<Container<'a>>,
     /// Top-level `secrets:`: every secret of the containers, once, by name.
     compose_secrets: Vec<NamedPath<'a>>,
+    /// The `frontend` network's `ipam.config.subnet` (`network.container_subnet`).
+    container_subnet: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -65,6 +67,7 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         host: scope.host,
         containers,
         compose_secrets,
+        container_subnet: d.container_subnet.map(|c| c.to_string()),
     }
 }
 
