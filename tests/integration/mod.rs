@@ -19,6 +19,7 @@ mod limits;
 mod lints;
 mod live;
 mod pending;
+mod pg_memory;
 mod pg_versions;
 mod profile_files;
 mod promtool;

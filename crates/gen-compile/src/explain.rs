@@ -177,6 +177,10 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             if host.has(Role::DatabaseReplica) {
                 keys.extend(d.primary().map(|p| format!("hosts.{}", p.name)));
             }
+            // The other tenants of the host, subtracted from PGTune's memory.
+            for tenant in crate::derive::pg_memory::budget(d, host).tenants {
+                keys.push(tenant.key);
+            }
         }
         K::PgHba => {
             keys.extend([
@@ -320,6 +324,13 @@ pub fn derived_values(
             }
         }
         K::PostgresqlConf => {
+            let budget = crate::derive::pg_memory::budget(d, host);
+            out.push(value(
+                "memory (PGTune input)",
+                budget.memory.to_string(),
+                "host memory - services' memory limits x replicas - redis maxmemory on this host, at most postgres.memory",
+                budget.line(),
+            ));
             for setting in derived
                 .postgres
                 .get(&host.name)

@@ -201,6 +201,8 @@ pub struct PostgresSpec {
     pub max_connections: Option<u32>,
     /// The declared data size (`postgres.data_size`), PGTune's DB size input.
     pub data_size: Option<ByteSize>,
+    /// `postgres.memory`: a cap on the memory PGTune is given.
+    pub memory: Option<ByteSize>,
     pub synchronous_replicas: u32,
     pub replication_user: String,
     pub replication_passfile: String,

@@ -309,6 +309,10 @@ pub struct Postgres {
     /// with each database host's memory (less than it, 1x to 3x, more than 3x).
     /// Default: PGTune's default, 1x to 3x the memory.
     pub data_size: Option<ByteSize>,
+    /// The memory PostgreSQL is tuned for, as a cap: by default each database
+    /// host's memory less its other tenants (services' memory limits, Redis's
+    /// `maxmemory`); this may only lower it.
+    pub memory: Option<ByteSize>,
     /// Replicas that must confirm each commit (0 = asynchronous replication).
     pub synchronous_replicas: Option<u32>,
     /// The role replicas stream as (default `replicator`).

@@ -38,6 +38,9 @@ pub struct PostgresConf {
     pub warnings: Vec<String>,
     /// How `postgres.data_size` was read for this host, when declared.
     pub data_size: Option<String>,
+    /// How this host's memory for PostgreSQL was reached, when it is not the
+    /// whole host (`pg_memory::MemoryBudget::line`).
+    pub memory: Option<String>,
 }
 
 impl PostgresConf {
@@ -123,9 +126,9 @@ pub fn slot_name(host: &str) -> String {
     host.replace('-', "_")
 }
 
-fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
+fn tuning_input(pg: &PostgresSpec, host: &HostSpec, memory: ByteSize) -> TuningInput {
     TuningInput {
-        memory_bytes: host.memory.bytes(),
+        memory_bytes: memory.bytes(),
         cores: host.cores,
         storage: match host.storage {
             Storage::Hdd => postgres_tuning::Storage::Hdd,
@@ -140,7 +143,12 @@ fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
             Workload::Mixed => postgres_tuning::Workload::Mixed,
         },
         major_version: pg.version,
-        max_connections: pg.max_connections,
+        // An overridden max_connections is what work_mem is shared by.
+        max_connections: pg
+            .overrides
+            .get("max_connections")
+            .and_then(|v| v.trim_matches('\'').parse().ok())
+            .or(pg.max_connections),
     }
 }
 
@@ -246,9 +254,17 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
         return out;
     };
     let replicas: Vec<&HostSpec> = d.hosts_with(Role::DatabaseReplica).collect();
-    let primary_conf = derive_host(pg, primary, primary, &replicas, None);
+    let budget = |host: &HostSpec| super::pg_memory::budget(d, host);
+    let primary_conf = derive_host(pg, primary, &budget(primary), primary, &replicas, None);
     for replica in &replicas {
-        let conf = derive_host(pg, replica, primary, &replicas, Some(&primary_conf));
+        let conf = derive_host(
+            pg,
+            replica,
+            &budget(replica),
+            primary,
+            &replicas,
+            Some(&primary_conf),
+        );
         out.insert(replica.name.clone(), conf);
     }
     out.insert(primary.name.clone(), primary_conf);
@@ -258,13 +274,25 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
 fn derive_host(
     pg: &PostgresSpec,
     host: &HostSpec,
+    budget: &super::pg_memory::MemoryBudget,
     primary: &HostSpec,
     replicas: &[&HostSpec],
     primary_conf: Option<&PostgresConf>,
 ) -> PostgresConf {
     let is_replica = primary_conf.is_some();
-    let db_size = db_size(pg.data_size, host.memory);
-    let tuning = postgres_tuning::tune_with(&tuning_input(pg, host), db_size);
+    let db_size = db_size(pg.data_size, budget.memory);
+    // Settings derived from shared_buffers (wal_buffers, work_mem,
+    // huge_pages) follow an overridden value, not the one it replaces.
+    let shared_buffers_kb = pg
+        .overrides
+        .get("shared_buffers")
+        .and_then(|v| crate::units::postgres_memory("shared_buffers", v))
+        .map(|size| size.bytes() / 1024);
+    let tuning = postgres_tuning::tune_full(
+        &tuning_input(pg, host, budget.memory),
+        db_size,
+        shared_buffers_kb,
+    );
     let version = pg.version;
     let max_wal_senders = replicas.len() as u64 + 2;
 
@@ -539,6 +567,7 @@ fn derive_host(
         sections: Vec::new(),
         warnings: tuning.warnings.iter().map(ToString::to_string).collect(),
         data_size: pg.data_size.map(|size| data_size_line(size, db_size)),
+        memory: budget.is_reduced().then(|| budget.line()),
     };
 
     // A hot standby refuses to start when these are below the primary's values.
@@ -647,6 +676,7 @@ mod tests {
             }],
             warnings: Vec::new(),
             data_size: None,
+            memory: None,
         }
     }
 

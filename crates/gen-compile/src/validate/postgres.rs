@@ -127,6 +127,7 @@ impl Checker<'_> {
             extensions,
             max_connections: pg.max_connections,
             data_size: pg.data_size,
+            memory: pg.memory,
             synchronous_replicas: sync,
             replication_user,
             replication_passfile,
