@@ -25,6 +25,7 @@ mod profile_files;
 mod promtool;
 mod properties;
 mod pull;
+mod redis_holds;
 mod regressions;
 mod reproducible;
 mod requires;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::lints::LintCode;
 use crate::profile::{
-    EvictionPolicy, Persistence, PoolMode, Role, Runtime, ServiceRole, Storage, Workload,
+    EvictionPolicy, Persistence, PoolMode, RedisUse, Role, Runtime, ServiceRole, Storage, Workload,
 };
 use crate::units::{ByteSize, Cidr, Duration};
 
@@ -232,7 +232,10 @@ pub struct RedisSpec {
     pub port: u16,
     pub maxmemory: Option<ByteSize>,
     pub maxmemory_policy: EvictionPolicy,
+    /// `holds` contains `queues`.
     pub queues: bool,
+    /// What the keys are (`redis.holds`, or `queues = true`), sorted, once each.
+    pub holds: Vec<RedisUse>,
     pub persistence: Persistence,
     pub password_file: Option<String>,
 }

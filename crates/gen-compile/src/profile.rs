@@ -390,6 +390,17 @@ impl EvictionPolicy {
     }
 }
 
+/// What a Redis's keys are, which decides what it may evict.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisUse {
+    Queues,
+    Sessions,
+    Cache,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Persistence {
@@ -406,8 +417,12 @@ pub struct Redis {
     pub maxmemory: Option<ByteSize>,
     /// Default `noeviction` when `queues` is true, else `allkeys-lru`.
     pub maxmemory_policy: Option<EvictionPolicy>,
-    /// Redis carries job queues (Celery, Sidekiq, BullMQ): keys must never be evicted.
+    /// Shorthand for `holds = ["queues"]`; not together with `holds`.
     pub queues: Option<bool>,
+    /// What the keys are: `queues` (Celery, Sidekiq, BullMQ: never evicted),
+    /// `sessions` (evicting one logs a user out), `cache`. The eviction
+    /// policy defaults to `noeviction` when it holds queues or sessions.
+    pub holds: Option<Vec<RedisUse>>,
     /// Default `aof` with queues, `rdb` otherwise.
     pub persistence: Option<Persistence>,
     /// File holding `requirepass` for Redis (included by reference).
