@@ -627,6 +627,9 @@ pub fn render_human(e: &Explanation) -> String {
         catalog::Activation::DaemonReload { unit } => {
             format!("systemctl daemon-reload, then restart {unit}")
         }
+        catalog::Activation::ComposeService { project, service } => {
+            format!("docker compose --project-name {project} restart {service}")
+        }
     };
     let _ = writeln!(out, "  on change   {action}");
     if !e.inputs.is_empty() {

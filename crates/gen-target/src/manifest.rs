@@ -329,6 +329,20 @@ fn is_account(value: &str) -> bool {
 }
 
 /// A systemd unit name gen may pass to `systemctl`: never an option.
+/// A compose project or service name as gen writes them: lowercase letters,
+/// digits, `-` and `_`, starting with a letter or digit (never an option).
+pub fn is_compose_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 63
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+}
+
 pub fn is_unit_name(value: &str) -> bool {
     let Some((stem, suffix)) = value.rsplit_once('.') else {
         return false;
@@ -417,8 +431,13 @@ fn check_record(record: &FileRecord) -> std::result::Result<(), &'static str> {
     {
         return Err("holds control characters");
     }
+    if let Activation::ComposeService { project, service } = &record.activation {
+        if !is_compose_name(project) || !is_compose_name(service) {
+            return Err("names a compose project or service that is not a plain name");
+        }
+    }
     let unit = match &record.activation {
-        Activation::None => None,
+        Activation::None | Activation::ComposeService { .. } => None,
         Activation::Reload { unit }
         | Activation::Restart { unit }
         | Activation::DaemonReload { unit } => Some(unit),
