@@ -3,6 +3,7 @@ mod build_check;
 mod build_errors;
 mod bundled;
 mod check;
+mod container_datatier;
 mod container_network;
 mod containment;
 mod content;

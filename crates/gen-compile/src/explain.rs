@@ -117,6 +117,30 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 environment_keys(d, service, &mut keys);
             }
             push_unique(&mut keys, format!("{host_key}.address"));
+            if crate::derive::datatier::postgres_container(d, host) {
+                for key in [
+                    "postgres.runtime",
+                    "postgres.image",
+                    "postgres.superuser_password_file",
+                    "postgres.version",
+                    "postgres.port",
+                ] {
+                    push_unique(&mut keys, key.into());
+                }
+            }
+            if crate::derive::datatier::redis_container(d, host) {
+                for key in [
+                    "redis.runtime",
+                    "redis.image",
+                    "redis.port",
+                    "redis.password_file",
+                ] {
+                    push_unique(&mut keys, key.into());
+                }
+            }
+            if d.container_subnet.is_some() {
+                push_unique(&mut keys, "network.container_subnet".into());
+            }
         }
         K::ComposeUnit => keys.extend(
             d.services_on(host)
@@ -310,6 +334,25 @@ pub fn derived_values(
                 .filter(|s| s.runtime == Runtime::Container)
             {
                 environment_values(d, service, &mut out);
+            }
+            if let Some(pg) = d
+                .postgres
+                .as_ref()
+                .filter(|_| crate::derive::datatier::postgres_container(d, host))
+            {
+                let budget = crate::derive::pg_memory::budget(d, host);
+                out.push(value(
+                    "postgres memory limit",
+                    budget.memory.compose(),
+                    "the memory its postgresql.conf is tuned for",
+                    budget.line(),
+                ));
+                out.push(value(
+                    "postgres data volume target",
+                    crate::derive::datatier::postgres_volume_target(pg.version),
+                    "/var/lib/postgresql from 18 (PGDATA /var/lib/postgresql/<major>/docker), /var/lib/postgresql/data before",
+                    format!("postgres.version {}", pg.version),
+                ));
             }
         }
         K::ComposeUnit => out.push(value(

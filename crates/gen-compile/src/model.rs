@@ -193,6 +193,12 @@ pub struct DatabaseUse {
 #[derive(Debug, Clone, Serialize)]
 pub struct PostgresSpec {
     pub version: u32,
+    /// Native (Debian's cluster) or a compose service on the database host.
+    pub runtime: Runtime,
+    /// Container only.
+    pub image: Option<String>,
+    /// Container only: `POSTGRES_PASSWORD_FILE`'s source on the host.
+    pub superuser_password_file: Option<String>,
     pub workload: Workload,
     pub database: String,
     pub users: Vec<String>,
@@ -229,6 +235,10 @@ pub struct PgbouncerSpec {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RedisSpec {
+    /// Native (Debian's redis-server) or a compose service on the cache host.
+    pub runtime: Runtime,
+    /// Container only.
+    pub image: Option<String>,
     pub port: u16,
     pub maxmemory: Option<ByteSize>,
     pub maxmemory_policy: EvictionPolicy,

@@ -293,6 +293,15 @@ pub struct Postgres {
     /// Major version (13 to 18); `gen check` checks the files with a server of this version.
     #[schemars(range(min = 13, max = 18))]
     pub version: u32,
+    /// `native` (Debian's packages, default) or `container`: the official
+    /// image in the host's compose file, with gen's postgresql.conf and
+    /// pg_hba.conf mounted read-only.
+    pub runtime: Option<Runtime>,
+    /// Container only: the image, pinned like service images (`postgres:18.1-bookworm`).
+    pub image: Option<String>,
+    /// Container only: the file on the host holding the superuser's password
+    /// (`POSTGRES_PASSWORD_FILE`, read once when the data volume is created).
+    pub superuser_password_file: Option<String>,
     /// What the database mostly serves; drives the derived tuning (PGTune).
     pub workload: Workload,
     /// The application database.
@@ -412,6 +421,11 @@ pub enum Persistence {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Redis {
+    /// `native` (Debian's package, default) or `container`: the image in the
+    /// cache host's compose file, with gen's redis.conf mounted read-only.
+    pub runtime: Option<Runtime>,
+    /// Container only: the image, pinned (`redis:7.2.5-bookworm`).
+    pub image: Option<String>,
     pub port: Option<u16>,
     /// Memory cap (default a quarter of the host's memory).
     pub maxmemory: Option<ByteSize>,

@@ -6,6 +6,7 @@
 pub mod connections;
 pub mod container_network;
 pub mod cron;
+pub mod datatier;
 pub mod environment;
 pub mod hba;
 pub mod health;

@@ -51,7 +51,9 @@ impl PostgresConf {
             .find(|s| s.name == name)
     }
 
-    fn set(&mut self, name: &str, value: String, origin: SettingOrigin) {
+    /// Replaces an existing setting's value and origin; a name not in the
+    /// conf is left out.
+    pub(super) fn set(&mut self, name: &str, value: String, origin: SettingOrigin) {
         for section in &mut self.sections {
             if let Some(setting) = section.settings.iter_mut().find(|s| s.name == name) {
                 setting.value = value;
@@ -255,9 +257,18 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
     };
     let replicas: Vec<&HostSpec> = d.hosts_with(Role::DatabaseReplica).collect();
     let budget = |host: &HostSpec| super::pg_memory::budget(d, host);
-    let primary_conf = derive_host(pg, primary, &budget(primary), primary, &replicas, None);
+    let primary_conf = derive_host(
+        &d.project,
+        pg,
+        primary,
+        &budget(primary),
+        primary,
+        &replicas,
+        None,
+    );
     for replica in &replicas {
         let conf = derive_host(
+            &d.project,
             pg,
             replica,
             &budget(replica),
@@ -272,6 +283,7 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
 }
 
 fn derive_host(
+    project: &str,
     pg: &PostgresSpec,
     host: &HostSpec,
     budget: &super::pg_memory::MemoryBudget,
@@ -630,6 +642,10 @@ fn derive_host(
             settings: extensions,
         },
     ];
+
+    if pg.runtime == crate::profile::Runtime::Container {
+        super::datatier::containerise(&mut conf, pg, project);
+    }
 
     // Overrides win over everything gen derived; new names get their own section.
     let mut extra = Vec::new();

@@ -12,6 +12,7 @@
 
 mod containers;
 mod cross_checks;
+mod datatier;
 mod hosts;
 mod lints;
 mod maintenance;
@@ -207,6 +208,8 @@ impl Checker<'_> {
         let redis = self.redis(p, &hosts);
         let sites = self.sites(p, &hosts);
         let backup = self.backup(p);
+        self.container_backup(p);
+        self.data_service_names(p);
         let maintenance = self.maintenance(p);
         let monitoring = self.monitoring(p);
         let alerts = self.alerts(p);

@@ -61,7 +61,10 @@ impl Checker<'_> {
         }
         let port = r.port.unwrap_or(6379);
         self.unprivileged_port("redis.port", port, "Redis listens on 6379 by default");
+        let (runtime, image) = self.redis_runtime(r);
         Some(RedisSpec {
+            runtime,
+            image,
             port,
             maxmemory: r.maxmemory,
             maxmemory_policy: policy,

@@ -4,6 +4,7 @@
 //! saying what its template reads. Templates only lay these values out: every
 //! number, path and list they print is computed here or in `derive/`.
 
+mod datatier;
 mod health_gate;
 mod monitoring;
 mod nginx;

@@ -12,6 +12,10 @@ pub struct Conf<'a> {
     /// `maxmemory` as redis.conf spells it: declared, or a quarter of the
     /// host's memory (`derive`).
     maxmemory: String,
+    /// Runs as the `redis` compose service (data in its volume at `/data`,
+    /// logs to docker).
+    container: bool,
+    project: &'a str,
 }
 
 pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
@@ -19,5 +23,7 @@ pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
         host: scope.host,
         redis: scope.d.redis.as_ref()?,
         maxmemory: scope.derived.redis_maxmemory?.redis(),
+        container: crate::derive::datatier::redis_container(scope.d, scope.host),
+        project: &scope.d.project,
     })
 }

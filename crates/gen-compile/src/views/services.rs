@@ -21,6 +21,10 @@ pub struct ComposeFile<'a> {
     compose_secrets: Vec<NamedPath<'a>>,
     /// The `frontend` network's `ipam.config.subnet` (`network.container_subnet`).
     container_subnet: Option<String>,
+    /// PostgreSQL and Redis when they run in this compose file.
+    data_services: Vec<super::datatier::DataService>,
+    /// Their named volumes.
+    data_volumes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -44,6 +48,8 @@ struct Container<'a> {
     healthcheck_test: Vec<String>,
     /// The memory limit as compose spells it (`2g`).
     memory: Option<String>,
+    /// Data-tier services on this host it waits for (healthy).
+    data_depends_on: Vec<&'static str>,
 }
 
 pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
@@ -61,13 +67,23 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
             }
         }
     }
+    if let Some(path) = super::datatier::superuser_secret(scope) {
+        compose_secrets.push(NamedPath {
+            name: super::datatier::SUPERUSER_SECRET,
+            path,
+        });
+    }
     compose_secrets.sort_by(|a, b| a.name.cmp(b.name));
+    let data_services = super::datatier::services(scope);
+    let data_volumes = super::datatier::volumes(&data_services);
     ComposeFile {
         project: &d.project,
         host: scope.host,
         containers,
         compose_secrets,
         container_subnet: d.container_subnet.map(|c| c.to_string()),
+        data_services,
+        data_volumes,
     }
 }
 
@@ -115,6 +131,7 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
         networks,
         healthcheck_test,
         memory: s.memory.map(|m| m.compose()),
+        data_depends_on: super::datatier::depends_on(scope, s),
     }
 }
 
