@@ -90,9 +90,9 @@ fn reason<'a>(conf: &'a str, name: &str) -> &'a str {
 /// PGTune's spelling of a kB amount (formatValue): GB, MB or kB, the largest
 /// unit that divides it.
 fn pgtune_kb(kb: u64) -> String {
-    if kb % (1024 * 1024) == 0 {
+    if kb.is_multiple_of(1024 * 1024) {
         format!("{}GB", kb / (1024 * 1024))
-    } else if kb % 1024 == 0 {
+    } else if kb.is_multiple_of(1024) {
         format!("{}MB", kb / 1024)
     } else {
         format!("{kb}kB")
@@ -169,7 +169,6 @@ fn a_host_that_leaves_postgres_less_than_512mib_is_refused_at_the_last_tenant() 
 fn a_host_with_no_tenants_keeps_pgtunes_numbers() {
     let profile = pilot("")
         .replace("roles = [\"api\", \"worker\", \"database_primary\", \"pooler\", \"cache\"]", "roles = [\"database_primary\", \"pooler\"]")
-        .replace("hardware = {", "hardware = {")
         + "\n[hosts.app1]\naddress = \"10.9.0.20\"\nroles = [\"api\", \"worker\", \"cache\"]\nhardware = { cores = 4, memory = \"12GiB\", storage = \"ssd\" }\n";
     let conf = built_conf(&profile);
     assert_eq!(setting(&conf, "shared_buffers"), "3GB");
