@@ -586,6 +586,17 @@ mod tests {
             },
             "not a systemd unit name",
         );
+        for (project, service) in [("shop", "--file=/tmp/x"), ("-p", "postgres"), ("shop", "")] {
+            refused(
+                &|m| {
+                    m.files[0].activation = Activation::ComposeService {
+                        project: project.into(),
+                        service: service.into(),
+                    }
+                },
+                "compose project or service that is not a plain name",
+            );
+        }
         refused(
             &|m| m.host = "db1\u{1b}]0;owned\u{7}".into(),
             "not a plain name",
