@@ -170,8 +170,8 @@ impl Activating {
                 })
             }
             Activating::No(why) => {
-                for command in gen_live::activate::commands(&owed) {
-                    eprintln!("skipped ({why}): systemctl {}", command.join(" "));
+                for command in gen_live::activate::shown_commands(&owed) {
+                    eprintln!("skipped ({why}): {command}");
                 }
                 Ok(Vec::new())
             }

@@ -5,7 +5,7 @@ use camino::Utf8Path;
 use crate::cli::{Format, Outcome};
 use crate::commands::live::Activating;
 use gen_live::accounts::Accounts;
-use gen_live::activate::{commands, outstanding};
+use gen_live::activate::outstanding;
 use gen_live::apply::Session;
 use gen_live::generation::{self, Store};
 use gen_live::plan::{restore_activations, Activations};
@@ -198,8 +198,5 @@ pub fn verify(root: &Utf8Path, format: Format) -> Result<Outcome> {
 
 /// Activations as the `systemctl` commands that run them.
 fn shown_commands(activations: &Activations) -> Vec<String> {
-    commands(activations)
-        .iter()
-        .map(|args| format!("systemctl {}", args.join(" ")))
-        .collect()
+    gen_live::activate::shown_commands(activations)
 }

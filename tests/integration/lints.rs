@@ -1088,3 +1088,20 @@ fn gen_lints_explains_one_lint() {
         unknown.stderr
     );
 }
+
+#[test]
+fn evicting_sessions() {
+    // SpherosegV4 27 and 402: Redis "for session management and caching",
+    // then `CONFIG SET maxmemory-policy allkeys-lru`.
+    let stderr = lint_case(
+        "spheroseg",
+        SPHEROSEG,
+        &[(
+            "maxmemory = \"1GiB\"\n",
+            "maxmemory = \"1GiB\"\nholds = [\"sessions\", \"cache\"]\nmaxmemory_policy = \"allkeys-lru\"\n",
+        )],
+        "evicting-sessions",
+        "profiles/spheroseg.toml:32:20",
+    );
+    insta::assert_snapshot!(stderr);
+}

@@ -278,11 +278,12 @@ impl ArtifactKind {
 
 /// Templates that are not an artifact of a host: the shared header every
 /// artifact includes, and the Ansible inventory and playbook (`gen ansible`).
-const SUPPORT_TEMPLATES: [(&str, &str); 4] = [
+const SUPPORT_TEMPLATES: [(&str, &str); 5] = [
     template!("ansible/inventory.ini.j2"),
     template!("ansible/playbook.yml.j2"),
     template!("compose/service.j2"),
     template!("header.j2"),
+    template!("compose/datatier.j2"),
 ];
 
 /// The text of a template that is not an artifact's (`ansible/…`, `header.j2`).

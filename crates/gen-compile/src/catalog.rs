@@ -6,6 +6,7 @@
 pub use gen_target::{Activation, Validator};
 
 pub use crate::artifact_kind::ArtifactKind;
+use crate::derive::datatier;
 use crate::model::{Deployment, HostSpec, ServiceSpec};
 use crate::profile::{Role, Runtime};
 
@@ -144,11 +145,30 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         }
     };
     let pg_version = at.d.postgres.as_ref().map_or(0, |pg| pg.version);
+    let compose =
+        at.runs(Runtime::Container).next().is_some() || datatier::any_container(at.d, at.host);
+    // A containerised data tier's files: gen's directory, root-owned and
+    // world-readable (the image's postgres/redis user is not a host user),
+    // and a change restarts that compose service only.
+    let data_file = |path: String, service: &str| {
+        let mut spec = ArtifactSpec::new(
+            kind,
+            path,
+            Activation::ComposeService {
+                project: p.to_string(),
+                service: service.to_string(),
+            },
+        );
+        spec.mode = 0o644;
+        spec.owner = "root";
+        spec.group = "root";
+        vec![spec]
+    };
+    let pg_container = datatier::postgres_container(at.d, at.host);
+    let pg_dir = datatier::postgres_config_dir(p, pg_version);
     match kind {
-        K::ComposeFile => when(at.runs(Runtime::Container).next().is_some(), &|| {
-            (compose_path(p), restart(&compose_unit(p)))
-        }),
-        K::ComposeUnit => when(at.runs(Runtime::Container).next().is_some(), &|| {
+        K::ComposeFile => when(compose, &|| (compose_path(p), restart(&compose_unit(p)))),
+        K::ComposeUnit => when(compose, &|| {
             let unit = compose_unit(p);
             (unit_path(&unit), daemon_reload(&unit))
         }),
@@ -173,6 +193,17 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         K::HealthGate => when(
             !crate::derive::health::gate_probes(at.d, at.host).is_empty(),
             &|| (format!("/usr/local/sbin/{p}-health-gate"), Activation::None),
+        ),
+        K::PostgresqlConf if pg_container => data_file(
+            format!("{pg_dir}/postgresql.conf"),
+            datatier::POSTGRES_SERVICE,
+        ),
+        K::PgHba if pg_container => {
+            data_file(format!("{pg_dir}/pg_hba.conf"), datatier::POSTGRES_SERVICE)
+        }
+        K::RedisConf if datatier::redis_container(at.d, at.host) => data_file(
+            format!("{}/redis.conf", datatier::redis_config_dir(p)),
+            datatier::REDIS_SERVICE,
         ),
         K::PostgresqlConf => when(at.database(), &|| {
             let (dir, unit) = postgres_cluster(pg_version);

@@ -123,6 +123,30 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 environment_keys(d, service, &mut keys);
             }
             push_unique(&mut keys, format!("{host_key}.address"));
+            if crate::derive::datatier::postgres_container(d, host) {
+                for key in [
+                    "postgres.runtime",
+                    "postgres.image",
+                    "postgres.superuser_password_file",
+                    "postgres.version",
+                    "postgres.port",
+                ] {
+                    push_unique(&mut keys, key.into());
+                }
+            }
+            if crate::derive::datatier::redis_container(d, host) {
+                for key in [
+                    "redis.runtime",
+                    "redis.image",
+                    "redis.port",
+                    "redis.password_file",
+                ] {
+                    push_unique(&mut keys, key.into());
+                }
+            }
+            if d.container_subnet.is_some() {
+                push_unique(&mut keys, "network.container_subnet".into());
+            }
         }
         K::ComposeUnit => keys.extend(
             d.services_on(host)
@@ -182,6 +206,10 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             ]);
             if host.has(Role::DatabaseReplica) {
                 keys.extend(d.primary().map(|p| format!("hosts.{}", p.name)));
+            }
+            // The other tenants of the host, subtracted from PGTune's memory.
+            for tenant in crate::derive::pg_memory::budget(d, host).tenants {
+                keys.push(tenant.key);
             }
         }
         K::PgHba => {
@@ -313,6 +341,25 @@ pub fn derived_values(
             {
                 environment_values(d, service, &mut out);
             }
+            if let Some(pg) = d
+                .postgres
+                .as_ref()
+                .filter(|_| crate::derive::datatier::postgres_container(d, host))
+            {
+                let budget = crate::derive::pg_memory::budget(d, host);
+                out.push(value(
+                    "postgres memory limit",
+                    budget.memory.compose(),
+                    "the memory its postgresql.conf is tuned for",
+                    budget.line(),
+                ));
+                out.push(value(
+                    "postgres data volume target",
+                    crate::derive::datatier::postgres_volume_target(pg.version),
+                    "/var/lib/postgresql from 18 (PGDATA /var/lib/postgresql/<major>/docker), /var/lib/postgresql/data before",
+                    format!("postgres.version {}", pg.version),
+                ));
+            }
         }
         K::ComposeUnit => out.push(value(
             "compose file",
@@ -326,6 +373,13 @@ pub fn derived_values(
             }
         }
         K::PostgresqlConf => {
+            let budget = crate::derive::pg_memory::budget(d, host);
+            out.push(value(
+                "memory (PGTune input)",
+                budget.memory.to_string(),
+                "host memory - services' memory limits x replicas - redis maxmemory on this host, at most postgres.memory",
+                budget.line(),
+            ));
             for setting in derived
                 .postgres
                 .get(&host.name)
@@ -631,6 +685,9 @@ pub fn render_human(e: &Explanation) -> String {
         catalog::Activation::Restart { unit } => format!("systemctl restart {unit}"),
         catalog::Activation::DaemonReload { unit } => {
             format!("systemctl daemon-reload, then restart {unit}")
+        }
+        catalog::Activation::ComposeService { project, service } => {
+            format!("docker compose --project-name {project} restart {service}")
         }
     };
     let _ = writeln!(out, "  on change   {action}");

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::lints::LintCode;
 use crate::profile::{
-    EvictionPolicy, Persistence, PoolMode, Role, Runtime, ServiceRole, Storage, Workload,
+    EvictionPolicy, Persistence, PoolMode, RedisUse, Role, Runtime, ServiceRole, Storage, Workload,
 };
 use crate::units::{ByteSize, Cidr, Duration};
 
@@ -23,6 +23,9 @@ pub struct Deployment {
     pub project: String,
     pub admin_email: Option<String>,
     pub internal_networks: Vec<Cidr>,
+    /// The compose `frontend` network's subnet (`network.container_subnet`,
+    /// or its default when containers share a host with their database).
+    pub container_subnet: Option<Cidr>,
     /// Sorted by name.
     pub hosts: Vec<HostSpec>,
     /// Sorted by name.
@@ -214,6 +217,12 @@ pub struct DatabaseUse {
 #[derive(Debug, Clone, Serialize)]
 pub struct PostgresSpec {
     pub version: u32,
+    /// Native (Debian's cluster) or a compose service on the database host.
+    pub runtime: Runtime,
+    /// Container only.
+    pub image: Option<String>,
+    /// Container only: `POSTGRES_PASSWORD_FILE`'s source on the host.
+    pub superuser_password_file: Option<String>,
     pub workload: Workload,
     pub database: String,
     pub users: Vec<String>,
@@ -222,6 +231,8 @@ pub struct PostgresSpec {
     pub max_connections: Option<u32>,
     /// The declared data size (`postgres.data_size`), PGTune's DB size input.
     pub data_size: Option<ByteSize>,
+    /// `postgres.memory`: a cap on the memory PGTune is given.
+    pub memory: Option<ByteSize>,
     pub synchronous_replicas: u32,
     pub replication_user: String,
     pub replication_passfile: String,
@@ -249,10 +260,17 @@ pub struct PgbouncerSpec {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RedisSpec {
+    /// Native (Debian's redis-server) or a compose service on the cache host.
+    pub runtime: Runtime,
+    /// Container only.
+    pub image: Option<String>,
     pub port: u16,
     pub maxmemory: Option<ByteSize>,
     pub maxmemory_policy: EvictionPolicy,
+    /// `holds` contains `queues`.
     pub queues: bool,
+    /// What the keys are (`redis.holds`, or `queues = true`), sorted, once each.
+    pub holds: Vec<RedisUse>,
     pub persistence: Persistence,
     pub password_file: Option<String>,
     pub extra: ExtraSpec,

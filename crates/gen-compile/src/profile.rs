@@ -121,6 +121,12 @@ pub struct Network {
     /// Private networks of the deployment. Internal ports (database, pooler, cache,
     /// metrics) accept connections only from here.
     pub internal: Vec<Cidr>,
+    /// The compose `frontend` network of every host (`ipam.config.subnet`): a
+    /// private IPv4 network, /16 to /28, disjoint from `internal`. pg_hba.conf
+    /// admits it on a host only for the roles that host's containers use.
+    /// Default `172.30.0.0/24` when containers and the database they connect
+    /// to share a host.
+    pub container_subnet: Option<Cidr>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -319,6 +325,15 @@ pub struct Postgres {
     /// Major version (13 to 18); `gen check` checks the files with a server of this version.
     #[schemars(range(min = 13, max = 18))]
     pub version: u32,
+    /// `native` (Debian's packages, default) or `container`: the official
+    /// image in the host's compose file, with gen's postgresql.conf and
+    /// pg_hba.conf mounted read-only.
+    pub runtime: Option<Runtime>,
+    /// Container only: the image, pinned like service images (`postgres:18.1-bookworm`).
+    pub image: Option<String>,
+    /// Container only: the file on the host holding the superuser's password
+    /// (`POSTGRES_PASSWORD_FILE`, read once when the data volume is created).
+    pub superuser_password_file: Option<String>,
     /// What the database mostly serves; drives the derived tuning (PGTune).
     pub workload: Workload,
     /// The application database.
@@ -335,6 +350,10 @@ pub struct Postgres {
     /// with each database host's memory (less than it, 1x to 3x, more than 3x).
     /// Default: PGTune's default, 1x to 3x the memory.
     pub data_size: Option<ByteSize>,
+    /// The memory PostgreSQL is tuned for, as a cap: by default each database
+    /// host's memory less its other tenants (services' memory limits, Redis's
+    /// `maxmemory`); this may only lower it.
+    pub memory: Option<ByteSize>,
     /// Replicas that must confirm each commit (0 = asynchronous replication).
     pub synchronous_replicas: Option<u32>,
     /// The role replicas stream as (default `replicator`).
@@ -415,6 +434,17 @@ impl EvictionPolicy {
     }
 }
 
+/// What a Redis's keys are, which decides what it may evict.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisUse {
+    Queues,
+    Sessions,
+    Cache,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Persistence {
@@ -426,13 +456,22 @@ pub enum Persistence {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Redis {
+    /// `native` (Debian's package, default) or `container`: the image in the
+    /// cache host's compose file, with gen's redis.conf mounted read-only.
+    pub runtime: Option<Runtime>,
+    /// Container only: the image, pinned (`redis:7.2.5-bookworm`).
+    pub image: Option<String>,
     pub port: Option<u16>,
     /// Memory cap (default a quarter of the host's memory).
     pub maxmemory: Option<ByteSize>,
     /// Default `noeviction` when `queues` is true, else `allkeys-lru`.
     pub maxmemory_policy: Option<EvictionPolicy>,
-    /// Redis carries job queues (Celery, Sidekiq, BullMQ): keys must never be evicted.
+    /// Shorthand for `holds = ["queues"]`; not together with `holds`.
     pub queues: Option<bool>,
+    /// What the keys are: `queues` (Celery, Sidekiq, BullMQ: never evicted),
+    /// `sessions` (evicting one logs a user out), `cache`. The eviction
+    /// policy defaults to `noeviction` when it holds queues or sessions.
+    pub holds: Option<Vec<RedisUse>>,
     /// Default `aof` with queues, `rdb` otherwise.
     pub persistence: Option<Persistence>,
     /// File holding `requirepass` for Redis (included by reference).

@@ -21,6 +21,49 @@ pub const SYSTEMCTL_ENV: &str = "GEN_SYSTEMCTL";
 
 /// `systemctl stop`'s exit status for a unit systemd does not know.
 const NO_SUCH_UNIT: i32 = 5;
+/// Names the program run for compose restarts instead of `docker` (tests
+/// record the calls; a host with another engine points it at its CLI).
+pub const DOCKER_ENV: &str = "GEN_DOCKER";
+
+/// The compose restarts the activations ask for: each one `docker`'s argv,
+/// the project and service as separate arguments (no shell), run after the
+/// systemctl commands.
+pub fn compose_commands(activations: &Activations) -> Vec<Vec<String>> {
+    activations
+        .compose_restart
+        .iter()
+        .map(|s| {
+            vec![
+                "compose".to_string(),
+                "--project-name".to_string(),
+                s.project.clone(),
+                "restart".to_string(),
+                s.service.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// Every command the activations ask for, as shown to a person:
+/// `systemctl restart x.service`, `docker compose … restart postgres`.
+pub fn shown_commands(activations: &Activations) -> Vec<String> {
+    commands(activations)
+        .iter()
+        .map(|args| format!("systemctl {}", args.join(" ")))
+        .chain(
+            compose_commands(activations)
+                .iter()
+                .map(|args| format!("docker {}", args.join(" "))),
+        )
+        .collect()
+}
+
+fn program_from(env: &str, default: &str) -> String {
+    std::env::var(env)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
 
 /// The commands the activations ask for, in the order they run.
 pub fn commands(activations: &Activations) -> Vec<Vec<String>> {
@@ -72,10 +115,7 @@ impl Report {
 
 /// Runs every command, even after one fails, and reports them all.
 pub fn run(activations: &Activations) -> Report {
-    let program = std::env::var(SYSTEMCTL_ENV)
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "systemctl".to_string());
+    let program = program_from(SYSTEMCTL_ENV, "systemctl");
     let mut report = Report::default();
     let mut left = Activations::default();
     for args in commands(activations) {
@@ -102,6 +142,23 @@ pub fn run(activations: &Activations) -> Report {
             _ => left.daemon_reload = true,
         }
     }
+    let docker = program_from(DOCKER_ENV, "docker");
+    for (args, service) in compose_commands(activations)
+        .into_iter()
+        .zip(&activations.compose_restart)
+    {
+        let shown = format!("{docker} {}", args.join(" "));
+        let failure = match Command::new(&docker).args(&args).status() {
+            Ok(status) if status.success() => {
+                report.ran.push(shown);
+                continue;
+            }
+            Ok(status) => format!("`{shown}` exited with {status}"),
+            Err(e) => format!("`{shown}` could not run: {e}"),
+        };
+        report.failures.push(failure);
+        left.compose_restart.push(service.clone());
+    }
     report.left = if left.daemon_reload {
         activations.clone()
     } else {
@@ -125,6 +182,7 @@ mod tests {
             daemon_reload: true,
             restart: units(&["a.service", "b.service"]),
             reload: units(&["c.service", "d.service"]),
+            compose_restart: vec![],
         };
         let left = Activations {
             stop: vec![],
@@ -133,6 +191,7 @@ mod tests {
             // failed restart leaves the reload owed.
             restart: units(&["b.service", "d.service"]),
             reload: units(&["c.service"]),
+            compose_restart: vec![],
         };
         assert_eq!(
             asked.still_in(&left),
@@ -141,6 +200,7 @@ mod tests {
                 daemon_reload: false,
                 restart: units(&["b.service"]),
                 reload: units(&["c.service", "d.service"]),
+                compose_restart: vec![],
             }
         );
         assert!(asked.still_in(&Activations::default()).is_empty());
@@ -149,11 +209,52 @@ mod tests {
             daemon_reload: false,
             restart: units(&["c.service"]),
             reload: units(&["e.service"]),
+            compose_restart: vec![],
         });
         assert_eq!(
             union.restart,
             units(&["a.service", "b.service", "c.service"])
         );
         assert_eq!(union.reload, units(&["d.service", "e.service"]));
+    }
+
+    /// A compose restart is docker's argv, the names as separate arguments;
+    /// a record written before compose restarts existed still reads, and
+    /// one without them is written as before.
+    #[test]
+    fn compose_restarts_are_argv_and_records_stay_compatible() {
+        use crate::plan::ComposeService;
+        let asked = Activations {
+            compose_restart: vec![ComposeService {
+                project: "shop".into(),
+                service: "postgres".into(),
+            }],
+            ..Activations::default()
+        };
+        assert_eq!(
+            compose_commands(&asked),
+            vec![vec![
+                "compose".to_string(),
+                "--project-name".into(),
+                "shop".into(),
+                "restart".into(),
+                "postgres".into()
+            ]]
+        );
+        assert_eq!(
+            shown_commands(&asked),
+            ["docker compose --project-name shop restart postgres"]
+        );
+        assert!(!asked.is_empty());
+        assert_eq!(asked.still_in(&asked), asked);
+        assert!(asked.still_in(&Activations::default()).is_empty());
+        assert_eq!(asked.union(&Activations::default()), asked);
+        let old: Activations =
+            serde_json::from_str(r#"{"daemon_reload":true,"restart":[],"reload":[]}"#).unwrap();
+        assert!(old.compose_restart.is_empty());
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"daemon_reload":true,"restart":[],"reload":[]}"#
+        );
     }
 }

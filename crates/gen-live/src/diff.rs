@@ -36,11 +36,7 @@ pub fn has_differences(diffs: &[HostDiff]) -> bool {
 
 /// The pending activations as the commands that will run, one line.
 fn pending_line(pending: &Activations) -> String {
-    crate::activate::commands(pending)
-        .iter()
-        .map(|args| format!("systemctl {}", args.join(" ")))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::activate::shown_commands(pending).join(", ")
 }
 
 const HIDDEN: &str = "content changed (credentials: not shown)";
@@ -99,6 +95,9 @@ fn action_word(change: &Change) -> String {
             format!("daemon-reload (for {unit})")
         }
         Activation::DaemonReload { unit } => format!("daemon-reload, restart {unit}"),
+        Activation::ComposeService { project, service } => {
+            format!("restart compose service {project}/{service}")
+        }
     }
 }
 

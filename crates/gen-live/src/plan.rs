@@ -110,6 +110,20 @@ pub struct Activations {
     pub restart: Vec<String>,
     /// Units reloaded; a unit that is restarted is not also reloaded.
     pub reload: Vec<String>,
+    /// Compose services restarted, after the units (the compose unit may
+    /// have just recreated them). Absent from records written before gen
+    /// knew them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compose_restart: Vec<ComposeService>,
+}
+
+/// One service of a compose project (`docker compose --project-name
+/// <project> restart <service>`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeService {
+    pub project: String,
+    pub service: String,
 }
 
 impl Activations {
@@ -118,6 +132,7 @@ impl Activations {
             && !self.daemon_reload
             && self.restart.is_empty()
             && self.reload.is_empty()
+            && self.compose_restart.is_empty()
     }
 
     /// Both sets of commands, as one run: a unit restarted by either is not
@@ -128,11 +143,18 @@ impl Activations {
         let reload: BTreeSet<String> = self.reload.iter().chain(&other.reload).cloned().collect();
         // A unit brought back (restarted) after it was dropped is not stopped.
         let stop: BTreeSet<String> = self.stop.iter().chain(&other.stop).cloned().collect();
+        let compose_restart: BTreeSet<ComposeService> = self
+            .compose_restart
+            .iter()
+            .chain(&other.compose_restart)
+            .cloned()
+            .collect();
         Activations {
             stop: stop.difference(&restart).cloned().collect(),
             daemon_reload: self.daemon_reload || other.daemon_reload,
             reload: reload.difference(&restart).cloned().collect(),
             restart: restart.into_iter().collect(),
+            compose_restart: compose_restart.into_iter().collect(),
         }
     }
 
@@ -158,6 +180,12 @@ impl Activations {
                 .reload
                 .iter()
                 .filter(|u| left.reload.contains(u) || left.restart.contains(u))
+                .cloned()
+                .collect(),
+            compose_restart: self
+                .compose_restart
+                .iter()
+                .filter(|s| left.compose_restart.contains(s))
                 .cloned()
                 .collect(),
         }
@@ -370,7 +398,9 @@ fn action_of(activation: &Activation, link: bool) -> Action {
     match activation {
         Activation::None => Action::None,
         Activation::Reload { .. } => Action::Reload,
-        Activation::Restart { .. } | Activation::DaemonReload { .. } => Action::Restart,
+        Activation::Restart { .. }
+        | Activation::DaemonReload { .. }
+        | Activation::ComposeService { .. } => Action::Restart,
     }
 }
 
@@ -416,6 +446,7 @@ fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
     let mut daemon_reload = false;
     let mut restart = BTreeSet::new();
     let mut reload = BTreeSet::new();
+    let mut compose_restart = BTreeSet::new();
     let mut gone = BTreeSet::new();
     for asked in changes {
         let daemon_reload_only = asked.removed || asked.link;
@@ -443,6 +474,12 @@ fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
                     restart.insert(unit.clone());
                 }
             }
+            Activation::ComposeService { project, service } => {
+                compose_restart.insert(ComposeService {
+                    project: project.clone(),
+                    service: service.clone(),
+                });
+            }
         }
     }
     let restart: BTreeSet<String> = restart.difference(&gone).cloned().collect();
@@ -456,6 +493,7 @@ fn activations<'a>(changes: impl Iterator<Item = Asked<'a>>) -> Activations {
         daemon_reload,
         restart: restart.into_iter().collect(),
         reload,
+        compose_restart: compose_restart.into_iter().collect(),
     }
 }
 
@@ -562,6 +600,7 @@ mod tests {
                 daemon_reload: true,
                 restart: vec!["nginx.service".into()],
                 reload: vec![],
+                compose_restart: vec![],
             }
         );
     }
@@ -656,6 +695,7 @@ mod tests {
                 daemon_reload: true,
                 restart: vec![],
                 reload: vec!["web.service".into()],
+                compose_restart: vec![],
             }
         );
     }

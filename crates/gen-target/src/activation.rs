@@ -16,4 +16,8 @@ pub enum Activation {
     Restart { unit: String },
     /// A unit file: `systemctl daemon-reload`, then restart the unit.
     DaemonReload { unit: String },
+    /// A file a compose service reads (a containerised database's
+    /// configuration): `docker compose --project-name <project> restart
+    /// <service>`, that service only.
+    ComposeService { project: String, service: String },
 }

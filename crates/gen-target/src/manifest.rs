@@ -334,6 +334,20 @@ fn is_account(value: &str) -> bool {
 }
 
 /// A systemd unit name gen may pass to `systemctl`: never an option.
+/// A compose project or service name as gen writes them: lowercase letters,
+/// digits, `-` and `_`, starting with a letter or digit (never an option).
+pub fn is_compose_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 63
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_'))
+}
+
 pub fn is_unit_name(value: &str) -> bool {
     let Some((stem, suffix)) = value.rsplit_once('.') else {
         return false;
@@ -422,8 +436,13 @@ fn check_record(record: &FileRecord) -> std::result::Result<(), &'static str> {
     {
         return Err("holds control characters");
     }
+    if let Activation::ComposeService { project, service } = &record.activation {
+        if !is_compose_name(project) || !is_compose_name(service) {
+            return Err("names a compose project or service that is not a plain name");
+        }
+    }
     let unit = match &record.activation {
-        Activation::None => None,
+        Activation::None | Activation::ComposeService { .. } => None,
         Activation::Reload { unit }
         | Activation::Restart { unit }
         | Activation::DaemonReload { unit } => Some(unit),
@@ -573,6 +592,17 @@ mod tests {
             },
             "not a systemd unit name",
         );
+        for (project, service) in [("shop", "--file=/tmp/x"), ("-p", "postgres"), ("shop", "")] {
+            refused(
+                &|m| {
+                    m.files[0].activation = Activation::ComposeService {
+                        project: project.into(),
+                        service: service.into(),
+                    }
+                },
+                "compose project or service that is not a plain name",
+            );
+        }
         refused(
             &|m| m.host = "db1\u{1b}]0;owned\u{7}".into(),
             "not a plain name",

@@ -125,9 +125,16 @@ impl Server {
     }
 }
 
-/// The major version of a file gen placed under `/etc/postgresql/<major>/`.
+/// The major version of a file gen placed under `/etc/postgresql/<major>/`
+/// (native) or `/etc/<project>/postgres/<major>/` (a containerised server).
 pub fn major_from_path(path: &str) -> Option<u32> {
-    let rest = path.strip_prefix("/etc/postgresql/")?;
+    let rest = match path.strip_prefix("/etc/postgresql/") {
+        Some(rest) => rest,
+        None => {
+            let (_, rest) = path.strip_prefix("/etc/")?.split_once('/')?;
+            rest.strip_prefix("postgres/")?
+        }
+    };
     let (major, _) = rest.split_once('/')?;
     if major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) || major.len() > 3 {
         return None;
@@ -254,9 +261,24 @@ mod tests {
             "/etc/postgresql/1x/main/x",
             "/etc/postgresql/16",
             "/etc/postgresql/99999/main/x",
+            "/etc/shop/postgres/x/postgresql.conf",
+            "/etc/shop/redis/redis.conf",
+            "/etc/shop/postgres/18",
         ] {
             assert_eq!(major_from_path(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn major_comes_from_a_containerised_servers_directory() {
+        assert_eq!(
+            major_from_path("/etc/shop/postgres/18/postgresql.conf"),
+            Some(18)
+        );
+        assert_eq!(
+            major_from_path("/etc/shop/postgres/15/pg_hba.conf"),
+            Some(15)
+        );
     }
 
     #[test]

@@ -25,7 +25,21 @@ fn guarded(project: &str, name: &str, command: &str) -> String {
 pub fn jobs(d: &Deployment, host: &HostSpec) -> Vec<CronJob> {
     let p = &d.project;
     let mut jobs = Vec::new();
-    if host.has(Role::DatabasePrimary) && d.postgres.is_some() {
+    if super::datatier::postgres_container(d, host) {
+        jobs.push(CronJob {
+            comment: "VACUUM ANALYZE every database, in the postgres container as its postgres user; overlapping runs are skipped".into(),
+            schedule: d.maintenance.vacuum_schedule.clone(),
+            user: "root",
+            command: guarded(
+                p,
+                "vacuum",
+                &format!(
+                    "/usr/bin/docker compose --project-name {p} exec -T --user postgres {} vacuumdb --all --analyze --quiet",
+                    super::datatier::POSTGRES_SERVICE
+                ),
+            ),
+        });
+    } else if host.has(Role::DatabasePrimary) && d.postgres.is_some() {
         jobs.push(CronJob {
             comment: "VACUUM ANALYZE every database (statistics and dead rows); overlapping runs are skipped".into(),
             schedule: d.maintenance.vacuum_schedule.clone(),

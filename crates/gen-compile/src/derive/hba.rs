@@ -70,6 +70,22 @@ pub fn entries(d: &Deployment, host: &HostSpec) -> Vec<HbaEntry> {
             }
         }
     }
+    // Containers on this host reach it from the compose subnet (their bridge
+    // address), admitted only for the roles they log in as.
+    if let Some(subnet) = &d.container_subnet {
+        for admission in super::container_network::admissions(d, host) {
+            push(
+                &pg.database,
+                &admission.user,
+                subnet.to_string(),
+                format!(
+                    "containers of service {} on {} (network.container_subnet)",
+                    admission.services.join(", "),
+                    host.name
+                ),
+            );
+        }
+    }
     for peer in d
         .hosts_with(Role::DatabaseReplica)
         .chain(d.hosts_with(Role::DatabasePrimary))

@@ -91,8 +91,18 @@ pub fn gate_probes(d: &Deployment, host: &HostSpec) -> Vec<Probe> {
             vec!["127.0.0.1".into(), port.to_string()],
         )
     };
+    // A containerised data tier is published on the host's private address only.
+    let private = |what: &str, check: &'static str, port: u16| {
+        probe(
+            format!("{what} {}:{port}", host.address),
+            check,
+            vec![host.address.to_string(), port.to_string()],
+        )
+    };
     if let Some(pg) = &d.postgres {
-        if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
+        if super::datatier::postgres_container(d, host) {
+            out.push(private("postgresql", "pg_ok", pg.port));
+        } else if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
             out.push(loopback("postgresql", "pg_ok", pg.port));
         }
     }
@@ -102,7 +112,9 @@ pub fn gate_probes(d: &Deployment, host: &HostSpec) -> Vec<Probe> {
         }
     }
     if let Some(redis) = &d.redis {
-        if host.has(Role::Cache) {
+        if super::datatier::redis_container(d, host) {
+            out.push(private("redis", "redis_ok", redis.port));
+        } else if host.has(Role::Cache) {
             out.push(loopback("redis", "redis_ok", redis.port));
         }
     }

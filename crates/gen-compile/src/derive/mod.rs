@@ -4,10 +4,13 @@
 //! checked here and reported at the profile keys that drive them.
 
 pub mod connections;
+pub mod container_network;
 pub mod cron;
+pub mod datatier;
 pub mod environment;
 pub mod hba;
 pub mod health;
+pub mod pg_memory;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;
@@ -42,6 +45,16 @@ pub struct Derived {
 }
 
 pub fn derive(deployment: &Deployment, sources: &SourceMap) -> Result<Derived> {
+    for host in &deployment.hosts {
+        if deployment.postgres.is_some()
+            && (host.has(crate::profile::Role::DatabasePrimary)
+                || host.has(crate::profile::Role::DatabaseReplica))
+        {
+            if let Some(budget) = pg_memory::check(host, &pg_memory::budget(deployment, host)) {
+                return Err(budget.into_error(sources));
+            }
+        }
+    }
     let postgres = postgres::derive_all(deployment);
     if let Some(pg) = &deployment.postgres {
         for conf in postgres.values() {
@@ -66,16 +79,7 @@ pub fn derive(deployment: &Deployment, sources: &SourceMap) -> Result<Derived> {
         }
         _ => None,
     };
-    let redis_maxmemory = deployment.redis.as_ref().map(|redis| {
-        redis.maxmemory.unwrap_or_else(|| {
-            let host_memory = deployment
-                .hosts_with(crate::profile::Role::Cache)
-                .next()
-                .map_or(0, |h| h.memory.bytes());
-            // A quarter of the host, rounded down to whole MiB.
-            ByteSize(host_memory / 4 / (1024 * 1024) * (1024 * 1024))
-        })
-    });
+    let redis_maxmemory = pg_memory::redis_maxmemory(deployment);
     Ok(Derived {
         postgres,
         pools,

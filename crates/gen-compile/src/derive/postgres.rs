@@ -38,6 +38,9 @@ pub struct PostgresConf {
     pub warnings: Vec<String>,
     /// How `postgres.data_size` was read for this host, when declared.
     pub data_size: Option<String>,
+    /// How this host's memory for PostgreSQL was reached, when it is not the
+    /// whole host (`pg_memory::MemoryBudget::line`).
+    pub memory: Option<String>,
 }
 
 impl PostgresConf {
@@ -48,7 +51,9 @@ impl PostgresConf {
             .find(|s| s.name == name)
     }
 
-    fn set(&mut self, name: &str, value: String, origin: SettingOrigin) {
+    /// Replaces an existing setting's value and origin; a name not in the
+    /// conf is left out.
+    pub(super) fn set(&mut self, name: &str, value: String, origin: SettingOrigin) {
         for section in &mut self.sections {
             if let Some(setting) = section.settings.iter_mut().find(|s| s.name == name) {
                 setting.value = value;
@@ -123,9 +128,9 @@ pub fn slot_name(host: &str) -> String {
     host.replace('-', "_")
 }
 
-fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
+fn tuning_input(pg: &PostgresSpec, host: &HostSpec, memory: ByteSize) -> TuningInput {
     TuningInput {
-        memory_bytes: host.memory.bytes(),
+        memory_bytes: memory.bytes(),
         cores: host.cores,
         storage: match host.storage {
             Storage::Hdd => postgres_tuning::Storage::Hdd,
@@ -140,7 +145,12 @@ fn tuning_input(pg: &PostgresSpec, host: &HostSpec) -> TuningInput {
             Workload::Mixed => postgres_tuning::Workload::Mixed,
         },
         major_version: pg.version,
-        max_connections: pg.max_connections,
+        // An overridden max_connections is what work_mem is shared by.
+        max_connections: pg
+            .overrides
+            .get("max_connections")
+            .and_then(|v| v.trim_matches('\'').parse().ok())
+            .or(pg.max_connections),
     }
 }
 
@@ -246,9 +256,26 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
         return out;
     };
     let replicas: Vec<&HostSpec> = d.hosts_with(Role::DatabaseReplica).collect();
-    let primary_conf = derive_host(pg, primary, primary, &replicas, None);
+    let budget = |host: &HostSpec| super::pg_memory::budget(d, host);
+    let primary_conf = derive_host(
+        &d.project,
+        pg,
+        primary,
+        &budget(primary),
+        primary,
+        &replicas,
+        None,
+    );
     for replica in &replicas {
-        let conf = derive_host(pg, replica, primary, &replicas, Some(&primary_conf));
+        let conf = derive_host(
+            &d.project,
+            pg,
+            replica,
+            &budget(replica),
+            primary,
+            &replicas,
+            Some(&primary_conf),
+        );
         out.insert(replica.name.clone(), conf);
     }
     out.insert(primary.name.clone(), primary_conf);
@@ -256,15 +283,28 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
 }
 
 fn derive_host(
+    project: &str,
     pg: &PostgresSpec,
     host: &HostSpec,
+    budget: &super::pg_memory::MemoryBudget,
     primary: &HostSpec,
     replicas: &[&HostSpec],
     primary_conf: Option<&PostgresConf>,
 ) -> PostgresConf {
     let is_replica = primary_conf.is_some();
-    let db_size = db_size(pg.data_size, host.memory);
-    let tuning = postgres_tuning::tune_with(&tuning_input(pg, host), db_size);
+    let db_size = db_size(pg.data_size, budget.memory);
+    // Settings derived from shared_buffers (wal_buffers, work_mem,
+    // huge_pages) follow an overridden value, not the one it replaces.
+    let shared_buffers_kb = pg
+        .overrides
+        .get("shared_buffers")
+        .and_then(|v| crate::units::postgres_memory("shared_buffers", v))
+        .map(|size| size.bytes() / 1024);
+    let tuning = postgres_tuning::tune_full(
+        &tuning_input(pg, host, budget.memory),
+        db_size,
+        shared_buffers_kb,
+    );
     let version = pg.version;
     let max_wal_senders = replicas.len() as u64 + 2;
 
@@ -539,6 +579,7 @@ fn derive_host(
         sections: Vec::new(),
         warnings: tuning.warnings.iter().map(ToString::to_string).collect(),
         data_size: pg.data_size.map(|size| data_size_line(size, db_size)),
+        memory: budget.is_reduced().then(|| budget.line()),
     };
 
     // A hot standby refuses to start when these are below the primary's values.
@@ -602,6 +643,10 @@ fn derive_host(
         },
     ];
 
+    if pg.runtime == crate::profile::Runtime::Container {
+        super::datatier::containerise(&mut conf, pg, project);
+    }
+
     // Overrides win over everything gen derived; new names get their own section.
     let mut extra = Vec::new();
     for (name, value) in &pg.overrides {
@@ -647,6 +692,7 @@ mod tests {
             }],
             warnings: Vec::new(),
             data_size: None,
+            memory: None,
         }
     }
 

@@ -403,6 +403,13 @@ pub fn tune(input: &TuningInput) -> Tuning {
 /// (very high); wal_compression = lz4; io_method = io_uring; dw on non-HDD
 /// storage whose database does not fit in RAM.
 pub fn tune_with(input: &TuningInput, db_size: DbSize) -> Tuning {
+    tune_full(input, db_size, None)
+}
+
+/// [`tune_with`], with `shared_buffers` (in kB) set explicitly instead of
+/// derived: what depends on it (wal_buffers, work_mem, huge_pages) is then
+/// computed from the explicit value, as PGTune computes it from its own.
+pub fn tune_full(input: &TuningInput, db_size: DbSize, shared_buffers_kb: Option<u64>) -> Tuning {
     use SettingValue::{Float, Integer, MemoryKb, Text};
     use Workload::{Desktop, Dw, Mixed, Oltp, Web};
 
@@ -444,16 +451,19 @@ pub fn tune_with(input: &TuningInput, db_size: DbSize) -> Tuning {
 
     // --- shared_buffers (selectSharedBuffers) ---
     let sb_div = if wl == Desktop { 16 } else { 4 };
-    let shared_buffers = mem_kb / sb_div;
+    let shared_buffers = shared_buffers_kb.unwrap_or(mem_kb / sb_div);
     s.push(derived(
         "shared_buffers",
         MemoryKb(shared_buffers),
-        if wl == Desktop {
-            "memory / 16"
-        } else {
-            "memory / 4"
+        match (shared_buffers_kb, wl) {
+            (Some(_), _) => "set explicitly",
+            (None, Desktop) => "memory / 16",
+            (None, _) => "memory / 4",
         },
-        format!("memory {mem} / {sb_div} ({wl_name})"),
+        match shared_buffers_kb {
+            Some(_) => format!("{} (postgres.overrides)", human_kb(shared_buffers)),
+            None => format!("memory {mem} / {sb_div} ({wl_name})"),
+        },
     ));
 
     // --- effective_cache_size (selectEffectiveCacheSize) ---

@@ -24,19 +24,7 @@ const MEMORY_SETTINGS: &[&str] = &[
 /// services running there (every replica) and Redis's `maxmemory` on the
 /// cache host.
 fn memory_for_postgres(cx: &Context, host: &HostSpec) -> u64 {
-    let d = cx.d;
-    let services = d.services_on(host).fold(0u64, |sum, s| {
-        let memory = s.memory.map_or(0, ByteSize::bytes);
-        sum.saturating_add(memory.saturating_mul(u64::from(s.replicas)))
-    });
-    let redis = if host.has(Role::Cache) {
-        cx.derived.redis_maxmemory.map_or(0, ByteSize::bytes)
-    } else {
-        0
-    };
-    host.memory
-        .bytes()
-        .saturating_sub(services.saturating_add(redis))
+    crate::derive::pg_memory::budget(cx.d, host).left.bytes()
 }
 
 fn database_hosts(d: &Deployment) -> impl Iterator<Item = &HostSpec> {

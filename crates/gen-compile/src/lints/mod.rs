@@ -14,6 +14,7 @@
 mod capabilities;
 mod connections;
 mod credentials;
+mod datatier;
 mod exposure;
 mod lint;
 mod memory;
@@ -95,6 +96,7 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::StaticRootUnreadable => reachability::static_root_unreadable,
         LintCode::CertificateCopy => reachability::certificate_copy,
         LintCode::NoHealthcheck => reachability::no_healthcheck,
+        LintCode::EvictingSessions => datatier::evicting_sessions,
     }
 }
 

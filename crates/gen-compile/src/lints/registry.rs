@@ -33,6 +33,7 @@ pub enum LintCode {
     StaticRootUnreadable,
     CertificateCopy,
     NoHealthcheck,
+    EvictingSessions,
 }
 
 /// A code is written by its name, as in `[lints] allow`.
@@ -172,7 +173,7 @@ destination = "/var/backups/shop"
 "#;
 
 impl LintCode {
-    pub const ALL: [LintCode; 20] = [
+    pub const ALL: [LintCode; 21] = [
         LintCode::DirectConnections,
         LintCode::PoolerBypass,
         LintCode::OverrideExceedsMemory,
@@ -193,6 +194,7 @@ impl LintCode {
         LintCode::StaticRootUnreadable,
         LintCode::CertificateCopy,
         LintCode::NoHealthcheck,
+        LintCode::EvictingSessions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -686,6 +688,31 @@ impl LintCode {
                 ),
                 found_in: "SignX 741-756: three replicas behind `upstream least_conn` and no container \
                            healthcheck",
+            },
+            LintCode::EvictingSessions => LintInfo {
+                name: "evicting-sessions",
+                class: Class::MemoryAndCpu,
+                level: Level::Warn,
+                summary: "Redis holds sessions under a `maxmemory_policy` that evicts keys",
+                why: "When Redis reaches `maxmemory`, an evicting policy deletes keys to make room: \
+                      with sessions among them, users are logged out at random (or the least \
+                      recently active first), mid-form or mid-checkout, and nothing logs why.",
+                example: Example {
+                    omit: &["redis"],
+                    toml: "[redis]\n\
+                           password_file = \"/etc/redis/shop-requirepass.conf\"\n\
+                           holds = [\"sessions\", \"cache\"]\n\
+                           maxmemory_policy = \"allkeys-lru\"\n",
+                },
+                fix: Example {
+                    omit: &["redis"],
+                    toml: "[redis]\n\
+                           password_file = \"/etc/redis/shop-requirepass.conf\"\n\
+                           holds = [\"sessions\", \"cache\"]   # noeviction by default\n\
+                           maxmemory = \"2GiB\"\n",
+                },
+                found_in: "SpherosegV4 27 and 402: Redis \"for session management and caching\", then \
+                           `CONFIG SET maxmemory-policy allkeys-lru`",
             },
         }
     }

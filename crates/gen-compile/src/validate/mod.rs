@@ -11,7 +11,9 @@
 //! problems are reported together, in the order the sections are read.
 
 pub(crate) mod container;
+mod containers;
 mod cross_checks;
+mod datatier;
 pub(crate) mod extra;
 mod hosts;
 mod lints;
@@ -210,6 +212,8 @@ impl Checker<'_> {
         let sites = self.sites(p, &hosts);
         let nginx = self.nginx_http(p);
         let backup = self.backup(p);
+        self.container_backup(p);
+        self.data_service_names(p);
         let maintenance = self.maintenance(p);
         let monitoring = self.monitoring(p);
         let alerts = self.alerts(p);
@@ -221,6 +225,7 @@ impl Checker<'_> {
             project: p.project.name.clone(),
             admin_email: p.project.admin_email.clone(),
             internal_networks: p.network.internal.clone(),
+            container_subnet: None,
             hosts,
             services,
             postgres,
@@ -235,6 +240,8 @@ impl Checker<'_> {
             rollout,
             allowed_lints,
         };
+        let mut deployment = deployment;
+        deployment.container_subnet = self.container_subnet(p, &deployment);
         self.cross_checks(&deployment);
         deployment
     }

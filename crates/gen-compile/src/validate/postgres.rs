@@ -118,8 +118,12 @@ impl Checker<'_> {
             port,
             "PostgreSQL listens on 5432 by default",
         );
+        let (runtime, image, superuser_password_file) = self.postgres_runtime(pg, hosts);
         Some(PostgresSpec {
             version: pg.version,
+            runtime,
+            image,
+            superuser_password_file,
             workload: pg.workload,
             database: pg.database.clone(),
             users: pg.users.clone(),
@@ -127,6 +131,7 @@ impl Checker<'_> {
             extensions,
             max_connections: pg.max_connections,
             data_size: pg.data_size,
+            memory: pg.memory,
             synchronous_replicas: sync,
             replication_user,
             replication_passfile,

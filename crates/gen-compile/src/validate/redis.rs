@@ -3,7 +3,7 @@
 
 use super::Checker;
 use crate::model::{HostSpec, RedisSpec};
-use crate::profile::{EvictionPolicy, Persistence, Profile, Role};
+use crate::profile::{EvictionPolicy, Persistence, Profile, RedisUse, Role};
 
 impl Checker<'_> {
     pub(super) fn redis(&mut self, p: &Profile, hosts: &[HostSpec]) -> Option<RedisSpec> {
@@ -25,8 +25,23 @@ impl Checker<'_> {
                 "gen runs one Redis per deployment",
             );
         }
-        let queues = r.queues.unwrap_or(false);
-        let policy = r.maxmemory_policy.unwrap_or(if queues {
+        if r.queues.is_some() && r.holds.is_some() {
+            self.fail(
+                "redis.queues",
+                "`redis.queues` and `redis.holds` are both set",
+                "`queues = true` is short for `holds = [\"queues\"]`: keep `holds` and list `queues` there",
+            );
+        }
+        let mut holds: Vec<RedisUse> = match (&r.holds, r.queues) {
+            (Some(holds), _) => holds.clone(),
+            (None, Some(true)) => vec![RedisUse::Queues],
+            (None, _) => Vec::new(),
+        };
+        holds.sort();
+        holds.dedup();
+        let queues = holds.contains(&RedisUse::Queues);
+        let keeps_keys = queues || holds.contains(&RedisUse::Sessions);
+        let policy = r.maxmemory_policy.unwrap_or(if keeps_keys {
             EvictionPolicy::Noeviction
         } else {
             EvictionPolicy::AllkeysLru
@@ -46,11 +61,15 @@ impl Checker<'_> {
         }
         let port = r.port.unwrap_or(6379);
         self.unprivileged_port("redis.port", port, "Redis listens on 6379 by default");
+        let (runtime, image) = self.redis_runtime(r);
         Some(RedisSpec {
+            runtime,
+            image,
             port,
             maxmemory: r.maxmemory,
             maxmemory_policy: policy,
             queues,
+            holds,
             persistence: r.persistence.unwrap_or(if queues {
                 Persistence::Aof
             } else {

@@ -5,6 +5,7 @@
 //! number, path and list they print is computed here or in `derive/`.
 
 mod container;
+mod datatier;
 mod health_gate;
 mod monitoring;
 mod nginx;

@@ -14,6 +14,10 @@ pub struct Conf<'a> {
     maxmemory: String,
     /// `redis.extra` as redis.conf directives.
     extra: Vec<String>,
+    /// Runs as the `redis` compose service (data in its volume at `/data`,
+    /// logs to docker).
+    container: bool,
+    project: &'a str,
 }
 
 pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
@@ -23,5 +27,7 @@ pub fn conf<'a>(scope: &Scope<'a>) -> Option<Conf<'a>> {
         redis,
         extra: crate::validate::extra::redis_lines(&redis.extra),
         maxmemory: scope.derived.redis_maxmemory?.redis(),
+        container: crate::derive::datatier::redis_container(scope.d, scope.host),
+        project: &scope.d.project,
     })
 }

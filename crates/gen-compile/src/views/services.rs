@@ -19,8 +19,13 @@ pub struct ComposeFile<'a> {
     containers: Vec<Container<'a>>,
     /// Top-level `secrets:`: every secret of the containers, once, by name.
     compose_secrets: Vec<NamedPath<'a>>,
-    /// Top-level `volumes:`: the named volumes of the containers, once each.
-    named_volumes: Vec<&'a str>,
+    /// Top-level `volumes:`: the named volumes of the containers and of the
+    /// containerised data tier, once each.
+    named_volumes: Vec<String>,
+    /// The `frontend` network's `ipam.config.subnet` (`network.container_subnet`).
+    container_subnet: Option<String>,
+    /// PostgreSQL and Redis when they run in this compose file.
+    data_services: Vec<super::datatier::DataService>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +51,8 @@ struct Container<'a> {
     memory: Option<String>,
     /// The container options as compose spells them (`views::container`).
     options: super::container::ComposeOptions,
+    /// Data-tier services on this host it waits for (healthy).
+    data_depends_on: Vec<&'static str>,
 }
 
 pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
@@ -63,12 +70,20 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
             }
         }
     }
+    if let Some(path) = super::datatier::superuser_secret(scope) {
+        compose_secrets.push(NamedPath {
+            name: super::datatier::SUPERUSER_SECRET,
+            path,
+        });
+    }
     compose_secrets.sort_by(|a, b| a.name.cmp(b.name));
-    let mut named_volumes: Vec<&'a str> = containers
+    let data_services = super::datatier::services(scope);
+    let mut named_volumes: Vec<String> = containers
         .iter()
         .flat_map(|c| c.spec.options.volumes.iter())
         .filter(|v| !v.bind)
-        .map(|v| v.source.as_str())
+        .map(|v| v.source.clone())
+        .chain(super::datatier::volumes(&data_services))
         .collect();
     named_volumes.sort_unstable();
     named_volumes.dedup();
@@ -78,6 +93,8 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         host: scope.host,
         containers,
         compose_secrets,
+        container_subnet: d.container_subnet.map(|c| c.to_string()),
+        data_services,
     }
 }
 
@@ -128,6 +145,7 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
         healthcheck_test,
         memory: s.memory.map(|m| m.compose()),
         options: super::container::compose_options(scope, s),
+        data_depends_on: super::datatier::depends_on(scope, s),
     }
 }
 
