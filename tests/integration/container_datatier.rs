@@ -144,6 +144,14 @@ fn the_compose_file_runs_the_data_tier_on_gens_files() {
         );
         assert_eq!(r["mode"], "0644", "{path}");
     }
+    assert!(
+        m["requires"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("/etc/shop/secrets/pg_superuser")),
+        "the compose secret's file is the host's to provide: {}",
+        m["requires"]
+    );
     let conf = file(&project, "etc/shop/postgres/18/postgresql.conf");
     for line in [
         "data_directory = '/var/lib/postgresql/18/docker'",

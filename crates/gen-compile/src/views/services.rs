@@ -115,7 +115,7 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
     });
     let mut networks = vec!["backend"];
     // A port nothing publishes (`publish = "none"`) is reached over `backend` only.
-    if s.host_ports().first().is_some() || s.database.is_some() || s.redis {
+    if !s.host_ports().is_empty() || s.database.is_some() || s.redis {
         networks.push("frontend");
     }
     let healthcheck_test = match &s.healthcheck {
