@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{ByteSize, Cidr, Duration};
 
+pub use crate::profile_jobs::{Job, Placement as JobPlacement, Resource};
+
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +53,10 @@ pub struct Profile {
     pub rollout: Option<Rollout>,
     /// Which of gen's lints this deployment allows, and why (`gen lints` lists them).
     pub lints: Option<Lints>,
+    /// Jobs: migrations that run before services, scheduled tasks, and tasks
+    /// that run when their definition changes.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, Job>,
 }
 
 /// Lints are warnings about a profile that builds but is probably wrong

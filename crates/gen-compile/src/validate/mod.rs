@@ -12,6 +12,7 @@
 
 mod cross_checks;
 mod hosts;
+mod jobs;
 mod lints;
 mod maintenance;
 mod monitoring;
@@ -211,6 +212,7 @@ impl Checker<'_> {
         let alerts = self.alerts(p);
         let rollout = self.rollout(p);
         let allowed_lints = self.lint_allowances(p);
+        let jobs = self.jobs(p, &hosts, &services);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -229,6 +231,7 @@ impl Checker<'_> {
             alerts,
             rollout,
             allowed_lints,
+            jobs,
         };
         self.cross_checks(&deployment);
         deployment
