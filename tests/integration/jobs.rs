@@ -112,3 +112,212 @@ fn a_job_that_runs_nowhere_is_refused() {
     ));
     assert!(stderr.contains("`jobs.report` runs nowhere"), "{stderr}");
 }
+
+/// `VALID` with a native service and one job of each kind: a container
+/// migration before `api`, a scheduled and an on-change container job, a
+/// native job before `agent` and a scheduled native job on the database.
+fn jobs_profile() -> String {
+    with_jobs(
+        r#"[services.agent]
+runtime = "native"
+command = ["/usr/local/bin/agent"]
+user = "agent"
+
+[jobs.migrate]
+service = "api"
+command = ["alembic", "upgrade", "head"]
+before = ["api"]
+timeout = "10m"
+
+[jobs.report]
+service = "api"
+command = ["python", "-m", "shop.report"]
+schedule = "Mon *-*-* 04:00:00"
+
+[jobs.reindex]
+service = "api"
+command = ["python", "-m", "shop.reindex"]
+
+[jobs.agent-setup]
+runtime = "native"
+user = "agent"
+command = ["/usr/local/bin/agent", "--setup"]
+before = ["agent"]
+
+[jobs.archive]
+runtime = "native"
+hosts = ["web1"]
+user = "postgres"
+command = ["/opt/shop/archive.sh"]
+schedule = "*-*-01 04:00:00"
+duration = "30m"
+uses = ["database"]
+"#,
+    )
+}
+
+fn built() -> Project {
+    let project = Project::new().profile("shop", &jobs_profile());
+    let run = project.gen(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    project
+}
+
+fn read(project: &Project, path: &str) -> String {
+    let file = project
+        .path()
+        .join("generated/shop/web1/root")
+        .join(path.trim_start_matches('/'));
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+#[test]
+fn a_container_before_job_gates_its_service_through_compose() {
+    let project = built();
+    let compose = read(&project, "/etc/shop/compose.yaml");
+    let api = compose
+        .split("\n  \"api\":")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  \"job-").next())
+        .expect("the api service");
+    assert!(
+        api.contains(
+            "depends_on:\n      \"job-migrate\":\n        condition: service_completed_successfully"
+        ),
+        "{api}"
+    );
+    let migrate = compose
+        .split("\n  \"job-migrate\":")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("the migration");
+    assert!(migrate.contains("restart: \"no\""), "{migrate}");
+    assert!(migrate.contains("[\"alembic\",\"upgrade\",\"head\"]"), "{migrate}");
+    assert!(!migrate.contains("profiles"), "up must start the migration: {migrate}");
+    for job in ["job-report", "job-reindex"] {
+        let entry = compose
+            .split(&format!("\n  \"{job}\":"))
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .unwrap_or_else(|| panic!("no {job}"));
+        assert!(entry.contains("profiles: [\"jobs\"]"), "{entry}");
+    }
+    insta::assert_snapshot!("compose_with_jobs", compose);
+}
+
+#[test]
+fn job_units_run_their_job_and_timers_run_in_utc() {
+    let project = built();
+    let report = read(&project, "/etc/systemd/system/shop-job-report.service");
+    assert!(
+        report.contains(
+            "ExecStart=/usr/bin/docker compose --file /etc/shop/compose.yaml run --rm --no-deps job-report"
+        ),
+        "{report}"
+    );
+    let timer = read(&project, "/etc/systemd/system/shop-job-archive.timer");
+    assert!(timer.contains("OnCalendar=*-*-01 04:00:00 UTC"), "{timer}");
+    assert!(timer.contains("Persistent=true"), "{timer}");
+    let setup = read(&project, "/etc/systemd/system/shop-job-agent-setup.service");
+    assert!(setup.contains("Type=oneshot"), "{setup}");
+    assert!(setup.contains("Before=shop-agent.service"), "{setup}");
+    let agent = read(&project, "/etc/systemd/system/shop-agent.service");
+    assert!(
+        agent.contains("Requires=shop-job-agent-setup.service\nAfter=shop-job-agent-setup.service"),
+        "{agent}"
+    );
+    // A migration gating containers has no unit: compose runs it.
+    assert!(!project
+        .path()
+        .join("generated/shop/web1/root/etc/systemd/system/shop-job-migrate.service")
+        .exists());
+    insta::assert_snapshot!("job_unit_native_before", setup);
+    insta::assert_snapshot!("job_unit_container_scheduled", report);
+    insta::assert_snapshot!("job_timer", timer);
+}
+
+/// The real validators accept everything jobs add: the compose file with its
+/// `service_completed_successfully` conditions passes the compose schema,
+/// every unit passes `systemd-analyze verify` (which loads the gated unit's
+/// `Requires=` job), every timer's calendar passes `systemd-analyze calendar`.
+#[test]
+fn gen_check_accepts_jobs() {
+    let project = built();
+    let run = project.gen(&["check"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for file in [
+        "etc/shop/compose.yaml (check-jsonschema",
+        "shop-job-agent-setup.service (systemd-analyze verify)",
+        "shop-agent.service (systemd-analyze verify)",
+        "shop-job-archive.timer (systemd-analyze verify, systemd-analyze calendar)",
+        "shop-job-report.timer (systemd-analyze verify, systemd-analyze calendar)",
+    ] {
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with("ok") && l.contains(file)),
+            "{file}\n{}",
+            run.stdout
+        );
+    }
+}
+
+/// `Requires=` in the gated unit is real: without the job's unit next to it,
+/// `systemd-analyze verify` of the service fails on the missing dependency.
+#[test]
+fn a_native_service_requires_the_job_that_runs_before_it() {
+    let project = built();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = read(&project, "/etc/systemd/system/shop-agent.service");
+    std::fs::write(dir.path().join("shop-agent.service"), &agent).expect("write");
+    let verify = |dir: &std::path::Path| {
+        std::process::Command::new("systemd-analyze")
+            .args(["verify", "--man=no", "--generators=no"])
+            .arg(dir.join("shop-agent.service"))
+            .output()
+            .expect("systemd-analyze runs")
+    };
+    let alone = verify(dir.path());
+    let stderr = String::from_utf8_lossy(&alone.stderr);
+    assert!(
+        stderr.contains("shop-job-agent-setup.service"),
+        "verify did not look for the job: {stderr}"
+    );
+    let setup = read(&project, "/etc/systemd/system/shop-job-agent-setup.service");
+    std::fs::write(dir.path().join("shop-job-agent-setup.service"), &setup).expect("write");
+    let together = verify(dir.path());
+    let stderr = String::from_utf8_lossy(&together.stderr);
+    assert!(
+        !stderr.contains("shop-job-agent-setup.service"),
+        "{stderr}"
+    );
+}
+
+/// The exposure `systemd-analyze security --offline=yes` gives a unit of the
+/// built tree.
+fn exposure(project: &Project, unit: &str) -> f64 {
+    let root = project.path().join("generated/shop/web1/root");
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=yes"])
+        .arg(format!("--root={}", root.display()))
+        .arg(unit)
+        .output()
+        .expect("systemd-analyze runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.split_once("Overall exposure level for ")?.1.split_once(": ")?.1.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level for {unit}: {text}"))
+}
+
+/// Native job units meet the application budget (≤ 3.5). Container job
+/// units drive docker as root like the compose unit, and score like it.
+#[test]
+fn native_job_units_meet_the_exposure_budget() {
+    let project = built();
+    for unit in ["shop-job-agent-setup.service", "shop-job-archive.service"] {
+        let score = exposure(&project, unit);
+        assert!(score <= 3.5, "{unit}: {score}");
+    }
+    assert_eq!(
+        exposure(&project, "shop-job-report.service"),
+        exposure(&project, "shop-compose.service")
+    );
+}

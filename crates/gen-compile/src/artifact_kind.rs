@@ -39,6 +39,10 @@ pub enum ArtifactKind {
     PullTimer,
     /// `/etc/cron.d/<project>`.
     CronJobs,
+    /// `<project>-job-<name>.service`: one job, a oneshot unit.
+    JobUnit,
+    /// `<project>-job-<name>.timer`: a scheduled job's schedule.
+    JobTimer,
 }
 
 /// The fixed facts of a kind.
@@ -95,7 +99,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 19] = [
+    pub const ALL: [ArtifactKind; 21] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -115,6 +119,8 @@ impl ArtifactKind {
         ArtifactKind::PullService,
         ArtifactKind::PullTimer,
         ArtifactKind::CronJobs,
+        ArtifactKind::JobUnit,
+        ArtifactKind::JobTimer,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -219,6 +225,11 @@ impl ArtifactKind {
             )
             .wanted_by("timers.target"),
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
+            // No `[Install]`: what a job gates requires it, its timer starts
+            // it, or activation runs it when it changes.
+            K::JobUnit => entry(template!("systemd/job.service.j2"), V::Systemd, 0o644, "root"),
+            K::JobTimer => entry(template!("systemd/job.timer.j2"), V::Systemd, 0o644, "root")
+                .wanted_by("timers.target"),
         }
     }
 
@@ -229,10 +240,11 @@ impl ArtifactKind {
 
 /// Templates that are not an artifact of a host: the shared header every
 /// artifact includes, and the Ansible inventory and playbook (`gen ansible`).
-const SUPPORT_TEMPLATES: [(&str, &str); 3] = [
+const SUPPORT_TEMPLATES: [(&str, &str); 4] = [
     template!("ansible/inventory.ini.j2"),
     template!("ansible/playbook.yml.j2"),
     template!("header.j2"),
+    template!("compose/job.j2"),
 ];
 
 /// The text of a template that is not an artifact's (`ansible/…`, `header.j2`).

@@ -31,6 +31,8 @@ pub struct ArtifactSpec {
     pub validator: Validator,
     /// The service this artifact is for, when there is one per service.
     pub service: Option<String>,
+    /// The job this artifact is for, when there is one per job.
+    pub job: Option<String>,
 }
 
 impl ArtifactSpec {
@@ -47,6 +49,7 @@ impl ArtifactSpec {
             activation,
             validator: entry.validator,
             service: None,
+            job: None,
         }
     }
 }
@@ -104,6 +107,15 @@ struct Placement<'a> {
 }
 
 impl Placement<'_> {
+    /// Whether the host runs containers: a container service or job.
+    fn containers(&self) -> bool {
+        self.runs(Runtime::Container).next().is_some()
+            || self
+                .d
+                .jobs_on(self.host)
+                .any(|j| j.runtime() == Runtime::Container)
+    }
+
     fn runs(&self, runtime: Runtime) -> impl Iterator<Item = &ServiceSpec> {
         self.services
             .iter()
@@ -145,10 +157,10 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
     };
     let pg_version = at.d.postgres.as_ref().map_or(0, |pg| pg.version);
     match kind {
-        K::ComposeFile => when(at.runs(Runtime::Container).next().is_some(), &|| {
+        K::ComposeFile => when(at.containers(), &|| {
             (compose_path(p), restart(&compose_unit(p)))
         }),
-        K::ComposeUnit => when(at.runs(Runtime::Container).next().is_some(), &|| {
+        K::ComposeUnit => when(at.containers(), &|| {
             let unit = compose_unit(p);
             (unit_path(&unit), daemon_reload(&unit))
         }),
@@ -236,6 +248,34 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         K::CronJobs => when(at.cron(), &|| {
             (format!("/etc/cron.d/{p}"), Activation::None)
         }),
+        // A scheduled job's unit takes effect through its timer; any other
+        // job runs again when its unit changes.
+        K::JobUnit => at
+            .d
+            .jobs_on(at.host)
+            .filter(|j| j.has_unit())
+            .map(|job| {
+                let unit = crate::derive::jobs::unit(p, &job.name);
+                let activation = match job.schedule() {
+                    Some(_) => daemon_reload(&crate::derive::jobs::timer(p, &job.name)),
+                    None => daemon_reload(&unit),
+                };
+                let mut spec = ArtifactSpec::new(kind, unit_path(&unit), activation);
+                spec.job = Some(job.name.clone());
+                spec
+            })
+            .collect(),
+        K::JobTimer => at
+            .d
+            .jobs_on(at.host)
+            .filter(|j| j.schedule().is_some())
+            .map(|job| {
+                let timer = crate::derive::jobs::timer(p, &job.name);
+                let mut spec = ArtifactSpec::new(kind, unit_path(&timer), daemon_reload(&timer));
+                spec.job = Some(job.name.clone());
+                spec
+            })
+            .collect(),
     }
 }
 

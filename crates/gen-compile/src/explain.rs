@@ -117,6 +117,12 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 environment_keys(d, service, &mut keys);
             }
             push_unique(&mut keys, format!("{host_key}.address"));
+            for job in d
+                .jobs_on(host)
+                .filter(|j| j.runtime() == Runtime::Container)
+            {
+                push_unique(&mut keys, format!("jobs.{}", job.name));
+            }
         }
         K::ComposeUnit => keys.extend(
             d.services_on(host)
@@ -227,6 +233,14 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
         K::PrometheusRules => keys.push("alerts".into()),
         K::PullScript | K::PullService | K::PullTimer => keys.push("rollout".into()),
         K::CronJobs => keys.extend(["maintenance".into(), "admin_email".into()]),
+        K::JobUnit | K::JobTimer => {
+            if let Some(job) = spec.job.as_deref().and_then(|j| d.job(j)) {
+                keys.push(format!("jobs.{}", job.name));
+                if let Some(service) = &job.service {
+                    keys.push(format!("services.{service}"));
+                }
+            }
+        }
     }
     keys
 }
@@ -507,6 +521,13 @@ pub fn derived_values(
         }
         K::BackupScript | K::BackupService | K::BackupTimer => {}
         K::PullService | K::PullTimer => {}
+        K::JobUnit | K::JobTimer => {
+            if let Some(job) = spec.job.as_deref().and_then(|j| d.job(j)) {
+                for (name, shown, formula, inputs) in crate::derive::jobs::explained(job) {
+                    out.push(value(name, shown, formula, inputs));
+                }
+            }
+        }
     }
     out
 }

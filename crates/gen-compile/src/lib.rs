@@ -8,6 +8,7 @@
 
 pub mod ansible;
 pub mod artifact_kind;
+pub mod calendar;
 pub mod catalog;
 pub mod compile;
 pub mod credential;

@@ -7,6 +7,7 @@ pub mod connections;
 pub mod cron;
 pub mod environment;
 pub mod hba;
+pub mod jobs;
 pub mod health;
 pub mod pgbouncer;
 pub mod postgres;

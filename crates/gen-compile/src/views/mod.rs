@@ -5,6 +5,7 @@
 //! number, path and list they print is computed here or in `derive/`.
 
 mod health_gate;
+mod jobs;
 mod monitoring;
 mod nginx;
 mod postgres;
@@ -88,6 +89,7 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PrometheusRules => scope.value(monitoring::rules(scope)),
         K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
         K::CronJobs => scope.value(scheduled::cron(scope)),
+        K::JobUnit | K::JobTimer => scope.value(jobs::job_unit(scope)?),
     })
 }
 

@@ -17,6 +17,8 @@ pub struct ComposeFile<'a> {
     project: &'a str,
     host: &'a HostSpec,
     containers: Vec<Container<'a>>,
+    /// Container jobs, as compose services `job-<name>` (`compose/job.j2`).
+    jobs: Vec<super::jobs::ComposeJob<'a>>,
     /// Top-level `secrets:`: every secret of the containers, once, by name.
     compose_secrets: Vec<NamedPath<'a>>,
 }
@@ -42,6 +44,9 @@ struct Container<'a> {
     healthcheck_test: Vec<String>,
     /// The memory limit as compose spells it (`2g`).
     memory: Option<String>,
+    /// `depends_on`: the services it names, healthy, and the container jobs
+    /// that run before it, completed (`derive::jobs::compose_depends_on`).
+    depends_on: Vec<crate::derive::jobs::Dependency>,
 }
 
 pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
@@ -51,9 +56,14 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         .filter(|s| s.runtime == Runtime::Container)
         .map(|s| container(scope, s))
         .collect();
+    let jobs = super::jobs::compose_jobs(d, scope.host);
     let mut compose_secrets: Vec<NamedPath<'a>> = Vec::new();
-    for container in &containers {
-        for (name, path) in &container.spec.secrets {
+    let job_specs = d
+        .jobs_on(scope.host)
+        .filter(|j| j.runtime() == Runtime::Container)
+        .map(|j| &j.process);
+    for spec in containers.iter().map(|c| c.spec).chain(job_specs) {
+        for (name, path) in &spec.secrets {
             if !compose_secrets.iter().any(|s| s.name == name) {
                 compose_secrets.push(NamedPath { name, path });
             }
@@ -64,6 +74,7 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         project: &d.project,
         host: scope.host,
         containers,
+        jobs,
         compose_secrets,
     }
 }
@@ -112,6 +123,12 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
         networks,
         healthcheck_test,
         memory: s.memory.map(|m| m.compose()),
+        depends_on: crate::derive::jobs::compose_depends_on(
+            scope.d,
+            scope.host,
+            &s.name,
+            &s.depends_on,
+        ),
     }
 }
 
@@ -148,6 +165,8 @@ struct NativeService<'a> {
     memory_systemd: Option<String>,
     /// `CPUQuota=`: cpus × 100, as a percentage.
     cpu_quota: Option<String>,
+    /// Job units that run before the service (`Requires=` and `After=`).
+    required_jobs: Vec<String>,
 }
 
 pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
@@ -184,6 +203,7 @@ pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
             protect_home: if under_home { "read-only" } else { "yes" },
             memory_systemd: s.memory.map(|m| m.systemd()),
             cpu_quota: s.cpus.map(|c| format!("{}%", (c * 100.0).round() as u64)),
+            required_jobs: crate::derive::jobs::required_units(d, scope.host, &s.name),
         },
     })
 }
