@@ -321,3 +321,121 @@ fn native_job_units_meet_the_exposure_budget() {
         exposure(&project, "shop-compose.service")
     );
 }
+
+/// The schedule-collision lint's expansion of a calendar expression agrees
+/// with systemd's own: the first runs after 2028-01-01 00:00 UTC, as
+/// `systemd-analyze calendar --iterations=N` prints them. Cron schedules
+/// are compared through their systemd spelling.
+#[test]
+fn schedule_expansion_matches_systemd_analyze_calendar() {
+    use gen_compile::calendar::{show, Schedule};
+    const N: usize = 40;
+    let systemd = |expression: &str| -> Vec<String> {
+        let out = std::process::Command::new("systemd-analyze")
+            .args(["calendar", "--base-time=2027-12-31 23:59:59 UTC"])
+            .arg(format!("--iterations={N}"))
+            .arg(format!("{expression} UTC"))
+            .output()
+            .expect("systemd-analyze runs");
+        assert!(out.status.success(), "{expression}: {out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                l.strip_prefix("Next elapse: ")
+                    .or_else(|| l.split_once(": ").filter(|(k, _)| k.starts_with("Iter. #")).map(|(_, v)| v))
+            })
+            .map(|v| v.trim_end_matches(" UTC").to_string())
+            // The expansion covers the reference year only.
+            .filter(|v| v.get(4..8) == Some("2028"))
+            .collect()
+    };
+    let ours = |schedule: Schedule| -> Vec<String> {
+        schedule.starts().into_iter().take(N).map(show).collect()
+    };
+    for expression in [
+        "*-*-* 03:00:00",
+        "Mon *-*-* 04:00:00",
+        "*-*-01 04:00:00",
+        "Sun 02:00",
+        "Mon..Fri *-*-* 02:30",
+        "Sat,Sun 04:30",
+        "*:0/15",
+        "*-02-29 12:00",
+        "*-01,04,07,10-01 06:00",
+        "weekly",
+        "monthly",
+        "quarterly",
+        "*-*-1,15 23:45:30",
+    ] {
+        let schedule = Schedule::calendar(expression).expect(expression);
+        assert_eq!(ours(schedule), systemd(expression), "{expression}");
+    }
+    for (cron, calendar) in [
+        ("0 2 * * *", "*-*-* 02:00:00"),
+        ("0 2 * * 0", "Sun *-*-* 02:00:00"),
+        ("0 2 1 * *", "*-*-01 02:00:00"),
+        ("*/5 * * * *", "*-*-* *:0/5:00"),
+        ("30 8-18 * * 1-5", "Mon..Fri *-*-* 08..18:30:00"),
+        ("17 3 * 1,6 *", "*-01,06-* 03:17:00"),
+    ] {
+        let schedule = Schedule::cron(cron).expect(cron);
+        assert_eq!(ours(schedule), systemd(calendar), "{cron} as {calendar}");
+    }
+}
+
+/// SmartAttend 331-337: the daily backup, the weekly full backup and the
+/// monthly archive all at 02:00. Each pair is reported once, at the later
+/// key, with the first time they meet — the monthly archive and the Sunday
+/// full backup first meet on Sunday 2028-10-01, which only a whole year
+/// of expansion finds.
+#[test]
+fn three_backups_at_two_collide_pairwise() {
+    let profile = with_jobs(
+        r#"[maintenance]
+vacuum_schedule = "0 5 * * *"
+
+[jobs.full-backup]
+runtime = "native"
+hosts = ["web1"]
+user = "postgres"
+command = ["/usr/local/bin/backup.sh", "--full"]
+schedule = "Sun 02:00"
+duration = "1h"
+uses = ["database"]
+
+[jobs.archive]
+runtime = "native"
+hosts = ["web1"]
+user = "postgres"
+command = ["/usr/local/bin/backup.sh", "--archive"]
+schedule = "*-*-01 02:00"
+duration = "2h"
+uses = ["database"]
+"#,
+    )
+    .replace(
+        "[redis]",
+        "[backup]\nschedule = \"*-*-* 02:00:00\"\nretention_days = 7\ndestination = \"/var/backups/shop\"\n\n[redis]",
+    );
+    let project = Project::new().profile("shop", &profile);
+    let run = project.gen(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let collisions = run.stderr.matches("gen::lint::schedule-collision").count();
+    assert_eq!(collisions, 3, "{}", run.stderr);
+    // Compared without the report's line wrapping.
+    let squeeze = |s: &str| s.replace(['\n', ' ', '|'], "");
+    let flat = squeeze(&run.stderr);
+    assert!(
+        flat.contains(&squeeze("`jobs.archive.schedule` (`*-*-01 02:00`: job `archive` on `web1` (2h)) starts at Sat 2028-01-01 02:00:00 UTC while `backup.schedule`")),
+        "{flat}"
+    );
+    assert!(
+        flat.contains(&squeeze("`jobs.full-backup.schedule` (`Sun 02:00`: job `full-backup` on `web1` (1h)) starts at Sun 2028-01-02 02:00:00 UTC while `backup.schedule`")),
+        "{flat}"
+    );
+    assert!(
+        flat.contains(&squeeze("`jobs.full-backup.schedule` (`Sun 02:00`: job `full-backup` on `web1` (1h)) starts at Sun 2028-10-01 02:00:00 UTC while `jobs.archive.schedule`")),
+        "{flat}"
+    );
+}

@@ -11,6 +11,7 @@
 //! `reachability`) with one function per lint, tied to its code in
 //! [`checker`].
 
+mod collisions;
 mod connections;
 mod credentials;
 mod exposure;
@@ -93,6 +94,7 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::StaticRootUnreadable => reachability::static_root_unreadable,
         LintCode::CertificateCopy => reachability::certificate_copy,
         LintCode::NoHealthcheck => reachability::no_healthcheck,
+        LintCode::ScheduleCollision => collisions::schedule_collision,
     }
 }
 
