@@ -439,3 +439,207 @@ uses = ["database"]
         "{flat}"
     );
 }
+
+/// A throw-away PostgreSQL 15 cluster on a Unix socket in a temporary
+/// directory, run as `postgres`, stopped when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+    pg_ctl: std::path::PathBuf,
+}
+
+const PORT: &str = "5491";
+
+fn as_postgres(program: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new("/usr/sbin/runuser");
+    command.args(["-u", "postgres", "--"]).arg(program);
+    command
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        // Where gen check finds a PostgreSQL 15 (crates/gen-check/src/postgres/server.rs).
+        let bin = ["/usr/lib/postgresql/15/bin", "/opt/gen-validators/postgresql/15/bin"]
+            .iter()
+            .map(std::path::Path::new)
+            .find(|dir| dir.join("initdb").is_file())
+            .expect("PostgreSQL 15 is installed");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .expect("chown");
+        assert!(status.success());
+        let data = dir.path().join("data");
+        let out = as_postgres(&bin.join("initdb"))
+            .args(["--auth=peer", "--no-sync", "--username=postgres", "-D"])
+            .arg(&data)
+            .output()
+            .expect("initdb");
+        assert!(out.status.success(), "{out:?}");
+        let out = as_postgres(&bin.join("pg_ctl"))
+            .args(["-w", "-D"])
+            .arg(&data)
+            .arg("-o")
+            .arg(format!(
+                "-k {} -c listen_addresses= -p {PORT}",
+                dir.path().display()
+            ))
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .arg("start")
+            .output()
+            .expect("pg_ctl start");
+        assert!(out.status.success(), "{out:?}");
+        Cluster {
+            dir,
+            pg_ctl: bin.join("pg_ctl"),
+        }
+    }
+
+    /// Runs `program` as `postgres` against the cluster.
+    fn run(&self, program: &std::path::Path, args: &[&str]) -> std::process::Output {
+        as_postgres(program)
+            .args(args)
+            .env("PGHOST", self.dir.path())
+            .env("PGPORT", PORT)
+            .output()
+            .expect("runs")
+    }
+
+    fn sql(&self, database: &str, sql: &str) -> String {
+        let out = self.run(
+            std::path::Path::new("/usr/bin/psql"),
+            &["-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
+        );
+        assert!(out.status.success(), "{sql}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.pg_ctl)
+            .args(["-w", "-m", "immediate", "-D"])
+            .arg(self.dir.path().join("data"))
+            .arg("stop")
+            .output();
+    }
+}
+
+/// STET 290-298 applies 001..003 by hand, after `initdb.d` already applied
+/// them once (142). gen's SQL runner applies each file once, in order, with
+/// the database owner's role; run again, it applies nothing; a failing file
+/// leaves neither its objects nor a record.
+#[test]
+fn the_sql_runner_applies_each_migration_once() {
+    let profile = with_jobs(
+        "[jobs.schema]\nsql = { database = \"shop\", directory = \"/opt/shop/migrations\" }\n",
+    );
+    let project = Project::new().profile("shop", &profile);
+    let run = project.gen(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let script = read(&project, "/usr/local/sbin/shop-sql-migrate");
+    let unit = read(&project, "/etc/systemd/system/shop-job-schema.service");
+    assert!(
+        unit.contains("ExecStart=\"/usr/local/sbin/shop-sql-migrate\" \"shop\" \"/opt/shop/migrations\""),
+        "{unit}"
+    );
+    assert!(unit.contains("User=postgres"), "{unit}");
+
+    let cluster = Cluster::start();
+    cluster.sql("postgres", "CREATE ROLE shop LOGIN");
+    cluster.sql("postgres", "CREATE DATABASE shop OWNER shop");
+    let work = cluster.dir.path();
+    let runner = work.join("sql-migrate");
+    std::fs::write(&runner, script).expect("write");
+    let migrations = work.join("migrations");
+    std::fs::create_dir(&migrations).expect("mkdir");
+    for (name, sql) in [
+        ("001_init.sql", "CREATE TABLE heartbeats (id bigint PRIMARY KEY);\n"),
+        ("002 add origin.sql", "ALTER TABLE heartbeats ADD COLUMN origin text;\n"),
+        (
+            "003_add_origin_to_corrections.sql",
+            "CREATE TABLE corrections (id bigint, origin text);\n",
+        ),
+    ] {
+        std::fs::write(migrations.join(name), sql).expect("write");
+    }
+    let status = std::process::Command::new("chmod")
+        .args(["-R", "a+rX"])
+        .arg(work)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+    let status = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(&runner)
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+    let dir = migrations.to_str().expect("utf-8");
+
+    let first = cluster.run(&runner, &["shop", dir]);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{first:?}");
+    assert!(stdout.contains("3 migration(s) applied to shop"), "{stdout}");
+    assert_eq!(
+        cluster.sql(
+            "shop",
+            "SELECT string_agg(name, ',' ORDER BY name) FROM gen.applied_migrations"
+        ),
+        "001_init.sql,002 add origin.sql,003_add_origin_to_corrections.sql"
+    );
+    // Applied with the owner's role: the tables belong to `shop`.
+    assert_eq!(
+        cluster.sql(
+            "shop",
+            "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "shop"
+    );
+
+    // Again: nothing is applied (001 would fail: the table exists).
+    let second = cluster.run(&runner, &["shop", dir]);
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "{second:?}");
+    assert!(stdout.contains("0 migration(s) applied to shop"), "{stdout}");
+
+    // A failing file: its table is rolled back with it and it is not recorded.
+    std::fs::write(
+        migrations.join("004_broken.sql"),
+        "CREATE TABLE half_done (id int);\nSELECT 1 / 0;\n",
+    )
+    .expect("write");
+    let status = std::process::Command::new("chmod")
+        .arg("644")
+        .arg(migrations.join("004_broken.sql"))
+        .status()
+        .expect("chmod");
+    assert!(status.success());
+    let third = cluster.run(&runner, &["shop", dir]);
+    assert!(!third.status.success(), "{third:?}");
+    assert_eq!(
+        cluster.sql("shop", "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"),
+        "0"
+    );
+    assert_eq!(
+        cluster.sql("shop", "SELECT count(*) FROM gen.applied_migrations"),
+        "3"
+    );
+}
+
+#[test]
+fn a_sql_job_names_the_declared_database_and_no_process() {
+    let stderr = build_fails(&with_jobs(
+        "[jobs.schema]\nsql = { database = \"shopp\", directory = \"/opt/shop/migrations\" }\ncommand = [\"migrate\"]\n",
+    ));
+    assert!(
+        stderr.contains("`jobs.schema.sql.database`: `shopp` is not the declared database `shop`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`jobs.schema.command`: a `sql` job runs gen's SQL runner"),
+        "{stderr}"
+    );
+}

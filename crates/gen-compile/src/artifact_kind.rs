@@ -43,6 +43,8 @@ pub enum ArtifactKind {
     JobUnit,
     /// `<project>-job-<name>.timer`: a scheduled job's schedule.
     JobTimer,
+    /// `/usr/local/sbin/<project>-sql-migrate`: gen's SQL runner (`jobs.<name>.sql`).
+    SqlRunner,
 }
 
 /// The fixed facts of a kind.
@@ -99,7 +101,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 21] = [
+    pub const ALL: [ArtifactKind; 22] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -121,6 +123,7 @@ impl ArtifactKind {
         ArtifactKind::CronJobs,
         ArtifactKind::JobUnit,
         ArtifactKind::JobTimer,
+        ArtifactKind::SqlRunner,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -230,6 +233,13 @@ impl ArtifactKind {
             K::JobUnit => entry(template!("systemd/job.service.j2"), V::Systemd, 0o644, "root"),
             K::JobTimer => entry(template!("systemd/job.timer.j2"), V::Systemd, 0o644, "root")
                 .wanted_by("timers.target"),
+            // Run by the `postgres` user's job units: readable and executable by all.
+            K::SqlRunner => entry(
+                template!("scripts/sql-migrate.sh.j2"),
+                V::Shell,
+                0o755,
+                "root",
+            ),
         }
     }
 

@@ -265,6 +265,9 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
                 spec
             })
             .collect(),
+        K::SqlRunner => when(at.d.jobs_on(at.host).any(|j| j.sql.is_some()), &|| {
+            (crate::job_model::sql_runner_path(p), Activation::None)
+        }),
         K::JobTimer => at
             .d
             .jobs_on(at.host)

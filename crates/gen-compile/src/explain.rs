@@ -233,6 +233,11 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
         K::PrometheusRules => keys.push("alerts".into()),
         K::PullScript | K::PullService | K::PullTimer => keys.push("rollout".into()),
         K::CronJobs => keys.extend(["maintenance".into(), "admin_email".into()]),
+        K::SqlRunner => keys.extend(
+            d.jobs_on(host)
+                .filter(|j| j.sql.is_some())
+                .map(|j| format!("jobs.{}.sql", j.name)),
+        ),
         K::JobUnit | K::JobTimer => {
             if let Some(job) = spec.job.as_deref().and_then(|j| d.job(j)) {
                 keys.push(format!("jobs.{}", job.name));
@@ -521,6 +526,7 @@ pub fn derived_values(
         }
         K::BackupScript | K::BackupService | K::BackupTimer => {}
         K::PullService | K::PullTimer => {}
+        K::SqlRunner => {}
         K::JobUnit | K::JobTimer => {
             if let Some(job) = spec.job.as_deref().and_then(|j| d.job(j)) {
                 for (name, shown, formula, inputs) in crate::derive::jobs::explained(job) {

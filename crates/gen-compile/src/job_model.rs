@@ -29,6 +29,19 @@ pub struct JobSpec {
     pub duration: Duration,
     /// Declared resources plus `database` when the job connects to it.
     pub uses: BTreeSet<Resource>,
+    /// gen's SQL runner: the database and the directory of `*.sql` files.
+    pub sql: Option<SqlSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SqlSpec {
+    pub database: String,
+    pub directory: String,
+}
+
+/// The SQL runner gen writes on hosts with a `sql` job.
+pub fn sql_runner_path(project: &str) -> String {
+    format!("/usr/local/sbin/{project}-sql-migrate")
 }
 
 /// What starts a job.

@@ -66,6 +66,21 @@ pub struct Job {
     /// (implied by `database`). Two jobs on one host that use one resource
     /// should not run at once.
     pub uses: Option<Vec<Resource>>,
+    /// gen's SQL runner instead of a process: apply each `*.sql` file of
+    /// `directory` once, in lexical order, one transaction each, as
+    /// `postgres` over the local socket with the role of the database's
+    /// owner; applied files are recorded in `gen.applied_migrations`.
+    pub sql: Option<SqlMigrations>,
+}
+
+/// `jobs.<name>.sql`: a directory of SQL migrations for one database.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqlMigrations {
+    /// The database the files are applied to (`postgres.database`).
+    pub database: String,
+    /// The directory of `*.sql` files on the host.
+    pub directory: String,
 }
 
 /// How many of a job's matching hosts run it.

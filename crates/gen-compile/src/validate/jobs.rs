@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Checker;
-use crate::job_model::{JobSpec, Trigger};
+use crate::job_model::{sql_runner_path, JobSpec, SqlSpec, Trigger};
 use crate::model::{DatabaseUse, HostSpec, ServiceSpec};
 use crate::profile::{Profile, Role, Runtime, ServiceRole};
-use crate::profile_jobs::{Job, Placement, Resource};
+use crate::profile_jobs::{Job, Placement, Resource, SqlMigrations};
 use crate::schedule;
 use crate::shapes;
 use crate::source::{push_key, Underline};
@@ -70,16 +70,20 @@ impl Checker<'_> {
         for (i, arg) in command.iter().enumerate() {
             self.text(&format!("{key}.command[{i}]"), arg);
         }
-        if command.is_empty() {
+        if command.is_empty() && j.sql.is_none() {
             self.fail(
                 &key,
                 format!("`{key}` needs a `command`"),
                 "for example `command = [\"alembic\", \"upgrade\", \"head\"]`",
             );
         }
-        let process = match &j.service {
-            Some(service) => self.inherited_process(&key, name, j, service, services, &command)?,
-            None => self.own_process(p, &key, name, j, &command)?,
+        let sql = j.sql.as_ref().map(|sql| self.sql_job(p, &key, j, sql));
+        let process = match (&sql, &j.service) {
+            (Some(sql), _) => sql_process(&p.project.name, name, sql),
+            (None, Some(service)) => {
+                self.inherited_process(&key, name, j, service, services, &command)?
+            }
+            (None, None) => self.own_process(p, &key, name, j, &command)?,
         };
 
         let trigger = self.trigger(&key, name, j, services, p);
@@ -96,7 +100,7 @@ impl Checker<'_> {
             );
         }
         let mut uses: BTreeSet<Resource> = j.uses.iter().flatten().copied().collect();
-        if process.database.is_some() {
+        if process.database.is_some() || sql.is_some() {
             uses.insert(Resource::Database);
         }
         if uses.contains(&Resource::Database) && p.postgres.is_none() {
@@ -115,7 +119,58 @@ impl Checker<'_> {
             timeout,
             duration,
             uses,
+            sql,
         })
+    }
+
+    /// A `sql` job runs gen's SQL runner: it has no process of its own, and
+    /// its database is the one the profile declares.
+    fn sql_job(&mut self, p: &Profile, key: &str, j: &Job, sql: &SqlMigrations) -> SqlSpec {
+        for (field, set) in [
+            ("service", j.service.is_some()),
+            ("runtime", j.runtime.is_some()),
+            ("image", j.image.is_some()),
+            ("command", j.command.is_some()),
+            ("user", j.user.is_some()),
+            ("environment", j.environment.is_some()),
+            ("secrets", j.secrets.is_some()),
+            ("database", j.database.is_some()),
+            ("redis", j.redis.is_some()),
+        ] {
+            if set {
+                self.fail(
+                    &format!("{key}.{field}"),
+                    format!("`{key}.{field}`: a `sql` job runs gen's SQL runner, not a process of its own"),
+                    "remove the key, or remove `sql` and give the job a `command`",
+                );
+            }
+        }
+        let at = format!("{key}.sql.database");
+        match &p.postgres {
+            None => self.fail(
+                &at,
+                format!("`{key}.sql`: the profile has no `[postgres]`"),
+                "declare `[postgres]`, or remove the job",
+            ),
+            Some(pg) => self.check(
+                pg.database == sql.database,
+                &at,
+                || {
+                    format!(
+                        "`{at}`: `{}` is not the declared database `{}`",
+                        shown(&sql.database),
+                        pg.database
+                    )
+                },
+                "name `postgres.database`",
+            ),
+        }
+        self.sql_name(&at, &sql.database, "database");
+        self.path(&format!("{key}.sql.directory"), &sql.directory);
+        SqlSpec {
+            database: sql.database.clone(),
+            directory: sql.directory.clone(),
+        }
     }
 
     /// The process of `service` with the job's command: the runtime, image,
@@ -423,7 +478,11 @@ impl Checker<'_> {
                         }
                     })
                 });
-                match from_target.or_else(|| j.service.as_deref().and_then(service_hosts)) {
+                let from_sql = j.sql.as_ref().map(|_| on_role(Role::DatabasePrimary));
+                match from_target
+                    .or_else(|| j.service.as_deref().and_then(service_hosts))
+                    .or(from_sql)
+                {
                     Some(found) => found,
                     None => {
                         self.fail(
@@ -539,6 +598,39 @@ impl Checker<'_> {
                 );
             }
         }
+    }
+}
+
+/// The process of a `sql` job: the runner, as `postgres`, on the database.
+fn sql_process(project: &str, name: &str, sql: &SqlSpec) -> ServiceSpec {
+    ServiceSpec {
+        name: name.to_string(),
+        runtime: Runtime::Native,
+        role: ServiceRole::Api,
+        image: None,
+        command: vec![
+            sql_runner_path(project),
+            sql.database.clone(),
+            sql.directory.clone(),
+        ],
+        port: None,
+        replicas: 1,
+        user: Some("postgres".into()),
+        working_directory: None,
+        healthcheck: None,
+        cpus: None,
+        memory: None,
+        nofile: None,
+        read_only: true,
+        tmpfs: Vec::new(),
+        environment: BTreeMap::new(),
+        secrets: BTreeMap::new(),
+        database: None,
+        redis: false,
+        depends_on: Vec::new(),
+        metrics_path: None,
+        hardening: true,
+        publish_public: false,
     }
 }
 

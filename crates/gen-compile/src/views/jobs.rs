@@ -141,3 +141,16 @@ pub fn job_unit<'a>(scope: &Scope<'a>) -> Option<JobUnit<'a>> {
         },
     })
 }
+
+#[derive(Serialize)]
+pub struct SqlRunner<'a> {
+    project: &'a str,
+}
+
+/// The view of gen's SQL runner: the script takes the database and the
+/// directory as arguments, so it is the same for every `sql` job.
+pub fn sql_runner<'a>(scope: &Scope<'a>) -> SqlRunner<'a> {
+    SqlRunner {
+        project: &scope.d.project,
+    }
+}

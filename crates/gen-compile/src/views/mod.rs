@@ -90,6 +90,7 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
         K::CronJobs => scope.value(scheduled::cron(scope)),
         K::JobUnit | K::JobTimer => scope.value(jobs::job_unit(scope)?),
+        K::SqlRunner => scope.value(jobs::sql_runner(scope)),
     })
 }
 
