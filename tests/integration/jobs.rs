@@ -13,7 +13,11 @@ fn with_jobs(extra: &str) -> String {
 fn build_fails(profile: &str) -> String {
     let project = Project::new().profile("shop", profile);
     let run = project.gen(&["build"]);
-    assert_eq!(run.code, 2, "stdout: {}\nstderr: {}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
     assert!(
         !project.path().join("generated").exists(),
         "a failed build wrote generated/"
@@ -39,7 +43,10 @@ fn a_job_of_an_unknown_service_is_located() {
     let stderr = build_fails(&profile);
     assert!(stderr.contains("there is no service `apu`"), "{stderr}");
     let line = line_of(&profile, "service = \"apu\"");
-    assert!(stderr.contains(&format!("profiles/shop.toml:{line}:")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("profiles/shop.toml:{line}:")),
+        "{stderr}"
+    );
     insta::assert_snapshot!(stderr);
 }
 
@@ -51,7 +58,10 @@ fn a_job_with_two_triggers_is_refused() {
     let stderr = build_fails(&profile);
     assert!(stderr.contains("has two triggers"), "{stderr}");
     let line = line_of(&profile, "schedule = ");
-    assert!(stderr.contains(&format!("profiles/shop.toml:{line}:")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("profiles/shop.toml:{line}:")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -192,8 +202,14 @@ fn a_container_before_job_gates_its_service_through_compose() {
         .and_then(|rest| rest.split("\n\n").next())
         .expect("the migration");
     assert!(migrate.contains("restart: \"no\""), "{migrate}");
-    assert!(migrate.contains("[\"alembic\",\"upgrade\",\"head\"]"), "{migrate}");
-    assert!(!migrate.contains("profiles"), "up must start the migration: {migrate}");
+    assert!(
+        migrate.contains("[\"alembic\",\"upgrade\",\"head\"]"),
+        "{migrate}"
+    );
+    assert!(
+        !migrate.contains("profiles"),
+        "up must start the migration: {migrate}"
+    );
     for job in ["job-report", "job-reindex"] {
         let entry = compose
             .split(&format!("\n  \"{job}\":"))
@@ -253,7 +269,9 @@ fn gen_check_accepts_jobs() {
         "shop-job-report.timer (systemd-analyze verify, systemd-analyze calendar)",
     ] {
         assert!(
-            run.stdout.lines().any(|l| l.starts_with("ok") && l.contains(file)),
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with("ok") && l.contains(file)),
             "{file}\n{}",
             run.stdout
         );
@@ -285,10 +303,7 @@ fn a_native_service_requires_the_job_that_runs_before_it() {
     std::fs::write(dir.path().join("shop-job-agent-setup.service"), &setup).expect("write");
     let together = verify(dir.path());
     let stderr = String::from_utf8_lossy(&together.stderr);
-    assert!(
-        !stderr.contains("shop-job-agent-setup.service"),
-        "{stderr}"
-    );
+    assert!(!stderr.contains("shop-job-agent-setup.service"), "{stderr}");
 }
 
 /// The exposure `systemd-analyze security --offline=yes` gives a unit of the
@@ -303,7 +318,16 @@ fn exposure(project: &Project, unit: &str) -> f64 {
         .expect("systemd-analyze runs");
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
-        .find_map(|l| l.split_once("Overall exposure level for ")?.1.split_once(": ")?.1.split(' ').next()?.parse().ok())
+        .find_map(|l| {
+            l.split_once("Overall exposure level for ")?
+                .1
+                .split_once(": ")?
+                .1
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
         .unwrap_or_else(|| panic!("no exposure level for {unit}: {text}"))
 }
 
@@ -342,8 +366,11 @@ fn schedule_expansion_matches_systemd_analyze_calendar() {
             .lines()
             .filter_map(|l| {
                 let l = l.trim();
-                l.strip_prefix("Next elapse: ")
-                    .or_else(|| l.split_once(": ").filter(|(k, _)| k.starts_with("Iter. #")).map(|(_, v)| v))
+                l.strip_prefix("Next elapse: ").or_else(|| {
+                    l.split_once(": ")
+                        .filter(|(k, _)| k.starts_with("Iter. #"))
+                        .map(|(_, v)| v)
+                })
             })
             .map(|v| v.trim_end_matches(" UTC").to_string())
             // The expansion covers the reference year only.
@@ -458,11 +485,14 @@ fn as_postgres(program: &std::path::Path) -> std::process::Command {
 impl Cluster {
     fn start() -> Cluster {
         // Where gen check finds a PostgreSQL 15 (crates/gen-check/src/postgres/server.rs).
-        let bin = ["/usr/lib/postgresql/15/bin", "/opt/gen-validators/postgresql/15/bin"]
-            .iter()
-            .map(std::path::Path::new)
-            .find(|dir| dir.join("initdb").is_file())
-            .expect("PostgreSQL 15 is installed");
+        let bin = [
+            "/usr/lib/postgresql/15/bin",
+            "/opt/gen-validators/postgresql/15/bin",
+        ]
+        .iter()
+        .map(std::path::Path::new)
+        .find(|dir| dir.join("initdb").is_file())
+        .expect("PostgreSQL 15 is installed");
         let dir = tempfile::tempdir().expect("tempdir");
         let status = std::process::Command::new("chown")
             .args(["-R", "postgres:postgres"])
@@ -510,7 +540,16 @@ impl Cluster {
     fn sql(&self, database: &str, sql: &str) -> String {
         let out = self.run(
             std::path::Path::new("/usr/bin/psql"),
-            &["-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
+            &[
+                "-X",
+                "-qAt",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
         );
         assert!(out.status.success(), "{sql}: {out:?}");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -542,7 +581,9 @@ fn the_sql_runner_applies_each_migration_once() {
     let script = read(&project, "/usr/local/sbin/shop-sql-migrate");
     let unit = read(&project, "/etc/systemd/system/shop-job-schema.service");
     assert!(
-        unit.contains("ExecStart=\"/usr/local/sbin/shop-sql-migrate\" \"shop\" \"/opt/shop/migrations\""),
+        unit.contains(
+            "ExecStart=\"/usr/local/sbin/shop-sql-migrate\" \"shop\" \"/opt/shop/migrations\""
+        ),
         "{unit}"
     );
     assert!(unit.contains("User=postgres"), "{unit}");
@@ -556,8 +597,14 @@ fn the_sql_runner_applies_each_migration_once() {
     let migrations = work.join("migrations");
     std::fs::create_dir(&migrations).expect("mkdir");
     for (name, sql) in [
-        ("001_init.sql", "CREATE TABLE heartbeats (id bigint PRIMARY KEY);\n"),
-        ("002 add origin.sql", "ALTER TABLE heartbeats ADD COLUMN origin text;\n"),
+        (
+            "001_init.sql",
+            "CREATE TABLE heartbeats (id bigint PRIMARY KEY);\n",
+        ),
+        (
+            "002 add origin.sql",
+            "ALTER TABLE heartbeats ADD COLUMN origin text;\n",
+        ),
         (
             "003_add_origin_to_corrections.sql",
             "CREATE TABLE corrections (id bigint, origin text);\n",
@@ -582,7 +629,10 @@ fn the_sql_runner_applies_each_migration_once() {
     let first = cluster.run(&runner, &["shop", dir]);
     let stdout = String::from_utf8_lossy(&first.stdout);
     assert!(first.status.success(), "{first:?}");
-    assert!(stdout.contains("3 migration(s) applied to shop"), "{stdout}");
+    assert!(
+        stdout.contains("3 migration(s) applied to shop"),
+        "{stdout}"
+    );
     assert_eq!(
         cluster.sql(
             "shop",
@@ -603,7 +653,10 @@ fn the_sql_runner_applies_each_migration_once() {
     let second = cluster.run(&runner, &["shop", dir]);
     let stdout = String::from_utf8_lossy(&second.stdout);
     assert!(second.status.success(), "{second:?}");
-    assert!(stdout.contains("0 migration(s) applied to shop"), "{stdout}");
+    assert!(
+        stdout.contains("0 migration(s) applied to shop"),
+        "{stdout}"
+    );
 
     // A failing file: its table is rolled back with it and it is not recorded.
     std::fs::write(
@@ -620,7 +673,10 @@ fn the_sql_runner_applies_each_migration_once() {
     let third = cluster.run(&runner, &["shop", dir]);
     assert!(!third.status.success(), "{third:?}");
     assert_eq!(
-        cluster.sql("shop", "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"),
+        cluster.sql(
+            "shop",
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"
+        ),
         "0"
     );
     assert_eq!(
@@ -642,4 +698,71 @@ fn a_sql_job_names_the_declared_database_and_no_process() {
         stderr.contains("`jobs.schema.command`: a `sql` job runs gen's SQL runner"),
         "{stderr}"
     );
+}
+
+/// What a changed job asks of the host: a job with no trigger or a `before`
+/// job runs again (its unit is reloaded and restarted); a scheduled job's
+/// change takes effect through its timer. A container job's unit carries a
+/// digest of its compose entry, so a new image changes the unit as well.
+#[test]
+fn a_changed_job_runs_again() {
+    let project = built();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read_manifest(&project)).expect("manifest is JSON");
+    let activation = |path: &str| -> (String, String) {
+        let file = manifest["files"]
+            .as_array()
+            .and_then(|files| files.iter().find(|f| f["path"] == path))
+            .unwrap_or_else(|| panic!("no {path}"));
+        (
+            file["activation"]["action"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            file["activation"]["unit"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    for (path, unit) in [
+        (
+            "/etc/systemd/system/shop-job-agent-setup.service",
+            "shop-job-agent-setup.service",
+        ),
+        (
+            "/etc/systemd/system/shop-job-reindex.service",
+            "shop-job-reindex.service",
+        ),
+        (
+            "/etc/systemd/system/shop-job-report.service",
+            "shop-job-report.timer",
+        ),
+        (
+            "/etc/systemd/system/shop-job-archive.service",
+            "shop-job-archive.timer",
+        ),
+    ] {
+        assert_eq!(
+            activation(path),
+            ("daemon_reload".into(), unit.into()),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        activation("/etc/shop/compose.yaml"),
+        ("restart".into(), "shop-compose.service".into())
+    );
+
+    let before = read(&project, "/etc/systemd/system/shop-job-reindex.service");
+    let newer = Project::new().profile("shop", &jobs_profile().replace("api:1.0.0", "api:1.1.0"));
+    let run = newer.gen(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let after = read(&newer, "/etc/systemd/system/shop-job-reindex.service");
+    assert_ne!(before, after, "a new image must change the job's unit");
+}
+
+fn read_manifest(project: &Project) -> String {
+    std::fs::read_to_string(project.path().join("generated/shop/web1/manifest.json"))
+        .expect("manifest")
 }

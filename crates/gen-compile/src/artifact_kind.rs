@@ -230,7 +230,12 @@ impl ArtifactKind {
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
             // No `[Install]`: what a job gates requires it, its timer starts
             // it, or activation runs it when it changes.
-            K::JobUnit => entry(template!("systemd/job.service.j2"), V::Systemd, 0o644, "root"),
+            K::JobUnit => entry(
+                template!("systemd/job.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
             K::JobTimer => entry(template!("systemd/job.timer.j2"), V::Systemd, 0o644, "root")
                 .wanted_by("timers.target"),
             // Run by the `postgres` user's job units: readable and executable by all.

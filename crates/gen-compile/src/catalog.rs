@@ -250,21 +250,21 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         }),
         // A scheduled job's unit takes effect through its timer; any other
         // job runs again when its unit changes.
-        K::JobUnit => at
-            .d
-            .jobs_on(at.host)
-            .filter(|j| j.has_unit())
-            .map(|job| {
-                let unit = crate::derive::jobs::unit(p, &job.name);
-                let activation = match job.schedule() {
-                    Some(_) => daemon_reload(&crate::derive::jobs::timer(p, &job.name)),
-                    None => daemon_reload(&unit),
-                };
-                let mut spec = ArtifactSpec::new(kind, unit_path(&unit), activation);
-                spec.job = Some(job.name.clone());
-                spec
-            })
-            .collect(),
+        K::JobUnit => {
+            at.d.jobs_on(at.host)
+                .filter(|j| j.has_unit())
+                .map(|job| {
+                    let unit = crate::derive::jobs::unit(p, &job.name);
+                    let activation = match job.schedule() {
+                        Some(_) => daemon_reload(&crate::derive::jobs::timer(p, &job.name)),
+                        None => daemon_reload(&unit),
+                    };
+                    let mut spec = ArtifactSpec::new(kind, unit_path(&unit), activation);
+                    spec.job = Some(job.name.clone());
+                    spec
+                })
+                .collect()
+        }
         K::SqlRunner => when(at.d.jobs_on(at.host).any(|j| j.sql.is_some()), &|| {
             (crate::job_model::sql_runner_path(p), Activation::None)
         }),

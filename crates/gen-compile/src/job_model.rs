@@ -62,7 +62,7 @@ impl JobSpec {
     }
 
     pub fn runs_on(&self, host: &HostSpec) -> bool {
-        self.hosts.iter().any(|h| *h == host.name)
+        self.hosts.contains(&host.name)
     }
 
     pub fn before(&self) -> &[String] {

@@ -33,7 +33,10 @@ const VACUUM_SECONDS: u64 = 1800;
 fn runs(cx: &Context) -> Vec<Run> {
     let d = cx.d;
     let mut out = Vec::new();
-    let primary = d.postgres.as_ref().and(d.hosts_with(Role::DatabasePrimary).next());
+    let primary = d
+        .postgres
+        .as_ref()
+        .and(d.hosts_with(Role::DatabasePrimary).next());
     if let Some(primary) = primary {
         let vacuum = &d.maintenance.vacuum_schedule;
         if let Some(schedule) = Schedule::cron(vacuum) {

@@ -214,7 +214,9 @@ impl Checker<'_> {
             if set {
                 self.fail(
                     &format!("{key}.{field}"),
-                    format!("`{key}.{field}`: the job inherits its `{field}` from service `{service}`"),
+                    format!(
+                        "`{key}.{field}`: the job inherits its `{field}` from service `{service}`"
+                    ),
                     "remove the key, or remove `service` and give the job its whole process",
                 );
             }
@@ -401,10 +403,7 @@ impl Checker<'_> {
                     {
                         self.fail(
                             &at,
-                            format!(
-                                "`{at}`: `{}` is neither a service nor a job",
-                                shown(target)
-                            ),
+                            format!("`{at}`: `{}` is neither a service nor a job", shown(target)),
                             "`before` names services of `[services]` or jobs of `[jobs]`",
                         );
                     }
@@ -593,7 +592,10 @@ impl Checker<'_> {
                 let key = format!("{}.before", push_key("jobs", &job.name));
                 self.job_order(
                     &key,
-                    format!("`{key}`: the jobs run before one another in a cycle: {}", cycle.join(" → ")),
+                    format!(
+                        "`{key}`: the jobs run before one another in a cycle: {}",
+                        cycle.join(" → ")
+                    ),
                     "remove one of the `before` entries: a cycle can never start",
                 );
             }
@@ -643,7 +645,10 @@ fn runtime_name(runtime: Runtime) -> &'static str {
 
 /// A cycle through `before` among jobs starting at the end of `path`, as the
 /// names along it (the first repeated at the end).
-fn find_cycle<'a>(jobs: &BTreeMap<&'a str, &'a JobSpec>, path: &mut Vec<&'a str>) -> Option<Vec<&'a str>> {
+fn find_cycle<'a>(
+    jobs: &BTreeMap<&'a str, &'a JobSpec>,
+    path: &mut Vec<&'a str>,
+) -> Option<Vec<&'a str>> {
     let last = *path.last()?;
     let job = jobs.get(last)?;
     for target in job.before() {
