@@ -766,3 +766,30 @@ fn read_manifest(project: &Project) -> String {
     std::fs::read_to_string(project.path().join("generated/shop/web1/manifest.json"))
         .expect("manifest")
 }
+
+/// A job's secret files are files the host must hold: the manifest requires
+/// them, so `gen apply` refuses before the job runs without them.
+#[test]
+fn a_job_s_secrets_are_required_of_its_host() {
+    let project = Project::new().profile(
+        "shop",
+        &with_jobs(
+            "[jobs.report]\nruntime = \"container\"\nimage = \"ghcr.io/shop/report:1.0.0\"\ncommand = [\"report\"]\nhosts = [\"web1\"]\nschedule = \"daily\"\nsecrets = { smtp_password = \"/etc/shop/secrets/smtp_password\" }\n",
+        ),
+    );
+    let run = project.gen(&["build"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read_manifest(&project)).expect("manifest is JSON");
+    assert!(
+        manifest["requires"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|f| f == "/etc/shop/secrets/smtp_password")),
+        "{manifest}"
+    );
+    let compose = read(&project, "/etc/shop/compose.yaml");
+    assert!(
+        compose.contains("\"smtp_password\":\n    file: \"/etc/shop/secrets/smtp_password\""),
+        "{compose}"
+    );
+}

@@ -136,3 +136,59 @@ pub fn explained(job: &JobSpec) -> Vec<(String, String, &'static str, String)> {
         ),
     ]
 }
+
+/// The Debian packages `host` needs for its jobs, sorted: the PostgreSQL
+/// client (`psql`, and `/usr/bin/psql` from postgresql-client-common) where
+/// gen's SQL runner runs. Container jobs need what container services need
+/// (docker and its compose plugin), which the host's containers already
+/// require.
+pub fn packages(d: &Deployment, host: &HostSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(pg) = &d.postgres {
+        if d.jobs_on(host).any(|j| j.sql.is_some()) {
+            out.push(format!("postgresql-client-{}", pg.version));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::MemoryProfiles;
+
+    const PROFILE: &str = r#"[project]
+name = "shop"
+
+[network]
+internal = ["10.0.0.0/16"]
+
+[hosts.db1]
+address = "10.0.0.10"
+roles = ["database_primary"]
+hardware = { cores = 4, memory = "8GiB", storage = "ssd" }
+
+[hosts.app1]
+address = "10.0.0.11"
+roles = ["api"]
+hardware = { cores = 4, memory = "8GiB", storage = "ssd" }
+
+[postgres]
+version = 16
+workload = "web"
+database = "shop"
+users = ["shop"]
+
+[jobs.schema]
+sql = { database = "shop", directory = "/opt/shop/migrations" }
+"#;
+
+    #[test]
+    fn the_sql_runner_s_host_needs_the_postgresql_client() {
+        let files = MemoryProfiles::default().with("shop", PROFILE);
+        let analysed = crate::compile::Analysed::from_files(&files, "shop").expect("compiles");
+        let d = &analysed.deployment;
+        let packages = |name: &str| super::packages(d, d.host(name).expect("host"));
+        assert_eq!(packages("db1"), ["postgresql-client-16"]);
+        assert_eq!(packages("app1"), Vec::<String>::new());
+    }
+}
