@@ -830,6 +830,30 @@ fn singleton_replicated() {
 }
 
 #[test]
+fn schedule_collision() {
+    // SmartAttend 331: "Daily backups at 2 AM", the hour gen's VACUUM ANALYZE
+    // runs by default (`0 2 * * *`).
+    let mistake = [(
+        "[backup]\nretention_days = 30",
+        "[backup]\nschedule = \"*-*-* 02:00:00\"\nretention_days = 30",
+    )];
+    let line = with(SMARTATTEND, &mistake)
+        .lines()
+        .position(|l| l.starts_with("schedule = "))
+        .expect("the schedule")
+        + 1;
+    let stderr = lint_case(
+        "smartattend",
+        SMARTATTEND,
+        &mistake,
+        "schedule-collision",
+        &format!("profiles/smartattend.toml:{line}:12"),
+    );
+    assert!(stderr.contains("`maintenance.vacuum_schedule`"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
 fn no_backup() {
     // DocSense 43 and 691: "backup strategy defined" is a checklist item;
     // nothing is configured.

@@ -15,6 +15,7 @@ mod fixtures;
 mod fuzz;
 mod health;
 mod injection;
+mod jobs;
 mod journal;
 mod layers;
 mod limits;

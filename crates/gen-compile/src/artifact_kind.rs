@@ -39,6 +39,12 @@ pub enum ArtifactKind {
     PullTimer,
     /// `/etc/cron.d/<project>`.
     CronJobs,
+    /// `<project>-job-<name>.service`: one job, a oneshot unit.
+    JobUnit,
+    /// `<project>-job-<name>.timer`: a scheduled job's schedule.
+    JobTimer,
+    /// `/usr/local/sbin/<project>-sql-migrate`: gen's SQL runner (`jobs.<name>.sql`).
+    SqlRunner,
 }
 
 /// The fixed facts of a kind.
@@ -100,7 +106,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 19] = [
+    pub const ALL: [ArtifactKind; 22] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -120,6 +126,9 @@ impl ArtifactKind {
         ArtifactKind::PullService,
         ArtifactKind::PullTimer,
         ArtifactKind::CronJobs,
+        ArtifactKind::JobUnit,
+        ArtifactKind::JobTimer,
+        ArtifactKind::SqlRunner,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -226,6 +235,23 @@ impl ArtifactKind {
             )
             .wanted_by("timers.target"),
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
+            // No `[Install]`: what a job gates requires it, its timer starts
+            // it, or activation runs it when it changes.
+            K::JobUnit => entry(
+                template!("systemd/job.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::JobTimer => entry(template!("systemd/job.timer.j2"), V::Systemd, 0o644, "root")
+                .wanted_by("timers.target"),
+            // Run by the `postgres` user's job units: readable and executable by all.
+            K::SqlRunner => entry(
+                template!("scripts/sql-migrate.sh.j2"),
+                V::Shell,
+                0o755,
+                "root",
+            ),
         }
     }
 
@@ -240,7 +266,10 @@ impl ArtifactKind {
     pub const fn exposure_budget(self) -> Option<(Exposure, &'static str)> {
         use ArtifactKind as K;
         let (tenths, why) = match self {
-            K::NativeUnit => (35, "an application: its own user, a read-only system"),
+            K::NativeUnit | K::JobUnit => (
+                35,
+                "an application or its job: its own user, a read-only system",
+            ),
             K::BackupService => (
                 45,
                 "pg_dump as `postgres` over the local socket, writing one directory",
@@ -267,7 +296,9 @@ impl ArtifactKind {
             | K::PrometheusRules
             | K::PullScript
             | K::PullTimer
-            | K::CronJobs => return None,
+            | K::CronJobs
+            | K::JobTimer
+            | K::SqlRunner => return None,
         };
         match Exposure::tenths(tenths) {
             Some(budget) => Some((budget, why)),
@@ -278,12 +309,14 @@ impl ArtifactKind {
 
 /// Templates that are not an artifact of a host: the shared header every
 /// artifact includes, and the Ansible inventory and playbook (`gen ansible`).
-const SUPPORT_TEMPLATES: [(&str, &str); 5] = [
+const SUPPORT_TEMPLATES: [(&str, &str); 7] = [
     template!("ansible/inventory.ini.j2"),
     template!("ansible/playbook.yml.j2"),
     template!("compose/service.j2"),
     template!("header.j2"),
+    template!("systemd/docker-client.j2"),
     template!("compose/datatier.j2"),
+    template!("compose/job.j2"),
 ];
 
 /// The text of a template that is not an artifact's (`ansible/…`, `header.j2`).

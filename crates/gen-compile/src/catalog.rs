@@ -32,6 +32,8 @@ pub struct ArtifactSpec {
     pub validator: Validator,
     /// The service this artifact is for, when there is one per service.
     pub service: Option<String>,
+    /// The job this artifact is for, when there is one per job.
+    pub job: Option<String>,
 }
 
 impl ArtifactSpec {
@@ -48,6 +50,7 @@ impl ArtifactSpec {
             activation,
             validator: entry.validator,
             service: None,
+            job: None,
         }
     }
 }
@@ -105,6 +108,15 @@ struct Placement<'a> {
 }
 
 impl Placement<'_> {
+    /// Whether the host runs containers: a container service or job.
+    fn containers(&self) -> bool {
+        self.runs(Runtime::Container).next().is_some()
+            || self
+                .d
+                .jobs_on(self.host)
+                .any(|j| j.runtime() == Runtime::Container)
+    }
+
     fn runs(&self, runtime: Runtime) -> impl Iterator<Item = &ServiceSpec> {
         self.services
             .iter()
@@ -145,8 +157,7 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         }
     };
     let pg_version = at.d.postgres.as_ref().map_or(0, |pg| pg.version);
-    let compose =
-        at.runs(Runtime::Container).next().is_some() || datatier::any_container(at.d, at.host);
+    let compose = at.containers() || datatier::any_container(at.d, at.host);
     // A containerised data tier's files: gen's directory, root-owned and
     // world-readable (the image's postgres/redis user is not a host user),
     // and a change restarts that compose service only.
@@ -267,6 +278,37 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         K::CronJobs => when(at.cron(), &|| {
             (format!("/etc/cron.d/{p}"), Activation::None)
         }),
+        // A scheduled job's unit takes effect through its timer; any other
+        // job runs again when its unit changes.
+        K::JobUnit => {
+            at.d.jobs_on(at.host)
+                .filter(|j| j.has_unit())
+                .map(|job| {
+                    let unit = crate::derive::jobs::unit(p, &job.name);
+                    let activation = match job.schedule() {
+                        Some(_) => daemon_reload(&crate::derive::jobs::timer(p, &job.name)),
+                        None => daemon_reload(&unit),
+                    };
+                    let mut spec = ArtifactSpec::new(kind, unit_path(&unit), activation);
+                    spec.job = Some(job.name.clone());
+                    spec
+                })
+                .collect()
+        }
+        K::SqlRunner => when(at.d.jobs_on(at.host).any(|j| j.sql.is_some()), &|| {
+            (crate::job_model::sql_runner_path(p), Activation::None)
+        }),
+        K::JobTimer => at
+            .d
+            .jobs_on(at.host)
+            .filter(|j| j.schedule().is_some())
+            .map(|job| {
+                let timer = crate::derive::jobs::timer(p, &job.name);
+                let mut spec = ArtifactSpec::new(kind, unit_path(&timer), daemon_reload(&timer));
+                spec.job = Some(job.name.clone());
+                spec
+            })
+            .collect(),
     }
 }
 

@@ -147,6 +147,12 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             if d.container_subnet.is_some() {
                 push_unique(&mut keys, "network.container_subnet".into());
             }
+            for job in d
+                .jobs_on(host)
+                .filter(|j| j.runtime() == Runtime::Container)
+            {
+                push_unique(&mut keys, format!("jobs.{}", job.name));
+            }
         }
         K::ComposeUnit => keys.extend(
             d.services_on(host)
@@ -261,6 +267,19 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
         K::PrometheusRules => keys.push("alerts".into()),
         K::PullScript | K::PullService | K::PullTimer => keys.push("rollout".into()),
         K::CronJobs => keys.extend(["maintenance".into(), "admin_email".into()]),
+        K::SqlRunner => keys.extend(
+            d.jobs_on(host)
+                .filter(|j| j.sql.is_some())
+                .map(|j| format!("jobs.{}.sql", j.name)),
+        ),
+        K::JobUnit | K::JobTimer => {
+            if let Some(job) = spec.job.as_deref().and_then(|j| d.job(j)) {
+                keys.push(format!("jobs.{}", job.name));
+                if let Some(service) = &job.service {
+                    keys.push(format!("services.{service}"));
+                }
+            }
+        }
     }
     keys
 }
@@ -575,6 +594,14 @@ pub fn derived_values(
         }
         K::BackupScript | K::BackupService | K::BackupTimer => {}
         K::PullService | K::PullTimer => {}
+        K::SqlRunner => {}
+        K::JobUnit | K::JobTimer => {
+            if let Some(job) = spec.job.as_deref().and_then(|j| d.job(j)) {
+                for (name, shown, formula, inputs) in crate::derive::jobs::explained(job) {
+                    out.push(value(name, shown, formula, inputs));
+                }
+            }
+        }
     }
     out
 }

@@ -8,6 +8,7 @@
 
 pub mod ansible;
 pub mod artifact_kind;
+pub mod calendar;
 pub mod catalog;
 pub mod compile;
 pub mod credential;
@@ -15,12 +16,14 @@ pub mod derive;
 pub mod escape;
 pub mod explain;
 pub mod graph;
+pub mod job_model;
 pub mod lints;
 pub mod load;
 pub mod model;
 pub mod output;
 pub mod profile;
 pub mod profile_error;
+pub mod profile_jobs;
 pub mod render;
 pub mod schedule;
 pub mod schema;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+pub use crate::job_model::{JobSpec, Trigger};
 use crate::lints::LintCode;
 use crate::profile::{
     EvictionPolicy, Persistence, PoolMode, RedisUse, Role, Runtime, ServiceRole, Storage, Workload,
@@ -44,6 +45,8 @@ pub struct Deployment {
     pub rollout: Option<RolloutSpec>,
     /// Lints the profile allows, with the reason it gives (`[lints] allow`).
     pub allowed_lints: BTreeMap<LintCode, String>,
+    /// Sorted by name.
+    pub jobs: Vec<JobSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]

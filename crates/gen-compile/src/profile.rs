@@ -17,6 +17,7 @@ mod container;
 mod nginx;
 pub use container::*;
 pub use nginx::*;
+pub use crate::profile_jobs::{Job, Placement as JobPlacement, Resource};
 
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -58,6 +59,10 @@ pub struct Profile {
     pub rollout: Option<Rollout>,
     /// Which of gen's lints this deployment allows, and why (`gen lints` lists them).
     pub lints: Option<Lints>,
+    /// Jobs: migrations that run before services, scheduled tasks, and tasks
+    /// that run when their definition changes.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, Job>,
 }
 
 /// Lints are warnings about a profile that builds but is probably wrong

@@ -105,6 +105,23 @@ pub enum Error {
         help: Option<String>,
     },
 
+    /// Jobs whose order cannot hold: a `before` cycle, a container job that
+    /// gates no container `docker compose up` starts, or a job gating
+    /// something of the other runtime.
+    #[error("{message}")]
+    #[diagnostic(code("gen::error::job-order"))]
+    JobOrder {
+        key: String,
+        message: String,
+        #[source_code]
+        src: NamedSource<Arc<String>>,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
     #[error("{count} problems in profile `{profile}`")]
     #[diagnostic(code(gen::profile::many))]
     Many {

@@ -11,6 +11,7 @@ pub mod environment;
 pub mod hba;
 pub mod health;
 pub mod pg_memory;
+pub mod jobs;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;

@@ -17,6 +17,9 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
     for service in d.services_on(host) {
         out.extend(service.secrets.values().cloned());
     }
+    for job in d.jobs_on(host) {
+        out.extend(job.process.secrets.values().cloned());
+    }
     if d.serves_sites(host) {
         for site in &d.sites {
             out.push(site.certificate.clone());

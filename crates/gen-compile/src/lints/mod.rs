@@ -12,6 +12,7 @@
 //! [`checker`].
 
 mod capabilities;
+mod collisions;
 mod connections;
 mod credentials;
 mod datatier;
@@ -97,6 +98,7 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::CertificateCopy => reachability::certificate_copy,
         LintCode::NoHealthcheck => reachability::no_healthcheck,
         LintCode::EvictingSessions => datatier::evicting_sessions,
+        LintCode::ScheduleCollision => collisions::schedule_collision,
     }
 }
 

@@ -34,6 +34,7 @@ pub enum LintCode {
     CertificateCopy,
     NoHealthcheck,
     EvictingSessions,
+    ScheduleCollision,
 }
 
 /// A code is written by its name, as in `[lints] allow`.
@@ -173,7 +174,7 @@ destination = "/var/backups/shop"
 "#;
 
 impl LintCode {
-    pub const ALL: [LintCode; 21] = [
+    pub const ALL: [LintCode; 22] = [
         LintCode::DirectConnections,
         LintCode::PoolerBypass,
         LintCode::OverrideExceedsMemory,
@@ -195,6 +196,7 @@ impl LintCode {
         LintCode::CertificateCopy,
         LintCode::NoHealthcheck,
         LintCode::EvictingSessions,
+        LintCode::ScheduleCollision,
     ];
 
     pub fn name(self) -> &'static str {
@@ -713,6 +715,40 @@ impl LintCode {
                 },
                 found_in: "SpherosegV4 27 and 402: Redis \"for session management and caching\", then \
                            `CONFIG SET maxmemory-policy allkeys-lru`",
+            },
+            LintCode::ScheduleCollision => LintInfo {
+                name: "schedule-collision",
+                class: Class::SingletonsAndSchedules,
+                level: Level::Warn,
+                summary: "two scheduled runs that use the database are expected to run at the same time",
+                why: "A backup, VACUUM and a heavy job started together compete for the same disk, \
+                      locks and connections: each takes longer, the backup may see a long \
+                      transaction's bloat, and a night's window is gone. gen expands every schedule \
+                      over a (leap) year in UTC and takes each run as [start, start + expected \
+                      duration): the backup 1h, VACUUM 30m, a job its `duration` (default 15m). A job \
+                      starting when another is expected to end does not collide.",
+                example: example(
+                    "[jobs.full-backup]\n\
+                     runtime = \"native\"\n\
+                     hosts = [\"web1\"]\n\
+                     user = \"postgres\"\n\
+                     command = [\"/usr/local/bin/backup.sh\", \"--full\"]\n\
+                     schedule = \"Sun 03:00\"   # the daily backup also starts at 03:00\n\
+                     duration = \"1h\"\n\
+                     uses = [\"database\"]\n",
+                ),
+                fix: example(
+                    "[jobs.full-backup]\n\
+                     runtime = \"native\"\n\
+                     hosts = [\"web1\"]\n\
+                     user = \"postgres\"\n\
+                     command = [\"/usr/local/bin/backup.sh\", \"--full\"]\n\
+                     schedule = \"Sun 04:00\"   # after the daily backup's hour\n\
+                     duration = \"1h\"\n\
+                     uses = [\"database\"]\n",
+                ),
+                found_in: "SmartAttend 331, 334 and 337: the daily backup, the weekly full backup and \
+                           the monthly archive all start at 02:00",
             },
         }
     }

@@ -16,6 +16,7 @@ mod cross_checks;
 mod datatier;
 pub(crate) mod extra;
 mod hosts;
+mod jobs;
 mod lints;
 mod maintenance;
 mod monitoring;
@@ -219,6 +220,7 @@ impl Checker<'_> {
         let alerts = self.alerts(p);
         let rollout = self.rollout(p);
         let allowed_lints = self.lint_allowances(p);
+        let jobs = self.jobs(p, &hosts, &services);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -239,6 +241,7 @@ impl Checker<'_> {
             alerts,
             rollout,
             allowed_lints,
+            jobs,
         };
         let mut deployment = deployment;
         deployment.container_subnet = self.container_subnet(p, &deployment);

@@ -239,7 +239,7 @@ impl Checker<'_> {
     /// Environment entries are written into compose files and units, so
     /// names and values are held to their shapes; an entry that looks like a
     /// credential is refused without showing its value.
-    fn environment(&mut self, key: &str, environment: &BTreeMap<String, String>) {
+    pub(super) fn environment(&mut self, key: &str, environment: &BTreeMap<String, String>) {
         for (var, value) in environment {
             let var_key = push_key(&format!("{key}.environment"), var);
             self.check(
@@ -273,7 +273,7 @@ impl Checker<'_> {
 
     /// Secrets are references: a name the service sees them under and the
     /// path of the file on the host that holds the value.
-    fn secrets(&mut self, key: &str, secrets: &BTreeMap<String, String>) {
+    pub(super) fn secrets(&mut self, key: &str, secrets: &BTreeMap<String, String>) {
         for (secret, path) in secrets {
             let secret_key = push_key(&format!("{key}.secrets"), secret);
             self.check(

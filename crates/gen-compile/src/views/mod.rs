@@ -7,6 +7,7 @@
 mod container;
 mod datatier;
 mod health_gate;
+mod jobs;
 mod monitoring;
 mod nginx;
 mod postgres;
@@ -90,6 +91,8 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PrometheusRules => scope.value(monitoring::rules(scope)),
         K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
         K::CronJobs => scope.value(scheduled::cron(scope)),
+        K::JobUnit | K::JobTimer => scope.value(jobs::job_unit(scope)?),
+        K::SqlRunner => scope.value(jobs::sql_runner(scope)),
     })
 }
 

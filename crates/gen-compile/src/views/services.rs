@@ -17,6 +17,8 @@ pub struct ComposeFile<'a> {
     project: &'a str,
     host: &'a HostSpec,
     containers: Vec<Container<'a>>,
+    /// Container jobs, as compose services `job-<name>` (`compose/job.j2`).
+    jobs: Vec<super::jobs::ComposeJob<'a>>,
     /// Top-level `secrets:`: every secret of the containers, once, by name.
     compose_secrets: Vec<NamedPath<'a>>,
     /// Top-level `volumes:`: the named volumes of the containers and of the
@@ -51,8 +53,10 @@ struct Container<'a> {
     memory: Option<String>,
     /// The container options as compose spells them (`views::container`).
     options: super::container::ComposeOptions,
-    /// Data-tier services on this host it waits for (healthy).
-    data_depends_on: Vec<&'static str>,
+    /// `depends_on`: the services it names with their condition, the
+    /// data-tier services on this host it uses (healthy), and the container
+    /// jobs that run before it (completed; `derive::jobs::compose_depends_on`).
+    depends_on: Vec<crate::derive::jobs::Dependency>,
 }
 
 pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
@@ -62,9 +66,14 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         .filter(|s| s.runtime == Runtime::Container)
         .map(|s| container(scope, s))
         .collect();
+    let jobs = super::jobs::compose_jobs(d, scope.host);
     let mut compose_secrets: Vec<NamedPath<'a>> = Vec::new();
-    for container in &containers {
-        for (name, path) in &container.spec.secrets {
+    let job_specs = d
+        .jobs_on(scope.host)
+        .filter(|j| j.runtime() == Runtime::Container)
+        .map(|j| &j.process);
+    for spec in containers.iter().map(|c| c.spec).chain(job_specs) {
+        for (name, path) in &spec.secrets {
             if !compose_secrets.iter().any(|s| s.name == name) {
                 compose_secrets.push(NamedPath { name, path });
             }
@@ -92,6 +101,7 @@ pub fn compose_file<'a>(scope: &Scope<'a>) -> ComposeFile<'a> {
         project: &d.project,
         host: scope.host,
         containers,
+        jobs,
         compose_secrets,
         container_subnet: d.container_subnet.map(|c| c.to_string()),
         data_services,
@@ -145,7 +155,21 @@ fn container<'a>(scope: &Scope<'a>, s: &'a ServiceSpec) -> Container<'a> {
         healthcheck_test,
         memory: s.memory.map(|m| m.compose()),
         options: super::container::compose_options(scope, s),
-        data_depends_on: super::datatier::depends_on(scope, s),
+        depends_on: crate::derive::jobs::compose_depends_on(
+            scope.d,
+            scope.host,
+            &s.name,
+            &s.options
+                .dependencies
+                .iter()
+                .map(|(name, c)| (name.clone(), c.compose()))
+                .chain(
+                    super::datatier::depends_on(scope, s)
+                        .into_iter()
+                        .map(|name| (name.to_string(), "service_healthy")),
+                )
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
@@ -186,6 +210,8 @@ struct NativeService<'a> {
     timeout_stop: String,
     /// `extra` as `[Service]` lines.
     extra_lines: Vec<String>,
+    /// Job units that run before the service (`Requires=` and `After=`).
+    required_jobs: Vec<String>,
 }
 
 pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
@@ -227,6 +253,7 @@ pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
                 .stop_grace_period
                 .map_or_else(|| "30s".to_string(), |d| d.to_string()),
             extra_lines: crate::validate::extra::systemd_lines(&s.extra),
+            required_jobs: crate::derive::jobs::required_units(d, scope.host, &s.name),
         },
     })
 }
