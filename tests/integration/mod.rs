@@ -5,6 +5,7 @@ mod bundled;
 mod check;
 mod containment;
 mod content;
+mod data_roles;
 mod enable;
 mod explain;
 mod faults;

@@ -21,6 +21,7 @@ pub mod model;
 pub mod output;
 pub mod profile;
 pub mod profile_error;
+pub mod profile_roles;
 pub mod render;
 pub mod schedule;
 pub mod schema;

@@ -16,6 +16,7 @@ mod lints;
 mod maintenance;
 mod monitoring;
 mod postgres;
+mod postgres_roles;
 mod redis;
 mod rollout;
 mod services;
