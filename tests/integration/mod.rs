@@ -1,4 +1,5 @@
 mod ansible;
+mod bootstrap_sql;
 mod build_check;
 mod build_errors;
 mod bundled;

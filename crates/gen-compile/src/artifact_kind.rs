@@ -39,6 +39,11 @@ pub enum ArtifactKind {
     PullTimer,
     /// `/etc/cron.d/<project>`.
     CronJobs,
+    /// `/etc/<project>/postgres/bootstrap.sql`: the primary's roles,
+    /// databases, extensions, grants and replication slots, created if missing.
+    DbBootstrapSql,
+    /// `<project>-db-bootstrap.service`: runs the bootstrap as `postgres`.
+    DbBootstrapUnit,
 }
 
 /// The fixed facts of a kind.
@@ -60,6 +65,11 @@ pub struct KindEntry {
 }
 
 impl KindEntry {
+    /// The same entry, with the file's group `group` (owner `root`, read by `group`).
+    const fn group(self, group: &'static str) -> KindEntry {
+        KindEntry { group, ..self }
+    }
+
     /// The same entry, for a unit wanted by `target`.
     const fn wanted_by(self, target: &'static str) -> KindEntry {
         KindEntry {
@@ -95,7 +105,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 19] = [
+    pub const ALL: [ArtifactKind; 21] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -115,6 +125,8 @@ impl ArtifactKind {
         ArtifactKind::PullService,
         ArtifactKind::PullTimer,
         ArtifactKind::CronJobs,
+        ArtifactKind::DbBootstrapSql,
+        ArtifactKind::DbBootstrapUnit,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -219,6 +231,21 @@ impl ArtifactKind {
             )
             .wanted_by("timers.target"),
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
+            // It names the password files; postgres runs it, root owns it.
+            K::DbBootstrapSql => entry(
+                template!("bootstrap/bootstrap.sql.j2"),
+                V::Sql,
+                0o640,
+                "root",
+            )
+            .group("postgres"),
+            K::DbBootstrapUnit => entry(
+                template!("bootstrap/db-bootstrap.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("multi-user.target"),
         }
     }
 

@@ -120,6 +120,10 @@ impl Placement<'_> {
             && (self.host.has(Role::DatabasePrimary) || self.host.has(Role::DatabaseReplica))
     }
 
+    fn primary(&self) -> bool {
+        self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary)
+    }
+
     fn backup(&self) -> bool {
         self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary) && self.d.backup.is_some()
     }
@@ -235,6 +239,18 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         }),
         K::CronJobs => when(at.cron(), &|| {
             (format!("/etc/cron.d/{p}"), Activation::None)
+        }),
+        // A changed script re-runs the bootstrap (a oneshot that remains
+        // active: restarting it runs it again).
+        K::DbBootstrapSql => when(at.primary(), &|| {
+            (
+                crate::derive::bootstrap::bootstrap_sql_path(p),
+                restart(&crate::derive::bootstrap::bootstrap_unit(p)),
+            )
+        }),
+        K::DbBootstrapUnit => when(at.primary(), &|| {
+            let unit = crate::derive::bootstrap::bootstrap_unit(p);
+            (unit_path(&unit), daemon_reload(&unit))
         }),
     }
 }

@@ -88,3 +88,14 @@ mod tests {
         assert_eq!(shell_quote("it's $(id) `x`"), "'it'\\''s $(id) `x`'");
     }
 }
+
+/// A SQL identifier, double-quoted: role and database names may hold `-`,
+/// and quoting keeps any other name from reading as a keyword.
+pub fn sql_ident(value: &str) -> String {
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
+
+/// A SQL string literal (standard-conforming strings: only `'` is special).
+pub fn sql_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}

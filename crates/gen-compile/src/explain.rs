@@ -227,6 +227,27 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
         K::PrometheusRules => keys.push("alerts".into()),
         K::PullScript | K::PullService | K::PullTimer => keys.push("rollout".into()),
         K::CronJobs => keys.extend(["maintenance".into(), "admin_email".into()]),
+        K::DbBootstrapSql => {
+            keys.extend([
+                "postgres.roles".into(),
+                "postgres.databases".into(),
+                "postgres.database".into(),
+                "postgres.users".into(),
+                "postgres.extensions".into(),
+                "postgres.replication_user".into(),
+            ]);
+            keys.extend(
+                d.hosts_with(Role::DatabaseReplica)
+                    .map(|h| format!("hosts.{}", h.name)),
+            );
+        }
+        K::DbBootstrapUnit => {
+            keys.extend(["postgres.version".into(), "postgres.port".into()]);
+            keys.extend(d.services_on(host).map(|s| format!("services.{}", s.name)));
+            if host.has(Role::Pooler) {
+                keys.push("pgbouncer".into());
+            }
+        }
     }
     keys
 }
@@ -507,6 +528,42 @@ pub fn derived_values(
         }
         K::BackupScript | K::BackupService | K::BackupTimer => {}
         K::PullService | K::PullTimer => {}
+        K::DbBootstrapSql => {
+            if let Some(pg) = &d.postgres {
+                for (name, db) in &pg.databases {
+                    out.push(value(
+                        format!("owner of database {name}"),
+                        db.owner.clone(),
+                        "postgres.databases.<name>.owner, else the only login role",
+                        "postgres.databases (or postgres.database + users)",
+                    ));
+                }
+            }
+            for slot in crate::derive::bootstrap::slots(d) {
+                out.push(value(
+                    format!("slot {slot}"),
+                    slot.clone(),
+                    "one physical slot per replica: the replica's host name with `-` as `_`",
+                    "hosts with role database_replica",
+                ));
+            }
+        }
+        K::DbBootstrapUnit => {
+            if let Some(pg) = &d.postgres {
+                out.push(value(
+                    "After",
+                    crate::derive::bootstrap::cluster_unit(pg.version),
+                    "Debian's unit of the version's `main` cluster",
+                    "postgres.version",
+                ));
+            }
+            out.push(value(
+                "Before",
+                crate::derive::bootstrap::ordered_before(d, host).join(" "),
+                "PgBouncer and this host's services: they log in as the roles it creates",
+                "hosts' roles and services",
+            ));
+        }
     }
     out
 }
