@@ -154,4 +154,48 @@ mod tests {
             ExtensionPackage::Package("postgresql-18-pg-hashids".into())
         );
     }
+
+    #[test]
+    fn database_hosts_need_the_packages_of_every_databases_extensions() {
+        let text = r#"[project]
+name = "shop"
+[network]
+internal = ["10.0.0.0/16"]
+[hosts.db1]
+address = "10.0.0.10"
+roles = ["database_primary"]
+hardware = { cores = 4, memory = "16GiB", storage = "ssd" }
+[hosts.db2]
+address = "10.0.0.11"
+roles = ["database_replica"]
+hardware = { cores = 4, memory = "16GiB", storage = "ssd" }
+[hosts.web1]
+address = "10.0.0.20"
+roles = ["api"]
+hardware = { cores = 4, memory = "16GiB", storage = "ssd" }
+[postgres]
+version = 16
+workload = "web"
+extension_packages = { pg_hashids = "postgresql-16-pg-hashids" }
+[postgres.roles.shop]
+[postgres.roles.replicator]
+replication = true
+[postgres.databases.shop]
+extensions = ["vector", "uuid-ossp", "pg_hashids"]
+[postgres.databases.analytics]
+owner = "shop"
+extensions = ["vector", "postgis"]
+"#;
+        let files = crate::load::MemoryProfiles::default().with("t", text);
+        let (_, d, _) = crate::compile::analyse_from(&files, "t").expect("valid");
+        let host = |name: &str| d.host(name).expect("declared").clone();
+        let expected = [
+            "postgresql-16-pg-hashids",
+            "postgresql-16-pgvector",
+            "postgresql-16-postgis-3",
+        ];
+        assert_eq!(packages(&d, &host("db1")), expected);
+        assert_eq!(packages(&d, &host("db2")), expected);
+        assert!(packages(&d, &host("web1")).is_empty());
+    }
 }
