@@ -26,6 +26,7 @@ mod promtool;
 mod properties;
 mod pull;
 mod regressions;
+mod replication;
 mod reproducible;
 mod requires;
 mod review;

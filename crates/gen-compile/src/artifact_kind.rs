@@ -44,6 +44,11 @@ pub enum ArtifactKind {
     DbBootstrapSql,
     /// `<project>-db-bootstrap.service`: runs the bootstrap as `postgres`.
     DbBootstrapUnit,
+    /// `/usr/local/sbin/<project>-replica-init`: clones the primary into a
+    /// replica's pristine data directory.
+    ReplicaInitScript,
+    /// `<project>-replica-init.service`: runs it as `postgres` before PostgreSQL.
+    ReplicaInitUnit,
 }
 
 /// The fixed facts of a kind.
@@ -105,7 +110,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 21] = [
+    pub const ALL: [ArtifactKind; 23] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -127,6 +132,8 @@ impl ArtifactKind {
         ArtifactKind::CronJobs,
         ArtifactKind::DbBootstrapSql,
         ArtifactKind::DbBootstrapUnit,
+        ArtifactKind::ReplicaInitScript,
+        ArtifactKind::ReplicaInitUnit,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -241,6 +248,21 @@ impl ArtifactKind {
             .group("postgres"),
             K::DbBootstrapUnit => entry(
                 template!("bootstrap/db-bootstrap.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("multi-user.target"),
+            // postgres runs it: group postgres may execute, nobody may write.
+            K::ReplicaInitScript => entry(
+                template!("replica/replica-init.sh.j2"),
+                V::Shell,
+                0o750,
+                "root",
+            )
+            .group("postgres"),
+            K::ReplicaInitUnit => entry(
+                template!("replica/replica-init.service.j2"),
                 V::Systemd,
                 0o644,
                 "root",

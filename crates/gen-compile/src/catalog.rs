@@ -124,6 +124,12 @@ impl Placement<'_> {
         self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary)
     }
 
+    fn replica(&self) -> bool {
+        self.d.postgres.is_some()
+            && self.host.has(Role::DatabaseReplica)
+            && !self.host.has(Role::DatabasePrimary)
+    }
+
     fn backup(&self) -> bool {
         self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary) && self.d.backup.is_some()
     }
@@ -250,6 +256,18 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         }),
         K::DbBootstrapUnit => when(at.primary(), &|| {
             let unit = crate::derive::bootstrap::bootstrap_unit(p);
+            (unit_path(&unit), daemon_reload(&unit))
+        }),
+        // The script runs once, before the first start: a change waits for
+        // the next start of the unit.
+        K::ReplicaInitScript => when(at.replica(), &|| {
+            (
+                crate::derive::replica::replica_init_script(p),
+                Activation::None,
+            )
+        }),
+        K::ReplicaInitUnit => when(at.replica(), &|| {
+            let unit = crate::derive::replica::replica_init_unit(p);
             (unit_path(&unit), daemon_reload(&unit))
         }),
     }

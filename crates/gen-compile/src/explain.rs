@@ -241,6 +241,16 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                     .map(|h| format!("hosts.{}", h.name)),
             );
         }
+        K::ReplicaInitScript | K::ReplicaInitUnit => {
+            keys.extend([
+                "postgres.version".into(),
+                "postgres.port".into(),
+                "postgres.roles".into(),
+                "postgres.replication_user".into(),
+                "postgres.replication_passfile".into(),
+            ]);
+            keys.extend(d.primary().map(|p| format!("hosts.{}.address", p.name)));
+        }
         K::DbBootstrapUnit => {
             keys.extend(["postgres.version".into(), "postgres.port".into()]);
             keys.extend(d.services_on(host).map(|s| format!("services.{}", s.name)));
@@ -545,6 +555,32 @@ pub fn derived_values(
                     slot.clone(),
                     "one physical slot per replica: the replica's host name with `-` as `_`",
                     "hosts with role database_replica",
+                ));
+            }
+        }
+        K::ReplicaInitScript => {
+            out.push(value(
+                "SLOT",
+                crate::derive::postgres::slot_name(&host.name),
+                "this host's name with `-` as `_`: the slot the primary's bootstrap creates",
+                format!("hosts.{}", host.name),
+            ));
+            if let Some(primary) = d.primary() {
+                out.push(value(
+                    "PRIMARY_HOST",
+                    primary.address.to_string(),
+                    "the primary's address",
+                    format!("hosts.{}.address", primary.name),
+                ));
+            }
+        }
+        K::ReplicaInitUnit => {
+            if let Some(pg) = &d.postgres {
+                out.push(value(
+                    "Before",
+                    crate::derive::bootstrap::cluster_unit(pg.version),
+                    "Debian's unit of the version's `main` cluster: the clone is made before it first starts",
+                    "postgres.version",
                 ));
             }
         }

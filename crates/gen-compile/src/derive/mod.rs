@@ -13,6 +13,7 @@ pub mod health;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;
+pub mod replica;
 pub mod requirements;
 pub mod rollout;
 pub mod scrape;

@@ -10,6 +10,7 @@ mod monitoring;
 mod nginx;
 mod postgres;
 mod redis;
+mod replica;
 mod rollout;
 mod scheduled;
 mod services;
@@ -91,6 +92,7 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::CronJobs => scope.value(scheduled::cron(scope)),
         K::DbBootstrapSql => scope.value(bootstrap::sql(scope)?),
         K::DbBootstrapUnit => scope.value(bootstrap::unit(scope)?),
+        K::ReplicaInitScript | K::ReplicaInitUnit => scope.value(replica::replica_init(scope)?),
     })
 }
 
