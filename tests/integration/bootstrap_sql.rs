@@ -199,6 +199,20 @@ fn the_bootstrap_runs_twice_on_a_real_server_and_the_app_logs_in_through_pgbounc
     );
     let run = project.gen(&["build"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The tree names the password files and holds no password; the
+    // primary's manifest requires the files.
+    for (path, content) in super::support::tree(&project.path().join("generated")) {
+        assert!(
+            !String::from_utf8_lossy(&content).contains("s3cret"),
+            "{path} holds a password"
+        );
+    }
+    let manifest =
+        std::fs::read_to_string(project.path().join("generated/shop/db1/manifest.json")).unwrap();
+    assert!(
+        manifest.contains(&format!("\"{}/shop_password\"", secrets.display())),
+        "{manifest}"
+    );
     let script = dir.join("bootstrap.sql");
     std::fs::copy(project.path().join(SQL), &script).unwrap();
     pgsandbox::own(&script);

@@ -9,7 +9,8 @@ use crate::profile::Role;
 /// Every file the artifacts of `host` name and the host must hold, sorted:
 /// the secrets of the services it runs, the certificates and keys of the
 /// sites it serves and of PostgreSQL's TLS, a replica's replication
-/// passfile, PgBouncer's auth file, Redis's password file and the pull
+/// passfile, the role password files the primary's bootstrap reads,
+/// PgBouncer's auth file, Redis's password file and the pull
 /// mode's signers, deploy key and known hosts.
 pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -32,6 +33,10 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
         }
         if host.has(Role::DatabaseReplica) {
             out.push(pg.replication_passfile.clone());
+        }
+        // The primary's bootstrap reads each role's password file.
+        if host.has(Role::DatabasePrimary) {
+            out.extend(pg.roles.values().filter_map(|r| r.password_file.clone()));
         }
     }
     if let Some(pgbouncer) = d.pgbouncer.as_ref().filter(|_| host.has(Role::Pooler)) {
