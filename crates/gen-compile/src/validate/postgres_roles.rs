@@ -172,10 +172,9 @@ impl Checker<'_> {
             .clone()
             .unwrap_or_else(|| "replicator".into());
         self.sql_name("postgres.replication_user", &name, "role");
-        if let Some(existing) = roles.get(&name) {
+        if roles.contains_key(&name) {
             if pg.replication_user.is_some() || replicas {
                 let key = push_key("postgres.roles", &name);
-                let _ = existing;
                 self.fail(
                     "postgres.replication_user",
                     format!("`postgres.replication_user`: `{name}` is also an application role (`{key}`)"),
@@ -315,7 +314,7 @@ impl Checker<'_> {
             self.sql_name(&key, name, "database");
             let owner = match &decl.owner {
                 Some(owner) => {
-                    if !roles.get(owner).is_some_and(|r| !r.replication) {
+                    if roles.get(owner).is_none_or(|r| r.replication) {
                         self.fail(
                             &format!("{key}.owner"),
                             format!("`{key}.owner`: role `{}` is not declared", shown(owner)),
@@ -344,7 +343,7 @@ impl Checker<'_> {
             let grants = decl.grants.clone().unwrap_or_default();
             for role in grants.keys() {
                 let grant_key = format!("{key}.grants.{role}");
-                if !roles.get(role).is_some_and(|r| !r.replication) {
+                if roles.get(role).is_none_or(|r| r.replication) {
                     self.fail(
                         &push_key(&format!("{key}.grants"), role),
                         format!("`{grant_key}`: role `{}` is not declared", shown(role)),
