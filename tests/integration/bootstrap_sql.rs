@@ -92,7 +92,6 @@ fn check(project: &Project) -> super::support::Run {
 #[test]
 fn gen_check_runs_the_bootstrap_twice_and_says_what_it_could_not_create() {
     if !pgsandbox::available() {
-        eprintln!("skipped: no PostgreSQL 15 here");
         return;
     }
     let project = built(r#"["pg_stat_statements", "uuid-ossp", "vector"]"#);
@@ -177,7 +176,6 @@ fn catalog(server: &PgServer) -> String {
 #[test]
 fn the_bootstrap_runs_twice_on_a_real_server_and_the_app_logs_in_through_pgbouncer() {
     if !pgsandbox::available() {
-        eprintln!("skipped: no PostgreSQL 15 here");
         return;
     }
     let sandbox = tempfile::tempdir().unwrap();

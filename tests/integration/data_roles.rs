@@ -104,6 +104,18 @@ fn an_owner_or_grant_must_name_a_declared_role() {
 }
 
 #[test]
+fn a_role_named_like_a_predefined_one_is_refused() {
+    let stderr = build_fails(&with_roles("").replace(
+        "[postgres.databases.shop]",
+        "[postgres.roles.pg_app]\n\n[postgres.databases.shop]",
+    ));
+    assert!(
+        stderr.contains("`postgres.roles.pg_app`: role names starting with `pg_` are reserved"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn replicas_stream_as_exactly_one_role() {
     let two = with_roles("").replace(
         "[postgres.databases.shop]",

@@ -84,6 +84,12 @@ impl Checker<'_> {
         for (name, decl) in pg.roles.iter().flatten() {
             let key = push_key("postgres.roles", name);
             self.sql_name(&key, name, "role");
+            self.check(
+                !is_predefined_role(name),
+                &key,
+                || format!("`{key}`: role names starting with `pg_` are reserved by PostgreSQL"),
+                "name the role after the application; a predefined role goes in `member_of`",
+            );
             if let Some(file) = &decl.password_file {
                 self.secret_path(&format!("{key}.password_file"), file);
             }
