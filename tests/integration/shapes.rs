@@ -17,6 +17,7 @@ pub enum Kind {
     Systemd,
     Yaml,
     Shell,
+    Sql,
 }
 
 pub fn kind(path: &str) -> Kind {
@@ -36,6 +37,8 @@ pub fn kind(path: &str) -> Kind {
         Kind::Systemd
     } else if path.ends_with(".yaml") || path.ends_with(".yml") {
         Kind::Yaml
+    } else if path.ends_with(".sql") {
+        Kind::Sql
     } else if path.starts_with("/usr/local/sbin/") {
         Kind::Shell
     } else {
@@ -54,12 +57,39 @@ pub fn shape(path: &str, text: &str) -> Result<Vec<String>, String> {
         Kind::Cron => cron(text),
         Kind::Systemd => systemd(text),
         Kind::Yaml => yaml_keys(text),
+        Kind::Sql => sql(text),
         Kind::Shell => Ok(text
             .lines()
             .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
             .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
             .collect()),
     }
+}
+
+/// psql input: quotes (`'…'`, `"…"`) close on their line. Shape: each
+/// line's first word and every statement end (`;`) or meta-command outside
+/// quotes, so a name that smuggled a statement changes it.
+fn sql(text: &str) -> Result<Vec<String>, String> {
+    let mut shape = Vec::new();
+    for (number, line) in content_lines(text, '-') {
+        let mut quote: Option<char> = None;
+        let mut marks = String::new();
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, ';' | '\\') => marks.push(c),
+                _ => {}
+            }
+        }
+        if quote.is_some() {
+            return Err(format!("line {number}: unterminated quote"));
+        }
+        let first = line.split_whitespace().next().unwrap_or("");
+        shape.push(format!("{first} {marks}"));
+    }
+    Ok(shape)
 }
 
 fn content_lines(text: &str, comment: char) -> impl Iterator<Item = (usize, &str)> {

@@ -15,6 +15,7 @@ pub mod redis;
 pub mod report;
 pub mod sandboxes;
 pub mod shell;
+pub mod sql;
 pub mod staging;
 pub mod systemd;
 pub mod tool;
@@ -153,10 +154,11 @@ enum Program {
     Compose,
     Prometheus,
     Shell,
+    Sql,
 }
 
 impl Program {
-    const ALL: [Program; 8] = [
+    const ALL: [Program; 9] = [
         Program::Nginx,
         Program::Postgres,
         Program::Redis,
@@ -165,6 +167,7 @@ impl Program {
         Program::Compose,
         Program::Prometheus,
         Program::Shell,
+        Program::Sql,
     ];
 
     fn of(validator: Validator) -> Program {
@@ -177,6 +180,7 @@ impl Program {
             Validator::Compose => Program::Compose,
             Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,
             Validator::Shell => Program::Shell,
+            Validator::Sql => Program::Sql,
         }
     }
 
@@ -190,6 +194,7 @@ impl Program {
             Program::Compose => compose::check,
             Program::Prometheus => prometheus::check,
             Program::Shell => shell::check,
+            Program::Sql => sql::check,
         }
     }
 }

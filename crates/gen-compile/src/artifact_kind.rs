@@ -45,6 +45,16 @@ pub enum ArtifactKind {
     JobTimer,
     /// `/usr/local/sbin/<project>-sql-migrate`: gen's SQL runner (`jobs.<name>.sql`).
     SqlRunner,
+    /// `/etc/<project>/postgres/bootstrap.sql`: the primary's roles,
+    /// databases, extensions, grants and replication slots, created if missing.
+    DbBootstrapSql,
+    /// `<project>-db-bootstrap.service`: runs the bootstrap as `postgres`.
+    DbBootstrapUnit,
+    /// `/usr/local/sbin/<project>-replica-init`: clones the primary into a
+    /// replica's pristine data directory.
+    ReplicaInitScript,
+    /// `<project>-replica-init.service`: runs it as `postgres` before PostgreSQL.
+    ReplicaInitUnit,
 }
 
 /// The fixed facts of a kind.
@@ -106,7 +116,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 22] = [
+    pub const ALL: [ArtifactKind; 26] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -129,6 +139,10 @@ impl ArtifactKind {
         ArtifactKind::JobUnit,
         ArtifactKind::JobTimer,
         ArtifactKind::SqlRunner,
+        ArtifactKind::DbBootstrapSql,
+        ArtifactKind::DbBootstrapUnit,
+        ArtifactKind::ReplicaInitScript,
+        ArtifactKind::ReplicaInitUnit,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -252,6 +266,36 @@ impl ArtifactKind {
                 0o755,
                 "root",
             ),
+            // It names the password files; postgres runs it, root owns it.
+            K::DbBootstrapSql => entry(
+                template!("bootstrap/bootstrap.sql.j2"),
+                V::Sql,
+                0o640,
+                "root",
+            )
+            .in_group("postgres"),
+            K::DbBootstrapUnit => entry(
+                template!("bootstrap/db-bootstrap.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("multi-user.target"),
+            // postgres runs it: group postgres may execute, nobody may write.
+            K::ReplicaInitScript => entry(
+                template!("replica/replica-init.sh.j2"),
+                V::Shell,
+                0o750,
+                "root",
+            )
+            .in_group("postgres"),
+            K::ReplicaInitUnit => entry(
+                template!("replica/replica-init.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("multi-user.target"),
         }
     }
 
@@ -270,9 +314,9 @@ impl ArtifactKind {
                 35,
                 "an application or its job: its own user, a read-only system",
             ),
-            K::BackupService => (
+            K::BackupService | K::DbBootstrapUnit | K::ReplicaInitUnit => (
                 45,
-                "pg_dump as `postgres` over the local socket, writing one directory",
+                "database work as `postgres` over the local socket, writing at most one directory",
             ),
             K::ComposeUnit => (
                 25,
@@ -298,7 +342,9 @@ impl ArtifactKind {
             | K::PullTimer
             | K::CronJobs
             | K::JobTimer
-            | K::SqlRunner => return None,
+            | K::SqlRunner
+            | K::DbBootstrapSql
+            | K::ReplicaInitScript => return None,
         };
         match Exposure::tenths(tenths) {
             Some(budget) => Some((budget, why)),

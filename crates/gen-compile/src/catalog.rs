@@ -133,6 +133,20 @@ impl Placement<'_> {
             && (self.host.has(Role::DatabasePrimary) || self.host.has(Role::DatabaseReplica))
     }
 
+    fn primary(&self) -> bool {
+        self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary)
+    }
+
+    fn native_primary(&self) -> bool {
+        self.primary() && !datatier::postgres_container(self.d, self.host)
+    }
+
+    fn replica(&self) -> bool {
+        self.d.postgres.is_some()
+            && self.host.has(Role::DatabaseReplica)
+            && !self.host.has(Role::DatabasePrimary)
+    }
+
     fn backup(&self) -> bool {
         self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary) && self.d.backup.is_some()
     }
@@ -309,6 +323,32 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
                 spec
             })
             .collect(),
+        // A changed script re-runs the bootstrap (a oneshot that remains
+        // active: restarting it runs it again).
+        // Run by psql on the host: a native primary's (a containerised
+        // PostgreSQL is initialised by its image).
+        K::DbBootstrapSql => when(at.native_primary(), &|| {
+            (
+                crate::derive::bootstrap::bootstrap_sql_path(p),
+                restart(&crate::derive::bootstrap::bootstrap_unit(p)),
+            )
+        }),
+        K::DbBootstrapUnit => when(at.native_primary(), &|| {
+            let unit = crate::derive::bootstrap::bootstrap_unit(p);
+            (unit_path(&unit), daemon_reload(&unit))
+        }),
+        // The script runs once, before the first start: a change waits for
+        // the next start of the unit.
+        K::ReplicaInitScript => when(at.replica(), &|| {
+            (
+                crate::derive::replica::replica_init_script(p),
+                Activation::None,
+            )
+        }),
+        K::ReplicaInitUnit => when(at.replica(), &|| {
+            let unit = crate::derive::replica::replica_init_unit(p);
+            (unit_path(&unit), daemon_reload(&unit))
+        }),
     }
 }
 

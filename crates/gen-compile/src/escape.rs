@@ -73,6 +73,17 @@ pub fn systemd_environment(name: &str, value: &str) -> String {
     out
 }
 
+/// A SQL identifier, double-quoted: role and database names may hold `-`,
+/// and quoting keeps any other name from reading as a keyword.
+pub fn sql_ident(value: &str) -> String {
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
+
+/// A SQL string literal (standard-conforming strings: only `'` is special).
+pub fn sql_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{postgres_quote, shell_quote, systemd_environment, systemd_quote};

@@ -280,6 +280,37 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 }
             }
         }
+        K::DbBootstrapSql => {
+            keys.extend([
+                "postgres.roles".into(),
+                "postgres.databases".into(),
+                "postgres.database".into(),
+                "postgres.users".into(),
+                "postgres.extensions".into(),
+                "postgres.replication_user".into(),
+            ]);
+            keys.extend(
+                d.hosts_with(Role::DatabaseReplica)
+                    .map(|h| format!("hosts.{}", h.name)),
+            );
+        }
+        K::ReplicaInitScript | K::ReplicaInitUnit => {
+            keys.extend([
+                "postgres.version".into(),
+                "postgres.port".into(),
+                "postgres.roles".into(),
+                "postgres.replication_user".into(),
+                "postgres.replication_passfile".into(),
+            ]);
+            keys.extend(d.primary().map(|p| format!("hosts.{}.address", p.name)));
+        }
+        K::DbBootstrapUnit => {
+            keys.extend(["postgres.version".into(), "postgres.port".into()]);
+            keys.extend(d.services_on(host).map(|s| format!("services.{}", s.name)));
+            if host.has(Role::Pooler) {
+                keys.push("pgbouncer".into());
+            }
+        }
     }
     keys
 }
@@ -601,6 +632,68 @@ pub fn derived_values(
                     out.push(value(name, shown, formula, inputs));
                 }
             }
+        }
+        K::DbBootstrapSql => {
+            if let Some(pg) = &d.postgres {
+                for (name, db) in &pg.databases {
+                    out.push(value(
+                        format!("owner of database {name}"),
+                        db.owner.clone(),
+                        "postgres.databases.<name>.owner, else the only login role",
+                        "postgres.databases (or postgres.database + users)",
+                    ));
+                }
+            }
+            for slot in crate::derive::bootstrap::slots(d) {
+                out.push(value(
+                    format!("slot {slot}"),
+                    slot.clone(),
+                    "one physical slot per replica: the replica's host name with `-` as `_`",
+                    "hosts with role database_replica",
+                ));
+            }
+        }
+        K::ReplicaInitScript => {
+            out.push(value(
+                "SLOT",
+                crate::derive::postgres::slot_name(&host.name),
+                "this host's name with `-` as `_`: the slot the primary's bootstrap creates",
+                format!("hosts.{}", host.name),
+            ));
+            if let Some(primary) = d.primary() {
+                out.push(value(
+                    "PRIMARY_HOST",
+                    primary.address.to_string(),
+                    "the primary's address",
+                    format!("hosts.{}.address", primary.name),
+                ));
+            }
+        }
+        K::ReplicaInitUnit => {
+            if let Some(pg) = &d.postgres {
+                out.push(value(
+                    "Before",
+                    crate::derive::bootstrap::cluster_unit(pg.version),
+                    "Debian's unit of the version's `main` cluster: the clone is made before it first starts",
+                    "postgres.version",
+                ));
+            }
+        }
+        K::DbBootstrapUnit => {
+            if let Some(pg) = &d.postgres {
+                out.push(value(
+                    "After",
+                    crate::derive::bootstrap::cluster_unit(pg.version),
+                    "Debian's unit of the version's `main` cluster",
+                    "postgres.version",
+                ));
+            }
+            out.push(value(
+                "Before",
+                crate::derive::bootstrap::ordered_before(d, host).join(" "),
+                "PgBouncer and this host's services: they log in as the roles it creates",
+                "hosts' roles and services",
+            ));
         }
     }
     out

@@ -24,6 +24,7 @@ pub mod output;
 pub mod profile;
 pub mod profile_error;
 pub mod profile_jobs;
+pub mod profile_roles;
 pub mod render;
 pub mod schedule;
 pub mod schema;

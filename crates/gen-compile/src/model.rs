@@ -239,9 +239,34 @@ pub struct PostgresSpec {
     pub synchronous_replicas: u32,
     pub replication_user: String,
     pub replication_passfile: String,
+    /// Every role the primary's bootstrap creates, by name (`postgres.roles`,
+    /// or expanded from `users` and `replication_user`).
+    pub roles: BTreeMap<String, RoleSpec>,
+    /// Every database the primary's bootstrap creates, by name.
+    pub databases: BTreeMap<String, DatabaseSpec>,
+    /// Extension → Debian package, for extensions missing from gen's table.
+    pub extension_packages: BTreeMap<String, String>,
     pub tls: Option<TlsFiles>,
     /// Setting name → value exactly as it goes into postgresql.conf.
     pub overrides: BTreeMap<String, String>,
+}
+
+/// A role of the data tier, checked: its name is a SQL name, its password
+/// file a safe path, every role it is a member of declared or predefined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoleSpec {
+    pub password_file: Option<String>,
+    pub connection_limit: Option<u32>,
+    pub member_of: Vec<String>,
+    pub replication: bool,
+}
+
+/// A database, checked: its owner and every granted role are declared roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatabaseSpec {
+    pub owner: String,
+    pub extensions: Vec<String>,
+    pub grants: BTreeMap<String, crate::profile::GrantLevel>,
 }
 
 #[derive(Debug, Clone, Serialize)]

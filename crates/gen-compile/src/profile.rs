@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::profile_roles::{DatabaseDecl, GrantLevel, RoleDecl};
 use crate::units::{ByteSize, Cidr, Duration};
 
 mod container;
@@ -341,13 +342,20 @@ pub struct Postgres {
     pub superuser_password_file: Option<String>,
     /// What the database mostly serves; drives the derived tuning (PGTune).
     pub workload: Workload,
-    /// The application database.
-    pub database: String,
-    /// Roles that log in from application hosts (through the pooler or directly).
-    pub users: Vec<String>,
+    /// The application database (shorthand for one `postgres.databases` entry).
+    pub database: Option<String>,
+    /// Roles that log in from application hosts (shorthand for `postgres.roles`).
+    pub users: Option<Vec<String>>,
     pub port: Option<u16>,
-    /// Extensions the application needs (preloaded where they must be).
+    /// Extensions of `postgres.database` (shorthand for its `extensions`;
+    /// preloaded where they must be).
     pub extensions: Option<Vec<String>>,
+    /// Roles gen creates on the primary, by name.
+    pub roles: Option<BTreeMap<String, RoleDecl>>,
+    /// Databases gen creates on the primary, by name.
+    pub databases: Option<BTreeMap<String, DatabaseDecl>>,
+    /// Debian package of an extension gen's table does not know (extension → package).
+    pub extension_packages: Option<BTreeMap<String, String>>,
     /// Overrides the derived `max_connections` (1 to 262143).
     #[schemars(range(min = 1, max = 262143))]
     pub max_connections: Option<u32>,
@@ -361,7 +369,8 @@ pub struct Postgres {
     pub memory: Option<ByteSize>,
     /// Replicas that must confirm each commit (0 = asynchronous replication).
     pub synchronous_replicas: Option<u32>,
-    /// The role replicas stream as (default `replicator`).
+    /// The role replicas stream as (default `replicator`; shorthand for a
+    /// `postgres.roles` entry with `replication = true`).
     pub replication_user: Option<String>,
     /// Password file replicas use to connect to the primary (libpq passfile).
     pub replication_passfile: Option<String>,

@@ -21,4 +21,7 @@ pub enum Validator {
     PrometheusConfig,
     PrometheusRules,
     Shell,
+    /// A bootstrap script run twice against a throw-away server of the
+    /// host's PostgreSQL major: the second run must change nothing.
+    Sql,
 }

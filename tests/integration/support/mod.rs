@@ -4,6 +4,7 @@
 pub mod bundled;
 pub mod crash;
 pub mod mount;
+pub mod pgsandbox;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

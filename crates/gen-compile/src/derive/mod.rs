@@ -3,11 +3,13 @@
 //! few invariants that need a derived number (the connection budget) are
 //! checked here and reported at the profile keys that drive them.
 
+pub mod bootstrap;
 pub mod connections;
 pub mod container_network;
 pub mod cron;
 pub mod datatier;
 pub mod environment;
+pub mod extensions;
 pub mod hba;
 pub mod health;
 pub mod pg_memory;
@@ -15,6 +17,7 @@ pub mod jobs;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;
+pub mod replica;
 pub mod requirements;
 pub mod rollout;
 pub mod scrape;

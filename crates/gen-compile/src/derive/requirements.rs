@@ -9,7 +9,8 @@ use crate::profile::Role;
 /// Every file the artifacts of `host` name and the host must hold, sorted:
 /// the secrets of the services it runs, the certificates and keys of the
 /// sites it serves and of PostgreSQL's TLS, a replica's replication
-/// passfile, a containerised PostgreSQL's superuser password file,
+/// passfile, a containerised PostgreSQL's superuser password file, the
+/// role password files a native primary's bootstrap reads,
 /// PgBouncer's auth file, Redis's password file and the pull
 /// mode's signers, deploy key and known hosts.
 pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
@@ -40,6 +41,9 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
         // A containerised PostgreSQL's compose secret.
         if super::datatier::postgres_container(d, host) {
             out.extend(pg.superuser_password_file.clone());
+        } else if host.has(Role::DatabasePrimary) {
+            // A native primary's bootstrap reads each role's password file.
+            out.extend(pg.roles.values().filter_map(|r| r.password_file.clone()));
         }
     }
     if let Some(pgbouncer) = d.pgbouncer.as_ref().filter(|_| host.has(Role::Pooler)) {

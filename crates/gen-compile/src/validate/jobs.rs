@@ -152,18 +152,27 @@ impl Checker<'_> {
                 format!("`{key}.sql`: the profile has no `[postgres]`"),
                 "declare `[postgres]`, or remove the job",
             ),
-            Some(pg) => self.check(
-                pg.database == sql.database,
-                &at,
-                || {
-                    format!(
-                        "`{at}`: `{}` is not the declared database `{}`",
-                        shown(&sql.database),
-                        pg.database
-                    )
-                },
-                "name `postgres.database`",
-            ),
+            Some(pg) => {
+                // `postgres.database` (the shorthand) or a `postgres.databases` table.
+                let declared: Vec<String> = pg
+                    .database
+                    .iter()
+                    .cloned()
+                    .chain(pg.databases.iter().flat_map(|m| m.keys().cloned()))
+                    .collect();
+                self.check(
+                    declared.contains(&sql.database),
+                    &at,
+                    || {
+                        format!(
+                            "`{at}`: `{}` is not a declared database ({})",
+                            shown(&sql.database),
+                            declared.join(", ")
+                        )
+                    },
+                    "name one of `postgres.databases`",
+                )
+            }
         }
         self.sql_name(&at, &sql.database, "database");
         self.path(&format!("{key}.sql.directory"), &sql.directory);

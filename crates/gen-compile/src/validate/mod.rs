@@ -22,6 +22,7 @@ mod maintenance;
 mod monitoring;
 mod nginx_options;
 mod postgres;
+mod postgres_roles;
 mod redis;
 mod rollout;
 mod services;

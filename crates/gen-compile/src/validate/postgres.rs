@@ -42,7 +42,7 @@ pub const SUPPORTED_VERSIONS: std::ops::RangeInclusive<u32> = 13..=18;
 const MAX_BACKENDS: u32 = 262_143;
 
 /// A PostgreSQL extension name (`uuid-ossp`, `pg_stat_statements`, `vector`).
-fn is_extension_name(value: &str) -> bool {
+pub(super) fn is_extension_name(value: &str) -> bool {
     is_unix_user(value) && value.len() <= 63
 }
 
@@ -87,29 +87,20 @@ impl Checker<'_> {
         }
         self.data_size(pg, hosts);
         let sync = self.replication(pg, hosts);
-        self.sql_name("postgres.database", &pg.database, "database");
-        if pg.users.is_empty() {
-            self.fail(
-                "postgres.users",
-                "`postgres.users` lists no role",
-                "list the roles the services log in as",
-            );
-        }
-        for (i, user) in pg.users.iter().enumerate() {
-            self.sql_name(&format!("postgres.users[{i}]"), user, "role");
-        }
-        let replication_user = pg
-            .replication_user
-            .clone()
-            .unwrap_or_else(|| "replicator".into());
-        self.sql_name("postgres.replication_user", &replication_user, "role");
+        let replicas = hosts.iter().any(|h| h.has(Role::DatabaseReplica));
+        let model = self.data_model(pg, replicas);
         let replication_passfile = pg
             .replication_passfile
             .clone()
             .unwrap_or_else(|| "/var/lib/postgresql/.pgpass".into());
         self.secret_path("postgres.replication_passfile", &replication_passfile);
-        let extensions = pg.extensions.clone().unwrap_or_default();
-        self.extensions(&extensions);
+        // Every database's extensions, for the preloads postgresql.conf needs.
+        let mut extensions: Vec<String> = Vec::new();
+        for ext in model.databases.values().flat_map(|db| &db.extensions) {
+            if !extensions.contains(ext) {
+                extensions.push(ext.clone());
+            }
+        }
         let tls = self.postgres_tls(pg);
         let overrides = self.overrides(pg);
         let port = pg.port.unwrap_or(5432);
@@ -125,16 +116,19 @@ impl Checker<'_> {
             image,
             superuser_password_file,
             workload: pg.workload,
-            database: pg.database.clone(),
-            users: pg.users.clone(),
+            database: model.database,
+            users: model.users,
             port,
             extensions,
             max_connections: pg.max_connections,
             data_size: pg.data_size,
             memory: pg.memory,
             synchronous_replicas: sync,
-            replication_user,
+            replication_user: model.replication_user,
             replication_passfile,
+            roles: model.roles,
+            databases: model.databases,
+            extension_packages: model.extension_packages,
             tls,
             overrides,
         })
@@ -186,22 +180,6 @@ impl Checker<'_> {
                     host.disk.map(|d| d.to_string()).unwrap_or_default()
                 ),
                 "lower `postgres.data_size` or raise the host's `hardware.disk`",
-            );
-        }
-    }
-
-    fn extensions(&mut self, extensions: &[String]) {
-        for (i, ext) in extensions.iter().enumerate() {
-            self.check(
-                is_extension_name(ext),
-                &format!("postgres.extensions[{i}]"),
-                || {
-                    format!(
-                        "`postgres.extensions[{i}]`: `{}` is not an extension name",
-                        shown(ext)
-                    )
-                },
-                "for example `pg_stat_statements`, `uuid-ossp`, `vector`",
             );
         }
     }

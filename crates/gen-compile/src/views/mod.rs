@@ -6,12 +6,14 @@
 
 mod container;
 mod datatier;
+mod bootstrap;
 mod health_gate;
 mod jobs;
 mod monitoring;
 mod nginx;
 mod postgres;
 mod redis;
+mod replica;
 mod rollout;
 mod scheduled;
 mod services;
@@ -93,6 +95,9 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::CronJobs => scope.value(scheduled::cron(scope)),
         K::JobUnit | K::JobTimer => scope.value(jobs::job_unit(scope)?),
         K::SqlRunner => scope.value(jobs::sql_runner(scope)),
+        K::DbBootstrapSql => scope.value(bootstrap::sql(scope)?),
+        K::DbBootstrapUnit => scope.value(bootstrap::unit(scope)?),
+        K::ReplicaInitScript | K::ReplicaInitUnit => scope.value(replica::replica_init(scope)?),
     })
 }
 
