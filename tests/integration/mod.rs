@@ -8,6 +8,7 @@ mod content;
 mod enable;
 mod explain;
 mod faults;
+mod firewall;
 mod fixtures;
 mod fuzz;
 mod health;

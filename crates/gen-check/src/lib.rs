@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod cron;
 pub mod namespaces;
+pub mod nftables;
 pub mod nginx;
 pub mod owner;
 pub mod postgres;
@@ -151,10 +152,11 @@ enum Program {
     Compose,
     Prometheus,
     Shell,
+    Nftables,
 }
 
 impl Program {
-    const ALL: [Program; 8] = [
+    const ALL: [Program; 9] = [
         Program::Nginx,
         Program::Postgres,
         Program::Redis,
@@ -163,6 +165,7 @@ impl Program {
         Program::Compose,
         Program::Prometheus,
         Program::Shell,
+        Program::Nftables,
     ];
 
     fn of(validator: Validator) -> Program {
@@ -175,6 +178,7 @@ impl Program {
             Validator::Compose => Program::Compose,
             Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,
             Validator::Shell => Program::Shell,
+            Validator::Nftables => Program::Nftables,
         }
     }
 
@@ -188,6 +192,7 @@ impl Program {
             Program::Compose => compose::check,
             Program::Prometheus => prometheus::check,
             Program::Shell => shell::check,
+            Program::Nftables => nftables::check,
         }
     }
 }

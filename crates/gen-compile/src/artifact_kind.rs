@@ -39,6 +39,10 @@ pub enum ArtifactKind {
     PullTimer,
     /// `/etc/cron.d/<project>`.
     CronJobs,
+    /// `/etc/gen/firewall/<project>.nft`: the host firewall, one nftables table.
+    FirewallRules,
+    /// `<project>-firewall.service`: loads the firewall at boot.
+    FirewallUnit,
 }
 
 /// The fixed facts of a kind.
@@ -95,7 +99,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 19] = [
+    pub const ALL: [ArtifactKind; 21] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -115,6 +119,8 @@ impl ArtifactKind {
         ArtifactKind::PullService,
         ArtifactKind::PullTimer,
         ArtifactKind::CronJobs,
+        ArtifactKind::FirewallRules,
+        ArtifactKind::FirewallUnit,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -219,6 +225,20 @@ impl ArtifactKind {
             )
             .wanted_by("timers.target"),
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
+            // Who may reach what is nobody else's business on the host.
+            K::FirewallRules => entry(
+                template!("firewall/rules.nft.j2"),
+                V::Nftables,
+                0o640,
+                "root",
+            ),
+            K::FirewallUnit => entry(
+                template!("firewall/firewall.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("multi-user.target"),
         }
     }
 

@@ -236,6 +236,18 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         K::CronJobs => when(at.cron(), &|| {
             (format!("/etc/cron.d/{p}"), Activation::None)
         }),
+        // A new ruleset is loaded by running the unit again (`nft -f` of
+        // the whole table, atomically).
+        K::FirewallRules => when(crate::derive::firewall::applies(at.d, at.host), &|| {
+            (
+                crate::derive::firewall::rules_path(p),
+                restart(&crate::derive::firewall::unit_name(p)),
+            )
+        }),
+        K::FirewallUnit => when(crate::derive::firewall::applies(at.d, at.host), &|| {
+            let unit = crate::derive::firewall::unit_name(p);
+            (unit_path(&unit), daemon_reload(&unit))
+        }),
     }
 }
 

@@ -227,6 +227,16 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
         K::PrometheusRules => keys.push("alerts".into()),
         K::PullScript | K::PullService | K::PullTimer => keys.push("rollout".into()),
         K::CronJobs => keys.extend(["maintenance".into(), "admin_email".into()]),
+        K::FirewallRules => {
+            keys.extend([
+                "firewall".into(),
+                "network.admin".into(),
+                format!("{host_key}.firewall"),
+                format!("{host_key}.roles"),
+            ]);
+            keys.extend(d.hosts.iter().map(|h| format!("hosts.{}.address", h.name)));
+        }
+        K::FirewallUnit => keys.extend(["firewall".into(), format!("{host_key}.firewall")]),
     }
     keys
 }
@@ -507,6 +517,32 @@ pub fn derived_values(
         }
         K::BackupScript | K::BackupService | K::BackupTimer => {}
         K::PullService | K::PullTimer => {}
+        K::FirewallRules => {
+            let rules = crate::derive::firewall::ruleset(d, host);
+            for rule in rules.input.iter().chain(&rules.forward) {
+                let from = &rule.from;
+                // As the file prints it.
+                let sources = if from.anywhere {
+                    format!("{} dport {} accept", rule.protocol, rule.port)
+                } else if from.is_empty() {
+                    format!("{} {} stays closed", rule.protocol, rule.port)
+                } else {
+                    from.v4
+                        .iter()
+                        .chain(&from.v6)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                out.push(value(
+                    format!("{} {}", rule.protocol, rule.port),
+                    sources,
+                    "the listener's clients: pg_hba.conf's for PostgreSQL, the hosts of the services that use PgBouncer or Redis, the load balancers (and monitoring hosts for metrics) for a service, the monitoring hosts for exporters, network.admin for SSH",
+                    rule.comment.clone(),
+                ));
+            }
+        }
+        K::FirewallUnit => {}
     }
     out
 }

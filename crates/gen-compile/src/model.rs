@@ -13,6 +13,9 @@ use crate::profile::{
 };
 use crate::units::{ByteSize, Cidr, Duration};
 
+mod firewall;
+pub use firewall::{AllowSpec, FirewallSpec};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {
     /// The profile's name (`production`).
@@ -20,6 +23,8 @@ pub struct Deployment {
     pub project: String,
     pub admin_email: Option<String>,
     pub internal_networks: Vec<Cidr>,
+    /// `network.admin`: where administrators connect from.
+    pub admin_networks: Vec<Cidr>,
     /// Sorted by name.
     pub hosts: Vec<HostSpec>,
     /// Sorted by name.
@@ -36,6 +41,8 @@ pub struct Deployment {
     pub rollout: Option<RolloutSpec>,
     /// Lints the profile allows, with the reason it gives (`[lints] allow`).
     pub allowed_lints: BTreeMap<LintCode, String>,
+    /// The host firewall (`[firewall]`), on the hosts whose `firewall` is true.
+    pub firewall: Option<FirewallSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,6 +127,8 @@ pub struct HostSpec {
     pub memory: ByteSize,
     pub storage: Storage,
     pub disk: Option<ByteSize>,
+    /// `hosts.<h>.firewall` (default true): whether `[firewall]` applies here.
+    pub firewall: bool,
 }
 
 impl HostSpec {

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{ByteSize, Cidr, Duration};
 
+mod firewall;
+pub use firewall::{Firewall, FirewallAllow, Protocol};
+
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +54,8 @@ pub struct Profile {
     pub rollout: Option<Rollout>,
     /// Which of gen's lints this deployment allows, and why (`gen lints` lists them).
     pub lints: Option<Lints>,
+    /// The host firewall, derived from the listeners (needs `network.admin`).
+    pub firewall: Option<Firewall>,
 }
 
 /// Lints are warnings about a profile that builds but is probably wrong
@@ -114,6 +119,10 @@ pub struct Network {
     /// Private networks of the deployment. Internal ports (database, pooler, cache,
     /// metrics) accept connections only from here.
     pub internal: Vec<Cidr>,
+    /// Where administrators connect from: the sources SSH accepts when the
+    /// firewall is on, and what `@admin` names.
+    #[serde(default)]
+    pub admin: Vec<Cidr>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -124,6 +133,9 @@ pub struct Host {
     /// What the host does. A single-host pilot lists every role.
     pub roles: Vec<Role>,
     pub hardware: Hardware,
+    /// Whether `[firewall]` applies to this host (default true); false for a
+    /// host filtered elsewhere, e.g. by a cloud security group.
+    pub firewall: Option<bool>,
 }
 
 #[derive(

@@ -21,4 +21,6 @@ pub enum Validator {
     PrometheusConfig,
     PrometheusRules,
     Shell,
+    /// An nftables ruleset: `nft --check -f` in a throw-away network namespace.
+    Nftables,
 }

@@ -14,6 +14,7 @@
 mod connections;
 mod credentials;
 mod exposure;
+mod firewall;
 mod lint;
 mod memory;
 mod reachability;
@@ -84,6 +85,8 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::PublicAdminTool => exposure::public_admin_tool,
         LintCode::WildcardBind => exposure::wildcard_bind,
         LintCode::HstsOff => exposure::hsts_off,
+        LintCode::SshOpenToWorld => firewall::ssh_open_to_world,
+        LintCode::PublicDatabase => firewall::public_database,
         LintCode::CredentialInEnv => credentials::credential_in_env,
         LintCode::SuperuserLogin => credentials::superuser_login,
         LintCode::RedisNoAuth => credentials::redis_no_auth,

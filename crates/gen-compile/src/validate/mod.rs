@@ -11,6 +11,7 @@
 //! problems are reported together, in the order the sections are read.
 
 mod cross_checks;
+mod firewall;
 mod hosts;
 mod lints;
 mod maintenance;
@@ -211,12 +212,14 @@ impl Checker<'_> {
         let alerts = self.alerts(p);
         let rollout = self.rollout(p);
         let allowed_lints = self.lint_allowances(p);
+        let firewall = self.firewall(p, &hosts);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
             project: p.project.name.clone(),
             admin_email: p.project.admin_email.clone(),
             internal_networks: p.network.internal.clone(),
+            admin_networks: p.network.admin.clone(),
             hosts,
             services,
             postgres,
@@ -229,6 +232,7 @@ impl Checker<'_> {
             alerts,
             rollout,
             allowed_lints,
+            firewall,
         };
         self.cross_checks(&deployment);
         deployment

@@ -4,6 +4,7 @@
 //! saying what its template reads. Templates only lay these values out: every
 //! number, path and list they print is computed here or in `derive/`.
 
+mod firewall;
 mod health_gate;
 mod monitoring;
 mod nginx;
@@ -88,6 +89,7 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PrometheusRules => scope.value(monitoring::rules(scope)),
         K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
         K::CronJobs => scope.value(scheduled::cron(scope)),
+        K::FirewallRules | K::FirewallUnit => scope.value(firewall::firewall(scope)),
     })
 }
 
