@@ -20,6 +20,7 @@ mod lints;
 mod live;
 mod pending;
 mod pg_versions;
+mod pgbackrest;
 mod profile_files;
 mod promtool;
 mod properties;

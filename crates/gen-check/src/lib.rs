@@ -10,6 +10,7 @@ pub mod namespaces;
 pub mod nftables;
 pub mod nginx;
 pub mod owner;
+pub mod pgbackrest;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
@@ -153,10 +154,11 @@ enum Program {
     Prometheus,
     Shell,
     Nftables,
+    Pgbackrest,
 }
 
 impl Program {
-    const ALL: [Program; 9] = [
+    const ALL: [Program; 10] = [
         Program::Nginx,
         Program::Postgres,
         Program::Redis,
@@ -166,6 +168,7 @@ impl Program {
         Program::Prometheus,
         Program::Shell,
         Program::Nftables,
+        Program::Pgbackrest,
     ];
 
     fn of(validator: Validator) -> Program {
@@ -179,6 +182,7 @@ impl Program {
             Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,
             Validator::Shell => Program::Shell,
             Validator::Nftables => Program::Nftables,
+            Validator::Pgbackrest => Program::Pgbackrest,
         }
     }
 
@@ -193,6 +197,7 @@ impl Program {
             Program::Prometheus => prometheus::check,
             Program::Shell => shell::check,
             Program::Nftables => nftables::check,
+            Program::Pgbackrest => pgbackrest::check,
         }
     }
 }

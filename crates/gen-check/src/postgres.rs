@@ -18,7 +18,7 @@
 //! in its PID namespace, so no server outlives gen.
 
 mod conf;
-mod server;
+pub(crate) mod server;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -43,6 +43,12 @@ pub enum ArtifactKind {
     FirewallRules,
     /// `<project>-firewall.service`: loads the firewall at boot.
     FirewallUnit,
+    /// `/etc/pgbackrest/pgbackrest.conf`: the stanza and its repository.
+    PgbackrestConf,
+    /// `<project>-backup-{full,diff}.service`: one pgBackRest backup.
+    PgbackrestService,
+    /// `<project>-backup-{full,diff}.timer`.
+    PgbackrestTimer,
 }
 
 /// The fixed facts of a kind.
@@ -99,7 +105,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 21] = [
+    pub const ALL: [ArtifactKind; 24] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -121,6 +127,9 @@ impl ArtifactKind {
         ArtifactKind::CronJobs,
         ArtifactKind::FirewallRules,
         ArtifactKind::FirewallUnit,
+        ArtifactKind::PgbackrestConf,
+        ArtifactKind::PgbackrestService,
+        ArtifactKind::PgbackrestTimer,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -239,6 +248,30 @@ impl ArtifactKind {
                 "root",
             )
             .wanted_by("multi-user.target"),
+            // Names the credentials fragment and the repository: readable by
+            // PostgreSQL's archive_command and the backup units only.
+            K::PgbackrestConf => KindEntry {
+                group: "postgres",
+                ..entry(
+                    template!("pgbackrest/pgbackrest.conf.j2"),
+                    V::Pgbackrest,
+                    0o640,
+                    "root",
+                )
+            },
+            K::PgbackrestService => entry(
+                template!("pgbackrest/backup.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::PgbackrestTimer => entry(
+                template!("pgbackrest/backup.timer.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("timers.target"),
         }
     }
 

@@ -177,6 +177,9 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             if host.has(Role::DatabaseReplica) {
                 keys.extend(d.primary().map(|p| format!("hosts.{}", p.name)));
             }
+            if crate::derive::backup::runs_on(d, host) {
+                keys.extend(["backup.method".into(), "backup.rpo".into()]);
+            }
         }
         K::PgHba => {
             keys.extend([
@@ -237,6 +240,13 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             keys.extend(d.hosts.iter().map(|h| format!("hosts.{}.address", h.name)));
         }
         K::FirewallUnit => keys.extend(["firewall".into(), format!("{host_key}.firewall")]),
+        K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {
+            keys.extend([
+                "backup".into(),
+                "postgres.version".into(),
+                "postgres.port".into(),
+            ]);
+        }
     }
     keys
 }
@@ -481,7 +491,7 @@ pub fn derived_values(
                     ),
                 ));
             }
-            if d.backup.is_some() {
+            if d.backup.is_some() || d.pgbackrest.is_some() {
                 out.push(value(
                     "BackupTooOld threshold",
                     format!("{} s", a.backup_age_hours * 3600.0),
@@ -543,6 +553,7 @@ pub fn derived_values(
             }
         }
         K::FirewallUnit => {}
+        K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {}
     }
     out
 }

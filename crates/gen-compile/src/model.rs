@@ -13,7 +13,9 @@ use crate::profile::{
 };
 use crate::units::{ByteSize, Cidr, Duration};
 
+mod backup;
 mod firewall;
+pub use backup::{PgbackrestSpec, RepositorySpec};
 pub use firewall::{AllowSpec, FirewallSpec};
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +45,8 @@ pub struct Deployment {
     pub allowed_lints: BTreeMap<LintCode, String>,
     /// The host firewall (`[firewall]`), on the hosts whose `firewall` is true.
     pub firewall: Option<FirewallSpec>,
+    /// `[backup]` with `method = "pgbackrest"` (`backup` is then `None`).
+    pub pgbackrest: Option<PgbackrestSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]

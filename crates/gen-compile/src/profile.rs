@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{ByteSize, Cidr, Duration};
 
+mod backup;
 mod firewall;
+pub use backup::{BackupMethod, BackupRepository, S3Repository};
 pub use firewall::{Firewall, FirewallAllow, Protocol};
 
 /// A deployment profile (`profiles/<name>.toml`).
@@ -464,12 +466,25 @@ pub struct Location {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Backup {
-    /// systemd calendar expression (default `*-*-* 03:00:00`).
+    /// `pg_dump` (default) or `pgbackrest`.
+    pub method: Option<BackupMethod>,
+    /// pg_dump: systemd calendar expression (default `*-*-* 03:00:00`).
     pub schedule: Option<String>,
-    /// Days dumps are kept.
-    pub retention_days: u32,
-    /// Directory the dumps go to on the database primary.
-    pub destination: String,
+    /// pg_dump: days dumps are kept (required with pg_dump).
+    pub retention_days: Option<u32>,
+    /// pg_dump: directory the dumps go to on the database primary (required with pg_dump).
+    pub destination: Option<String>,
+    /// pgBackRest: systemd calendar of full backups (default `Sun *-*-* 02:00:00`).
+    pub full: Option<String>,
+    /// pgBackRest: systemd calendar of differential backups (default `Mon..Sat *-*-* 02:00:00`).
+    pub diff: Option<String>,
+    /// pgBackRest: full backups kept (`repo1-retention-full`, default 4).
+    pub retention_full: Option<u32>,
+    /// pgBackRest: the most data a loss may cost; WAL is archived at least
+    /// every `rpo / 2` (`archive_timeout`). Default `1h`.
+    pub rpo: Option<Duration>,
+    /// pgBackRest: where backups go.
+    pub repository: Option<BackupRepository>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

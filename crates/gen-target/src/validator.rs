@@ -23,4 +23,7 @@ pub enum Validator {
     Shell,
     /// An nftables ruleset: `nft --check -f` in a throw-away network namespace.
     Nftables,
+    /// pgBackRest's configuration: `stanza-create` and `check` against a
+    /// throw-away cluster, with the repository replaced by a local directory.
+    Pgbackrest,
 }

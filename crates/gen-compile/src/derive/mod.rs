@@ -3,6 +3,7 @@
 //! few invariants that need a derived number (the connection budget) are
 //! checked here and reported at the profile keys that drive them.
 
+pub mod backup;
 pub mod connections;
 pub mod cron;
 pub mod environment;

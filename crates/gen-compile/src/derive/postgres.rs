@@ -246,7 +246,8 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
         return out;
     };
     let replicas: Vec<&HostSpec> = d.hosts_with(Role::DatabaseReplica).collect();
-    let primary_conf = derive_host(pg, primary, primary, &replicas, None);
+    let mut primary_conf = derive_host(pg, primary, primary, &replicas, None);
+    crate::derive::backup::add_archiving(d, &mut primary_conf);
     for replica in &replicas {
         let conf = derive_host(pg, replica, primary, &replicas, Some(&primary_conf));
         out.insert(replica.name.clone(), conf);

@@ -10,6 +10,7 @@
 //! between sections. All of them report to one `Checker`, so a profile's
 //! problems are reported together, in the order the sections are read.
 
+mod backup;
 mod cross_checks;
 mod firewall;
 mod hosts;
@@ -213,6 +214,7 @@ impl Checker<'_> {
         let rollout = self.rollout(p);
         let allowed_lints = self.lint_allowances(p);
         let firewall = self.firewall(p, &hosts);
+        let pgbackrest = self.pgbackrest(p);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -233,6 +235,7 @@ impl Checker<'_> {
             rollout,
             allowed_lints,
             firewall,
+            pgbackrest,
         };
         self.cross_checks(&deployment);
         deployment

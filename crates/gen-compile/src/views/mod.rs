@@ -8,6 +8,7 @@ mod firewall;
 mod health_gate;
 mod monitoring;
 mod nginx;
+mod pgbackrest;
 mod postgres;
 mod redis;
 mod rollout;
@@ -90,6 +91,9 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
         K::CronJobs => scope.value(scheduled::cron(scope)),
         K::FirewallRules | K::FirewallUnit => scope.value(firewall::firewall(scope)),
+        K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {
+            scope.value(pgbackrest::pgbackrest(scope)?)
+        }
     })
 }
 
