@@ -5,6 +5,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(nginx-light postgresql-15 postgresql-client-15 pgbouncer redis-server
       prometheus systemd cron shellcheck openssl iproute2 util-linux python3-venv)
+# The host firewall's check (nft) and probe (curl), and pgBackRest's check.
+PKGS+=(nftables curl pgbackrest)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

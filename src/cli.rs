@@ -177,6 +177,9 @@ pub enum Command {
         /// When the health gate fails, report it and keep the new files instead of rolling back.
         #[arg(long)]
         no_health_rollback: bool,
+        /// Apply a firewall that does not admit this SSH session's client (`SSH_CONNECTION`).
+        #[arg(long)]
+        allow_firewall_lockout: bool,
     },
 
     /// Restore the live root to what it held before the last apply; repeat to walk further back.
@@ -422,6 +425,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             keep,
             health_timeout,
             no_health_rollback,
+            allow_firewall_lockout,
         } => commands::apply::run(
             project,
             live,
@@ -434,6 +438,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 validate: !*skip_validation,
                 health_timeout: std::time::Duration::from_secs(*health_timeout),
                 health_rollback: !*no_health_rollback,
+                allow_firewall_lockout: *allow_firewall_lockout,
             },
             cli.format,
         ),

@@ -29,6 +29,8 @@ pub struct Options<'a> {
     pub health_timeout: Duration,
     /// Roll back when the health gate fails (`--no-health-rollback` keeps the files).
     pub health_rollback: bool,
+    /// Apply a firewall that would cut this SSH session (`--allow-firewall-lockout`).
+    pub allow_firewall_lockout: bool,
 }
 
 /// Runs the real validators on the host's tree (the files about to be
@@ -108,6 +110,10 @@ pub fn run(
     let host_dir = generated.join(&args.profile).join(&host);
     // Everything that can be refused without the host is refused first.
     let target = Target::load(&host_dir)?;
+    if !options.allow_firewall_lockout {
+        let session = std::env::var("SSH_CONNECTION").ok();
+        gen_live::firewall_guard::refuse_lockout(&target.manifest, session.as_deref())?;
+    }
     let accounts = Accounts::system()?;
     target.check_accounts(&accounts)?;
     let reviewed = match options.plan {

@@ -690,6 +690,43 @@ fn hsts_off() {
     insta::assert_snapshot!(stderr);
 }
 
+#[test]
+fn ssh_open_to_world() {
+    // STET 111: `ufw allow 22/tcp`, SSH from the whole Internet.
+    let base = STET.replace(
+        "internal = [\"10.0.0.0/16\"]\n",
+        "internal = [\"10.0.0.0/16\"]\nadmin = [\"203.0.113.0/28\"]\n",
+    ) + "\n[firewall]\n";
+    let stderr = lint_case(
+        "stet",
+        &base,
+        &[("admin = [\"203.0.113.0/28\"]", "admin = [\"0.0.0.0/0\"]")],
+        "ssh-open-to-world",
+        "profiles/stet.toml:6:9",
+    );
+    assert!(stderr.contains("0.0.0.0/0"), "{stderr}");
+}
+
+#[test]
+fn public_database() {
+    // SmartAttend 150, 163: PostgreSQL and PgBouncer on the public domain.
+    let base = SMARTATTEND.replace(
+        "internal = [\"172.20.0.0/16\"]\n",
+        "internal = [\"172.20.0.0/16\"]\nadmin = [\"203.0.113.0/28\"]\n",
+    ) + "\n[firewall]\n\n[[firewall.allow]]\nport = 6432\nfrom = [\"@admin\"]\n";
+    let stderr = lint_case(
+        "smartattend",
+        &base,
+        &[("from = [\"@admin\"]", "from = [\"@admin\", \"0.0.0.0/0\"]")],
+        "public-database",
+        "profiles/smartattend.toml:91:8",
+    );
+    assert!(
+        stderr.contains("0.0.0.0/0") && !stderr.contains("203.0.113.0/28,"),
+        "{stderr}"
+    );
+}
+
 // ---- credentials ----
 
 #[test]

@@ -49,9 +49,10 @@ fn markdown_review_summarises_then_details_each_file() {
     let table_header =
         "| host | create | update | metadata | remove | unchanged | restart | reload |";
     assert!(markdown.starts_with(table_header), "{markdown}");
-    // The compose file, and the health gate, which probes the new replica.
+    // The compose file, the health gate, which probes the new replica, and
+    // the firewall, which opens its port to the load balancer.
     assert!(
-        markdown.contains("| `production/api1` | 0 | 2 | 0 | 0 |"),
+        markdown.contains("| `production/api1` | 0 | 3 | 0 | 0 |"),
         "{markdown}"
     );
     assert!(

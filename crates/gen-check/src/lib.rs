@@ -7,8 +7,10 @@
 pub mod compose;
 pub mod cron;
 pub mod namespaces;
+pub mod nftables;
 pub mod nginx;
 pub mod owner;
+pub mod pgbackrest;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
@@ -155,10 +157,12 @@ enum Program {
     Prometheus,
     Shell,
     Sql,
+    Nftables,
+    Pgbackrest,
 }
 
 impl Program {
-    const ALL: [Program; 9] = [
+    const ALL: [Program; 11] = [
         Program::Nginx,
         Program::Postgres,
         Program::Redis,
@@ -168,6 +172,8 @@ impl Program {
         Program::Prometheus,
         Program::Shell,
         Program::Sql,
+        Program::Nftables,
+        Program::Pgbackrest,
     ];
 
     fn of(validator: Validator) -> Program {
@@ -181,6 +187,8 @@ impl Program {
             Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,
             Validator::Shell => Program::Shell,
             Validator::Sql => Program::Sql,
+            Validator::Nftables => Program::Nftables,
+            Validator::Pgbackrest => Program::Pgbackrest,
         }
     }
 
@@ -195,6 +203,8 @@ impl Program {
             Program::Prometheus => prometheus::check,
             Program::Shell => shell::check,
             Program::Sql => sql::check,
+            Program::Nftables => nftables::check,
+            Program::Pgbackrest => pgbackrest::check,
         }
     }
 }

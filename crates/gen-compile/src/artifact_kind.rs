@@ -55,6 +55,16 @@ pub enum ArtifactKind {
     ReplicaInitScript,
     /// `<project>-replica-init.service`: runs it as `postgres` before PostgreSQL.
     ReplicaInitUnit,
+    /// `/etc/gen/firewall/<project>.nft`: the host firewall, one nftables table.
+    FirewallRules,
+    /// `<project>-firewall.service`: loads the firewall at boot.
+    FirewallUnit,
+    /// `/etc/pgbackrest/pgbackrest.conf`: the stanza and its repository.
+    PgbackrestConf,
+    /// `<project>-backup-{full,diff}.service`: one pgBackRest backup.
+    PgbackrestService,
+    /// `<project>-backup-{full,diff}.timer`.
+    PgbackrestTimer,
 }
 
 /// The fixed facts of a kind.
@@ -116,7 +126,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 26] = [
+    pub const ALL: [ArtifactKind; 31] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -143,6 +153,11 @@ impl ArtifactKind {
         ArtifactKind::DbBootstrapUnit,
         ArtifactKind::ReplicaInitScript,
         ArtifactKind::ReplicaInitUnit,
+        ArtifactKind::FirewallRules,
+        ArtifactKind::FirewallUnit,
+        ArtifactKind::PgbackrestConf,
+        ArtifactKind::PgbackrestService,
+        ArtifactKind::PgbackrestTimer,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -281,6 +296,20 @@ impl ArtifactKind {
                 "root",
             )
             .wanted_by("multi-user.target"),
+            // Who may reach what is nobody else's business on the host.
+            K::FirewallRules => entry(
+                template!("firewall/rules.nft.j2"),
+                V::Nftables,
+                0o640,
+                "root",
+            ),
+            K::FirewallUnit => entry(
+                template!("firewall/firewall.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("multi-user.target"),
             // postgres runs it: group postgres may execute, nobody may write.
             K::ReplicaInitScript => entry(
                 template!("replica/replica-init.sh.j2"),
@@ -296,6 +325,30 @@ impl ArtifactKind {
                 "root",
             )
             .wanted_by("multi-user.target"),
+            // Names the credentials fragment and the repository: readable by
+            // PostgreSQL's archive_command and the backup units only.
+            K::PgbackrestConf => KindEntry {
+                group: "postgres",
+                ..entry(
+                    template!("pgbackrest/pgbackrest.conf.j2"),
+                    V::Pgbackrest,
+                    0o640,
+                    "root",
+                )
+            },
+            K::PgbackrestService => entry(
+                template!("pgbackrest/backup.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::PgbackrestTimer => entry(
+                template!("pgbackrest/backup.timer.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("timers.target"),
         }
     }
 
@@ -314,9 +367,13 @@ impl ArtifactKind {
                 35,
                 "an application or its job: its own user, a read-only system",
             ),
-            K::BackupService | K::DbBootstrapUnit | K::ReplicaInitUnit => (
+            K::BackupService | K::DbBootstrapUnit | K::ReplicaInitUnit | K::PgbackrestService => (
                 45,
                 "database work as `postgres` over the local socket, writing at most one directory",
+            ),
+            K::FirewallUnit => (
+                30,
+                "loads the host's ruleset: root with CAP_NET_ADMIN only, no network of its own",
             ),
             K::ComposeUnit => (
                 25,
@@ -344,7 +401,10 @@ impl ArtifactKind {
             | K::JobTimer
             | K::SqlRunner
             | K::DbBootstrapSql
-            | K::ReplicaInitScript => return None,
+            | K::ReplicaInitScript
+            | K::FirewallRules
+            | K::PgbackrestConf
+            | K::PgbackrestTimer => return None,
         };
         match Exposure::tenths(tenths) {
             Some(budget) => Some((budget, why)),

@@ -309,6 +309,38 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
                 })
                 .collect()
         }
+        // A new ruleset is loaded by running the unit again (`nft -f` of
+        // the whole table, atomically).
+        K::FirewallRules => when(crate::derive::firewall::applies(at.d, at.host), &|| {
+            (
+                crate::derive::firewall::rules_path(p),
+                restart(&crate::derive::firewall::unit_name(p)),
+            )
+        }),
+        K::PgbackrestConf => when(crate::derive::backup::runs_on(at.d, at.host), &|| {
+            (crate::derive::backup::CONF_PATH.into(), Activation::None)
+        }),
+        // A changed backup unit takes effect through its timer.
+        K::PgbackrestService | K::PgbackrestTimer => {
+            if !crate::derive::backup::runs_on(at.d, at.host) {
+                return Vec::new();
+            }
+            let suffix = if kind == K::PgbackrestService {
+                "service"
+            } else {
+                "timer"
+            };
+            crate::derive::backup::BACKUP_TYPES
+                .iter()
+                .map(|backup_type| {
+                    let unit = crate::derive::backup::unit_name(p, backup_type, suffix);
+                    let timer = crate::derive::backup::unit_name(p, backup_type, "timer");
+                    let mut spec = ArtifactSpec::new(kind, unit_path(&unit), daemon_reload(&timer));
+                    spec.service = Some((*backup_type).to_string());
+                    spec
+                })
+                .collect()
+        }
         K::SqlRunner => when(at.d.jobs_on(at.host).any(|j| j.sql.is_some()), &|| {
             (crate::job_model::sql_runner_path(p), Activation::None)
         }),
@@ -347,6 +379,10 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         }),
         K::ReplicaInitUnit => when(at.replica(), &|| {
             let unit = crate::derive::replica::replica_init_unit(p);
+            (unit_path(&unit), daemon_reload(&unit))
+        }),
+        K::FirewallUnit => when(crate::derive::firewall::applies(at.d, at.host), &|| {
+            let unit = crate::derive::firewall::unit_name(p);
             (unit_path(&unit), daemon_reload(&unit))
         }),
     }

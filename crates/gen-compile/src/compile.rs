@@ -119,6 +119,8 @@ impl Analysed {
             host: host.name.clone(),
             manifest: Manifest {
                 requires: derive::requirements::files(&self.deployment, host),
+                ssh_sources: derive::firewall::applies(&self.deployment, host)
+                    .then(|| derive::firewall::ssh_sources(&self.deployment)),
                 ..Manifest::new(
                     &self.deployment.profile,
                     &host.name,

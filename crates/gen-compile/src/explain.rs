@@ -217,6 +217,9 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             for tenant in crate::derive::pg_memory::budget(d, host).tenants {
                 keys.push(tenant.key);
             }
+            if crate::derive::backup::runs_on(d, host) {
+                keys.extend(["backup.method".into(), "backup.rpo".into()]);
+            }
         }
         K::PgHba => {
             keys.extend([
@@ -310,6 +313,23 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             if host.has(Role::Pooler) {
                 keys.push("pgbouncer".into());
             }
+        }
+        K::FirewallRules => {
+            keys.extend([
+                "firewall".into(),
+                "network.admin".into(),
+                format!("{host_key}.firewall"),
+                format!("{host_key}.roles"),
+            ]);
+            keys.extend(d.hosts.iter().map(|h| format!("hosts.{}.address", h.name)));
+        }
+        K::FirewallUnit => keys.extend(["firewall".into(), format!("{host_key}.firewall")]),
+        K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {
+            keys.extend([
+                "backup".into(),
+                "postgres.version".into(),
+                "postgres.port".into(),
+            ]);
         }
     }
     keys
@@ -581,7 +601,7 @@ pub fn derived_values(
                     ),
                 ));
             }
-            if d.backup.is_some() {
+            if d.backup.is_some() || d.pgbackrest.is_some() {
                 out.push(value(
                     "BackupTooOld threshold",
                     format!("{} s", a.backup_age_hours * 3600.0),
@@ -695,6 +715,33 @@ pub fn derived_values(
                 "hosts' roles and services",
             ));
         }
+        K::FirewallRules => {
+            let rules = crate::derive::firewall::ruleset(d, host);
+            for rule in rules.input.iter().chain(&rules.forward) {
+                let from = &rule.from;
+                // As the file prints it.
+                let sources = if from.anywhere {
+                    format!("{} dport {} accept", rule.protocol, rule.port)
+                } else if from.is_empty() {
+                    format!("{} {} stays closed", rule.protocol, rule.port)
+                } else {
+                    from.v4
+                        .iter()
+                        .chain(&from.v6)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                out.push(value(
+                    format!("{} {}", rule.protocol, rule.port),
+                    sources,
+                    "the listener's clients: pg_hba.conf's for PostgreSQL, the hosts of the services that use PgBouncer or Redis, the load balancers (and monitoring hosts for metrics) for a service, the monitoring hosts for exporters, network.admin for SSH",
+                    rule.comment.clone(),
+                ));
+            }
+        }
+        K::FirewallUnit => {}
+        K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {}
     }
     out
 }

@@ -16,6 +16,10 @@ use crate::units::{ByteSize, Cidr, Duration};
 
 mod options;
 pub use options::*;
+mod backup;
+mod firewall;
+pub use backup::{PgbackrestSpec, RepositorySpec};
+pub use firewall::{AllowSpec, FirewallSpec};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Deployment {
@@ -27,6 +31,8 @@ pub struct Deployment {
     /// The compose `frontend` network's subnet (`network.container_subnet`,
     /// or its default when containers share a host with their database).
     pub container_subnet: Option<Cidr>,
+    /// `network.admin`: where administrators connect from.
+    pub admin_networks: Vec<Cidr>,
     /// Sorted by name.
     pub hosts: Vec<HostSpec>,
     /// Sorted by name.
@@ -47,6 +53,10 @@ pub struct Deployment {
     pub allowed_lints: BTreeMap<LintCode, String>,
     /// Sorted by name.
     pub jobs: Vec<JobSpec>,
+    /// The host firewall (`[firewall]`), on the hosts whose `firewall` is true.
+    pub firewall: Option<FirewallSpec>,
+    /// `[backup]` with `method = "pgbackrest"` (`backup` is then `None`).
+    pub pgbackrest: Option<PgbackrestSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,6 +141,8 @@ pub struct HostSpec {
     pub memory: ByteSize,
     pub storage: Storage,
     pub disk: Option<ByteSize>,
+    /// `hosts.<h>.firewall` (default true): whether `[firewall]` applies here.
+    pub firewall: bool,
 }
 
 impl HostSpec {

@@ -19,6 +19,10 @@ mod nginx;
 pub use container::*;
 pub use nginx::*;
 pub use crate::profile_jobs::{Job, Placement as JobPlacement, Resource};
+mod backup;
+mod firewall;
+pub use backup::{BackupMethod, BackupRepository, S3Repository};
+pub use firewall::{Firewall, FirewallAllow, Protocol};
 
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -64,6 +68,8 @@ pub struct Profile {
     /// that run when their definition changes.
     #[serde(default)]
     pub jobs: BTreeMap<String, Job>,
+    /// The host firewall, derived from the listeners (needs `network.admin`).
+    pub firewall: Option<Firewall>,
 }
 
 /// Lints are warnings about a profile that builds but is probably wrong
@@ -133,6 +139,10 @@ pub struct Network {
     /// Default `172.30.0.0/24` when containers and the database they connect
     /// to share a host.
     pub container_subnet: Option<Cidr>,
+    /// Where administrators connect from: the sources SSH accepts when the
+    /// firewall is on, and what `@admin` names.
+    #[serde(default)]
+    pub admin: Vec<Cidr>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -143,6 +153,9 @@ pub struct Host {
     /// What the host does. A single-host pilot lists every role.
     pub roles: Vec<Role>,
     pub hardware: Hardware,
+    /// Whether `[firewall]` applies to this host (default true); false for a
+    /// host filtered elsewhere, e.g. by a cloud security group.
+    pub firewall: Option<bool>,
 }
 
 #[derive(
@@ -561,12 +574,25 @@ pub struct Location {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Backup {
-    /// systemd calendar expression (default `*-*-* 03:00:00`).
+    /// `pg_dump` (default) or `pgbackrest`.
+    pub method: Option<BackupMethod>,
+    /// pg_dump: systemd calendar expression (default `*-*-* 03:00:00`).
     pub schedule: Option<String>,
-    /// Days dumps are kept.
-    pub retention_days: u32,
-    /// Directory the dumps go to on the database primary.
-    pub destination: String,
+    /// pg_dump: days dumps are kept (required with pg_dump).
+    pub retention_days: Option<u32>,
+    /// pg_dump: directory the dumps go to on the database primary (required with pg_dump).
+    pub destination: Option<String>,
+    /// pgBackRest: systemd calendar of full backups (default `Sun *-*-* 02:00:00`).
+    pub full: Option<String>,
+    /// pgBackRest: systemd calendar of differential backups (default `Mon..Sat *-*-* 02:00:00`).
+    pub diff: Option<String>,
+    /// pgBackRest: full backups kept (`repo1-retention-full`, default 4).
+    pub retention_full: Option<u32>,
+    /// pgBackRest: the most data a loss may cost; WAL is archived at least
+    /// every `rpo / 2` (`archive_timeout`). Default `1h`.
+    pub rpo: Option<Duration>,
+    /// pgBackRest: where backups go.
+    pub repository: Option<BackupRepository>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -17,6 +17,7 @@ pub mod apply;
 pub mod atomic;
 pub mod diff;
 pub mod fault;
+pub mod firewall_guard;
 pub mod generation;
 pub mod health;
 pub mod live_diff;

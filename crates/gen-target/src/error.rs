@@ -223,6 +223,13 @@ pub enum Error {
     )]
     StaleTree { path: Utf8PathBuf, reasons: String },
 
+    #[error("the firewall admits SSH only from `network.admin` ({admin}), and this session's client {client} is outside it (firewall-lockout)")]
+    #[diagnostic(
+        code(gen::apply::firewall_lockout),
+        help("add the network you connect from to `network.admin` and rebuild, or pass `--allow-firewall-lockout` if another way in remains (a console). nothing was written")
+    )]
+    FirewallLockout { client: String, admin: String },
+
     #[error("the host lacks {count} file(s) the tree needs: {paths}")]
     #[diagnostic(
         code(gen::apply::missing_files),

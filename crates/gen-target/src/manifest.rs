@@ -40,6 +40,11 @@ pub struct Manifest {
     /// `gen apply` checks they exist before it writes anything.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// When the tree loads a host firewall: the networks its SSH rule admits
+    /// (`network.admin`). `gen apply` refuses to apply it from an SSH session
+    /// whose client is outside them (it would cut the session it runs in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_sources: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +179,7 @@ impl Manifest {
             tree_hash,
             files,
             requires: Vec::new(),
+            ssh_sources: None,
         }
     }
 

@@ -24,4 +24,9 @@ pub enum Validator {
     /// A bootstrap script run twice against a throw-away server of the
     /// host's PostgreSQL major: the second run must change nothing.
     Sql,
+    /// An nftables ruleset: `nft --check -f` in a throw-away network namespace.
+    Nftables,
+    /// pgBackRest's configuration: `stanza-create` and `check` against a
+    /// throw-away cluster, with the repository replaced by a local directory.
+    Pgbackrest,
 }

@@ -4,12 +4,14 @@
 //! checked here and reported at the profile keys that drive them.
 
 pub mod bootstrap;
+pub mod backup;
 pub mod connections;
 pub mod container_network;
 pub mod cron;
 pub mod datatier;
 pub mod environment;
 pub mod extensions;
+pub mod firewall;
 pub mod hba;
 pub mod health;
 pub mod pg_memory;

@@ -257,7 +257,7 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
     };
     let replicas: Vec<&HostSpec> = d.hosts_with(Role::DatabaseReplica).collect();
     let budget = |host: &HostSpec| super::pg_memory::budget(d, host);
-    let primary_conf = derive_host(
+    let mut primary_conf = derive_host(
         &d.project,
         pg,
         primary,
@@ -266,6 +266,7 @@ pub fn derive_all(d: &Deployment) -> BTreeMap<String, PostgresConf> {
         &replicas,
         None,
     );
+    crate::derive::backup::add_archiving(d, &mut primary_conf);
     for replica in &replicas {
         let conf = derive_host(
             &d.project,

@@ -17,6 +17,7 @@ mod connections;
 mod credentials;
 mod datatier;
 mod exposure;
+mod firewall;
 mod lint;
 mod memory;
 mod reachability;
@@ -88,6 +89,8 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::UnneededCapability => capabilities::unneeded_capability,
         LintCode::WildcardBind => exposure::wildcard_bind,
         LintCode::HstsOff => exposure::hsts_off,
+        LintCode::SshOpenToWorld => firewall::ssh_open_to_world,
+        LintCode::PublicDatabase => firewall::public_database,
         LintCode::CredentialInEnv => credentials::credential_in_env,
         LintCode::SuperuserLogin => credentials::superuser_login,
         LintCode::RedisNoAuth => credentials::redis_no_auth,

@@ -35,6 +35,8 @@ pub enum LintCode {
     NoHealthcheck,
     EvictingSessions,
     ScheduleCollision,
+    SshOpenToWorld,
+    PublicDatabase,
 }
 
 /// A code is written by its name, as in `[lints] allow`.
@@ -174,7 +176,7 @@ destination = "/var/backups/shop"
 "#;
 
 impl LintCode {
-    pub const ALL: [LintCode; 22] = [
+    pub const ALL: [LintCode; 24] = [
         LintCode::DirectConnections,
         LintCode::PoolerBypass,
         LintCode::OverrideExceedsMemory,
@@ -197,6 +199,8 @@ impl LintCode {
         LintCode::NoHealthcheck,
         LintCode::EvictingSessions,
         LintCode::ScheduleCollision,
+        LintCode::SshOpenToWorld,
+        LintCode::PublicDatabase,
     ];
 
     pub fn name(self) -> &'static str {
@@ -461,6 +465,34 @@ impl LintCode {
                 ),
                 found_in: "DocSense 253 and 357-364: uvicorn on `0.0.0.0:8000` while nginx allow-lists \
                            `/metrics` to 10.0.0.0/8",
+            },
+            LintCode::SshOpenToWorld => LintInfo {
+                name: "ssh-open-to-world",
+                class: Class::Exposure,
+                level: Level::Warn,
+                summary: "the firewall admits SSH from anywhere (`network.admin` contains a /0)",
+                why: "SSH open to the Internet is scanned and password-guessed within minutes of a \
+                      host coming up; one weak key or an sshd bug away from the whole deployment. \
+                      The firewall's SSH rule is only as narrow as `network.admin`.",
+                example: example("[network]\nadmin = [\"0.0.0.0/0\"]\n\n[firewall]\n"),
+                fix: example("[network]\nadmin = [\"203.0.113.7/32\"]   # the office, a VPN or a bastion\n\n[firewall]\n"),
+                found_in: "STET 111: `ufw allow 22/tcp` from anywhere",
+            },
+            LintCode::PublicDatabase => LintInfo {
+                name: "public-database",
+                class: Class::Exposure,
+                level: Level::Warn,
+                summary: "`firewall.allow` opens PostgreSQL, PgBouncer or Redis beyond `@internal` and `@admin`",
+                why: "A database port reachable from the Internet is found by scanners at once and \
+                      attacked with password guessing and protocol bugs; PostgreSQL and Redis \
+                      were never meant to face it.",
+                example: example(
+                    "[network]\nadmin = [\"203.0.113.7/32\"]\n\n[firewall]\n\n[[firewall.allow]]\nport = 5432\nfrom = [\"0.0.0.0/0\"]\n",
+                ),
+                fix: example(
+                    "[network]\nadmin = [\"203.0.113.7/32\"]\n\n[firewall]\n\n[[firewall.allow]]\nport = 5432\nfrom = [\"@admin\"]\n",
+                ),
+                found_in: "SmartAttend 150, 163: PostgreSQL and PgBouncer on the public domain",
             },
             LintCode::HstsOff => LintInfo {
                 name: "hsts-off",

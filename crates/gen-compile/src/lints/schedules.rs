@@ -92,7 +92,7 @@ pub(super) fn singleton_replicated(cx: &Context) -> Vec<Finding> {
 /// A database primary and no `[backup]`.
 pub(super) fn no_backup(cx: &Context) -> Vec<Finding> {
     let d = cx.d;
-    if d.postgres.is_none() || d.backup.is_some() {
+    if d.postgres.is_none() || d.backup.is_some() || d.pgbackrest.is_some() {
         return Vec::new();
     }
     let Some(primary) = d.hosts_with(Role::DatabasePrimary).next() else {

@@ -82,6 +82,7 @@ impl Checker<'_> {
                 memory: hw.memory,
                 storage: hw.storage,
                 disk: hw.disk,
+                firewall: host.firewall.unwrap_or(true),
             });
         }
         hosts

@@ -15,6 +15,8 @@ mod containers;
 mod cross_checks;
 mod datatier;
 pub(crate) mod extra;
+mod backup;
+mod firewall;
 mod hosts;
 mod jobs;
 mod lints;
@@ -222,6 +224,8 @@ impl Checker<'_> {
         let rollout = self.rollout(p);
         let allowed_lints = self.lint_allowances(p);
         let jobs = self.jobs(p, &hosts, &services);
+        let firewall = self.firewall(p, &hosts);
+        let pgbackrest = self.pgbackrest(p);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -229,6 +233,7 @@ impl Checker<'_> {
             admin_email: p.project.admin_email.clone(),
             internal_networks: p.network.internal.clone(),
             container_subnet: None,
+            admin_networks: p.network.admin.clone(),
             hosts,
             services,
             postgres,
@@ -243,6 +248,8 @@ impl Checker<'_> {
             rollout,
             allowed_lints,
             jobs,
+            firewall,
+            pgbackrest,
         };
         let mut deployment = deployment;
         deployment.container_subnet = self.container_subnet(p, &deployment);

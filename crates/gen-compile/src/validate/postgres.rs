@@ -307,10 +307,14 @@ impl Checker<'_> {
         })
     }
 
+    /// `[backup]` with `pg_dump` (pgBackRest is `validate::backup`'s).
     pub(super) fn backup(&mut self, p: &Profile) -> Option<BackupSpec> {
         let b = p.backup.as_ref()?;
         if p.postgres.is_none() {
             self.fail("backup", "`[backup]` needs a `[postgres]` to back up", None);
+        }
+        if b.method == Some(crate::profile::BackupMethod::Pgbackrest) {
+            return None;
         }
         let schedule = b
             .schedule
@@ -326,22 +330,33 @@ impl Checker<'_> {
                 "for example `*-*-* 03:00:00` or `daily`",
             );
         }
+        let Some(retention_days) = b.retention_days else {
+            self.fail(
+                "backup",
+                "`backup.retention_days` is missing: pg_dump needs to know how long dumps are kept",
+                "for example `retention_days = 30`",
+            );
+            return None;
+        };
+        let Some(destination) = &b.destination else {
+            self.fail(
+                "backup",
+                "`backup.destination` is missing: pg_dump needs a directory for its dumps",
+                "for example `destination = \"/var/backups/postgresql\"`",
+            );
+            return None;
+        };
         self.check(
-            (1..=3650).contains(&b.retention_days),
+            (1..=3650).contains(&retention_days),
             "backup.retention_days",
-            || {
-                format!(
-                    "`backup.retention_days`: {} is out of range",
-                    b.retention_days
-                )
-            },
+            || format!("`backup.retention_days`: {retention_days} is out of range"),
             "between 1 and 3650 days",
         );
-        self.path("backup.destination", &b.destination);
+        self.path("backup.destination", destination);
         Some(BackupSpec {
             schedule,
-            retention_days: b.retention_days,
-            destination: b.destination.clone(),
+            retention_days,
+            destination: destination.clone(),
         })
     }
 }

@@ -7,10 +7,12 @@
 mod container;
 mod datatier;
 mod bootstrap;
+mod firewall;
 mod health_gate;
 mod jobs;
 mod monitoring;
 mod nginx;
+mod pgbackrest;
 mod postgres;
 mod redis;
 mod replica;
@@ -98,6 +100,10 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::DbBootstrapSql => scope.value(bootstrap::sql(scope)?),
         K::DbBootstrapUnit => scope.value(bootstrap::unit(scope)?),
         K::ReplicaInitScript | K::ReplicaInitUnit => scope.value(replica::replica_init(scope)?),
+        K::FirewallRules | K::FirewallUnit => scope.value(firewall::firewall(scope)),
+        K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {
+            scope.value(pgbackrest::pgbackrest(scope)?)
+        }
     })
 }
 

@@ -89,7 +89,7 @@ pub fn rules<'a>(scope: &Scope<'a>) -> Rules<'a> {
         http: scrape::any_service_metrics(d),
         postgres: d.postgres.is_some(),
         replicas: d.has_replicas(),
-        backup: d.backup.is_some(),
+        backup: d.backup.is_some() || d.pgbackrest.is_some(),
         pgbouncer: d.pgbouncer.is_some(),
         redis: d.redis.as_ref(),
         pull_stale_seconds: d.rollout.as_ref().map(rollout::stale_after_seconds),
