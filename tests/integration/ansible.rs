@@ -98,6 +98,10 @@ fn playbook_applies_two_hosts_roots() {
                 // Already root: no sudo to escalate through in the test.
                 "-e",
                 "gen_become=false",
+                // The roots are directories on this machine: its packages
+                // are not theirs to install.
+                "-e",
+                "gen_install_packages=false",
             ])
             .args(extra)
             .arg("-e")

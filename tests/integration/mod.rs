@@ -17,6 +17,7 @@ mod layers;
 mod limits;
 mod lints;
 mod live;
+mod packages;
 mod pending;
 mod pg_versions;
 mod profile_files;

@@ -117,7 +117,10 @@ impl Analysed {
         Ok(CompiledHost {
             host: host.name.clone(),
             manifest: Manifest {
-                requires: derive::requirements::files(&self.deployment, host),
+                requires: gen_target::manifest::Requires {
+                    files: derive::requirements::files(&self.deployment, host),
+                    packages: derive::requirements::packages(&self.deployment, host),
+                },
                 ..Manifest::new(
                     &self.deployment.profile,
                     &host.name,

@@ -20,6 +20,7 @@ pub mod fault;
 pub mod generation;
 pub mod health;
 pub mod live_diff;
+pub mod packages;
 pub mod plan;
 pub mod root_dir;
 pub mod tree_diff;

@@ -213,6 +213,24 @@ pub enum Error {
     )]
     MissingFiles { count: usize, paths: String },
 
+    #[error("the host lacks {count} package(s) the tree needs: {names}")]
+    #[diagnostic(
+        code(gen::apply::missing_packages),
+        help("install them (`apt-get install {names_spaced}`), then apply again; the manifest's `requires.packages` lists what each host needs. nothing was written")
+    )]
+    MissingPackages {
+        count: usize,
+        names: String,
+        names_spaced: String,
+    },
+
+    #[error("cannot tell which packages the host has: {message}")]
+    #[diagnostic(
+        code(gen::apply::package_check),
+        help("gen asks `dpkg-query` whether each package in the manifest's `requires.packages` is installed; run apply on the Debian host the tree is for. nothing was written")
+    )]
+    PackageCheck { message: String },
+
     #[error("the root `{path}` is not a directory")]
     #[diagnostic(
         code(gen::apply::no_root),

@@ -3,6 +3,7 @@
 
 pub mod bundled;
 pub mod crash;
+pub mod dpkg;
 pub mod mount;
 
 use std::path::{Path, PathBuf};

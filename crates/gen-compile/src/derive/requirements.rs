@@ -2,9 +2,14 @@
 //! never writes a secret, a certificate or a key: profiles name files the
 //! host holds. The manifest lists the ones this host's files name, so
 //! `gen apply` can refuse before a service restarts without them.
+//!
+//! The same goes for the Debian packages the host's services come from:
+//! gen configures nginx, PostgreSQL or an exporter, it does not install
+//! them. [`packages`] lists them by their Debian 12 (bookworm) names; other
+//! platforms' names are not mapped yet.
 
 use crate::model::{Deployment, HostSpec};
-use crate::profile::Role;
+use crate::profile::{Role, Runtime};
 
 /// Every file the artifacts of `host` name and the host must hold, sorted:
 /// the secrets of the services it runs, the certificates and keys of the
@@ -50,4 +55,103 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The Debian package of a PostgreSQL extension that is not in
+/// `postgresql-<v>` itself (contrib ships with the server); `None` for the
+/// contrib ones and for names gen does not know.
+fn extension_package(extension: &str, version: u32) -> Option<String> {
+    let suffix = match extension {
+        "vector" => "pgvector",
+        "postgis" => "postgis-3",
+        "pg_cron" => "cron",
+        "pg_partman" => "partman",
+        "pgaudit" => "pgaudit",
+        "hypopg" => "hypopg",
+        "pg_repack" => "repack",
+        _ => return None,
+    };
+    Some(format!("postgresql-{version}-{suffix}"))
+}
+
+/// Every Debian package `host` needs for its tree to work, sorted (the
+/// design's package table, Debian 12 names):
+/// - every host: `prometheus-node-exporter`;
+/// - a host serving sites: `nginx`, `prometheus-nginx-exporter`, and `curl`
+///   for the health-check script;
+/// - a host running containers: Docker's `docker-ce` and
+///   `docker-compose-plugin` (Debian 12's own `docker-compose` is v1,
+///   without `--wait`);
+/// - a database host: `postgresql-<v>`, `postgresql-client-<v>` (pg_dump,
+///   pg_isready), `prometheus-postgres-exporter`, and the packages of
+///   non-contrib extensions;
+/// - a pooler: `pgbouncer`, `prometheus-pgbouncer-exporter`,
+///   `postgresql-client` (the health gate's `pg_isready`);
+/// - a cache: `redis-server` (with `redis-cli`), `prometheus-redis-exporter`;
+/// - a monitoring host: `prometheus`, and `prometheus-alertmanager` when
+///   alerts are delivered from it (`[alerting]`);
+/// - the pull mode: `git`;
+/// - a health gate that probes HTTP: `curl`.
+pub fn packages(d: &Deployment, host: &HostSpec) -> Vec<String> {
+    let mut out: Vec<String> = vec!["prometheus-node-exporter".into()];
+    let mut add = |names: &[&str]| out.extend(names.iter().map(|n| n.to_string()));
+    if d.serves_sites(host) {
+        add(&["nginx", "prometheus-nginx-exporter", "curl"]);
+    }
+    if d.services_on(host).any(|s| s.runtime == Runtime::Container) {
+        add(&["docker-ce", "docker-compose-plugin"]);
+    }
+    if d.pgbouncer.is_some() && host.has(Role::Pooler) {
+        add(&[
+            "pgbouncer",
+            "prometheus-pgbouncer-exporter",
+            "postgresql-client",
+        ]);
+    }
+    if d.redis.is_some() && host.has(Role::Cache) {
+        add(&["redis-server", "prometheus-redis-exporter"]);
+    }
+    if host.has(Role::Monitoring) {
+        add(&["prometheus"]);
+    }
+    if d.rollout.is_some() {
+        add(&["git"]);
+    }
+    if crate::derive::health::gate_probes(d, host)
+        .iter()
+        .any(|p| p.check.starts_with("http"))
+    {
+        add(&["curl"]);
+    }
+    if let Some(pg) = &d.postgres {
+        if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
+            let v = pg.version;
+            out.push(format!("postgresql-{v}"));
+            out.push(format!("postgresql-client-{v}"));
+            out.push("prometheus-postgres-exporter".into());
+            out.extend(pg.extensions.iter().filter_map(|e| extension_package(e, v)));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_non_contrib_extensions_need_a_package() {
+        assert_eq!(
+            extension_package("vector", 16).as_deref(),
+            Some("postgresql-16-pgvector")
+        );
+        assert_eq!(
+            extension_package("postgis", 15).as_deref(),
+            Some("postgresql-15-postgis-3")
+        );
+        assert_eq!(extension_package("pg_trgm", 15), None);
+        assert_eq!(extension_package("pg_stat_statements", 15), None);
+    }
 }
