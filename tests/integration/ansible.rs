@@ -21,6 +21,9 @@ address = "10.1.0.11"
 roles = ["api", "monitoring"]
 hardware = { cores = 2, memory = "4GiB", storage = "ssd" }
 
+[monitoring]
+alertmanagers = ["10.1.0.20:9093"]
+
 [services.api]
 runtime = "container"
 image = "ghcr.io/shop/api:1.0.0"

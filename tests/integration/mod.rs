@@ -1,3 +1,4 @@
+mod alerting;
 mod ansible;
 mod build_check;
 mod build_errors;

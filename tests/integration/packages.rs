@@ -109,7 +109,7 @@ fn apply_refuses_a_host_missing_packages_naming_each_and_writes_nothing() {
         applied.stderr
     );
     assert!(
-        applied.stderr.contains("applied 9 change(s)"),
+        applied.stderr.contains("applied 11 change(s)"),
         "{}",
         applied.stderr
     );
@@ -190,6 +190,10 @@ fn a_manifest_listing_only_files_as_before_still_applies() {
         .env("GEN_SYSTEMCTL", "true");
     dpkg.on(&mut command);
     let out = run(&mut command);
-    assert!(out.stderr.contains("applied 9 change(s)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("applied 11 change(s)"),
+        "{}",
+        out.stderr
+    );
     assert!(dpkg.asked().is_empty(), "{:?}", dpkg.asked());
 }

@@ -4,8 +4,10 @@
 //! this module stages a host, dispatches on [`Validator`] and collects the
 //! verdicts.
 
+pub mod alertmanager;
 pub mod compose;
 pub mod cron;
+pub mod environment_file;
 pub mod namespaces;
 pub mod nginx;
 pub mod owner;
@@ -151,10 +153,12 @@ enum Program {
     Compose,
     Prometheus,
     Shell,
+    Alertmanager,
+    EnvironmentFile,
 }
 
 impl Program {
-    const ALL: [Program; 8] = [
+    const ALL: [Program; 10] = [
         Program::Nginx,
         Program::Postgres,
         Program::Redis,
@@ -163,6 +167,8 @@ impl Program {
         Program::Compose,
         Program::Prometheus,
         Program::Shell,
+        Program::Alertmanager,
+        Program::EnvironmentFile,
     ];
 
     fn of(validator: Validator) -> Program {
@@ -175,6 +181,8 @@ impl Program {
             Validator::Compose => Program::Compose,
             Validator::PrometheusConfig | Validator::PrometheusRules => Program::Prometheus,
             Validator::Shell => Program::Shell,
+            Validator::Alertmanager => Program::Alertmanager,
+            Validator::EnvironmentFile => Program::EnvironmentFile,
         }
     }
 
@@ -188,6 +196,8 @@ impl Program {
             Program::Compose => compose::check,
             Program::Prometheus => prometheus::check,
             Program::Shell => shell::check,
+            Program::Alertmanager => alertmanager::check,
+            Program::EnvironmentFile => environment_file::check,
         }
     }
 }

@@ -39,6 +39,8 @@ pub enum ArtifactKind {
     PullTimer,
     /// `/etc/cron.d/<project>`.
     CronJobs,
+    AlertmanagerConfig,
+    ExporterDefaults,
 }
 
 /// The fixed facts of a kind.
@@ -60,6 +62,10 @@ pub struct KindEntry {
 }
 
 impl KindEntry {
+    const fn group(self, group: &'static str) -> KindEntry {
+        KindEntry { group, ..self }
+    }
+
     /// The same entry, for a unit wanted by `target`.
     const fn wanted_by(self, target: &'static str) -> KindEntry {
         KindEntry {
@@ -95,7 +101,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 19] = [
+    pub const ALL: [ArtifactKind; 21] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -115,6 +121,8 @@ impl ArtifactKind {
         ArtifactKind::PullService,
         ArtifactKind::PullTimer,
         ArtifactKind::CronJobs,
+        ArtifactKind::AlertmanagerConfig,
+        ArtifactKind::ExporterDefaults,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -219,6 +227,20 @@ impl ArtifactKind {
             )
             .wanted_by("timers.target"),
             K::CronJobs => entry(template!("cron/jobs.cron.j2"), V::Cron, 0o644, "root"),
+            // Names the credential files Alertmanager (user `prometheus`) reads.
+            K::AlertmanagerConfig => entry(
+                template!("prometheus/alertmanager.yml.j2"),
+                V::Alertmanager,
+                0o640,
+                "root",
+            )
+            .group("prometheus"),
+            K::ExporterDefaults => entry(
+                template!("exporters/default.j2"),
+                V::EnvironmentFile,
+                0o644,
+                "root",
+            ),
         }
     }
 

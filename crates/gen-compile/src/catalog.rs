@@ -236,6 +236,23 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
         K::CronJobs => when(at.cron(), &|| {
             (format!("/etc/cron.d/{p}"), Activation::None)
         }),
+        K::AlertmanagerConfig => when(
+            at.d.alerting.is_some() && at.host.has(Role::Monitoring),
+            &|| {
+                (
+                    "/etc/prometheus/alertmanager.yml".into(),
+                    reload("prometheus-alertmanager.service"),
+                )
+            },
+        ),
+        K::ExporterDefaults => crate::derive::exporters::exporters(at.d, at.host)
+            .into_iter()
+            .map(|e| {
+                let mut spec = ArtifactSpec::new(kind, e.path(), restart(&e.unit()));
+                spec.service = Some(e.name.to_string());
+                spec
+            })
+            .collect(),
     }
 }
 

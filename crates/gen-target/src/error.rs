@@ -105,6 +105,11 @@ pub enum Error {
         help: Option<String>,
     },
 
+    /// A located profile error with a stable `gen::error::<name>` code.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Coded(Box<crate::error_code::CodedError>),
+
     #[error("{count} problems in profile `{profile}`")]
     #[diagnostic(code(gen::profile::many))]
     Many {

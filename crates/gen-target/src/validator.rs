@@ -21,4 +21,9 @@ pub enum Validator {
     PrometheusConfig,
     PrometheusRules,
     Shell,
+    /// Alertmanager's configuration: `amtool check-config`.
+    Alertmanager,
+    /// A systemd `EnvironmentFile=` whose `ARGS` a program receives: parsed
+    /// with systemd's rules, every flag checked against `<program> --help`.
+    EnvironmentFile,
 }

@@ -6,6 +6,7 @@
 pub mod connections;
 pub mod cron;
 pub mod environment;
+pub mod exporters;
 pub mod hba;
 pub mod health;
 pub mod pgbouncer;

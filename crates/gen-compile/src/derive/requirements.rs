@@ -45,6 +45,9 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
     if let Some(redis) = d.redis.as_ref().filter(|_| host.has(Role::Cache)) {
         out.extend(redis.password_file.clone());
     }
+    if let Some(alerting) = d.alerting.as_ref().filter(|_| host.has(Role::Monitoring)) {
+        out.extend(alerting.files());
+    }
     if let Some(rollout) = &d.rollout {
         out.extend(rollout.allowed_signers.clone());
         if let Some(ssh) = &rollout.ssh {
@@ -113,6 +116,9 @@ pub fn packages(d: &Deployment, host: &HostSpec) -> Vec<String> {
     }
     if host.has(Role::Monitoring) {
         add(&["prometheus"]);
+        if d.alerting.is_some() {
+            add(&["prometheus-alertmanager"]);
+        }
     }
     if d.rollout.is_some() {
         add(&["git"]);

@@ -10,6 +10,7 @@
 //! between sections. All of them report to one `Checker`, so a profile's
 //! problems are reported together, in the order the sections are read.
 
+mod alerting;
 mod cross_checks;
 mod hosts;
 mod lints;
@@ -210,6 +211,7 @@ impl Checker<'_> {
         let monitoring = self.monitoring(p);
         let alerts = self.alerts(p);
         let rollout = self.rollout(p);
+        let alerting = self.alerting(p);
         let allowed_lints = self.lint_allowances(p);
 
         let deployment = Deployment {
@@ -228,9 +230,11 @@ impl Checker<'_> {
             monitoring,
             alerts,
             rollout,
+            alerting,
             allowed_lints,
         };
         self.cross_checks(&deployment);
+        self.alerts_reachable(&deployment);
         deployment
     }
 }

@@ -4,6 +4,7 @@
 //! saying what its template reads. Templates only lay these values out: every
 //! number, path and list they print is computed here or in `derive/`.
 
+mod alerting;
 mod health_gate;
 mod monitoring;
 mod nginx;
@@ -20,6 +21,7 @@ use crate::catalog::ArtifactSpec;
 use crate::derive::Derived;
 use crate::model::{Deployment, HostSpec};
 
+pub use alerting::{routes as alertmanager_routes, AmRoute};
 pub use nginx::upstream_name;
 
 /// The first lines of every artifact: where it came from.
@@ -88,6 +90,8 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PrometheusRules => scope.value(monitoring::rules(scope)),
         K::PullScript | K::PullService | K::PullTimer => scope.value(rollout::pull(scope)?),
         K::CronJobs => scope.value(scheduled::cron(scope)),
+        K::AlertmanagerConfig => scope.value(alerting::alertmanager(scope)?),
+        K::ExporterDefaults => scope.value(alerting::exporter_defaults(scope)?),
     })
 }
 
