@@ -212,7 +212,7 @@ fn two_monitoring_hosts_cluster_over_their_private_addresses() {
 
 /// A profile with a monitoring host whose rules nobody receives.
 fn unreachable_profile() -> String {
-    SMALL.replace("[services.api]", "[services.api]").replace(
+    SMALL.replace(
         "\n[monitoring]\nalertmanagers = [\"10.1.0.20:9093\"]\n",
         "\n",
     )
@@ -468,4 +468,122 @@ fn exporters_listen_exactly_where_prometheus_scrapes_them() {
             assert_eq!(scraped, listens, "{}", dir.display());
         }
     }
+}
+
+/// `promtool test rules` on the generated rules of the STET fixture: its
+/// custom escalation rules fire with their severity, `service` label and
+/// summary once their `for` has passed, and stay silent otherwise.
+#[test]
+fn a_custom_rule_fires_under_promtool() {
+    let (_out, dir) = build_fixture("stet");
+    let rules = dir.join("api1/root/etc/prometheus/rules/stet.yml");
+    let tests = dir.join("custom-tests.yml");
+    std::fs::write(
+        &tests,
+        format!(
+            r#"rule_files:
+  - {rules}
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'stet_escalation_level{{instance="api1"}}'
+        values: '2x30'
+      - series: 'stet_escalation_level{{instance="api2"}}'
+        values: '0x30'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: EnforcementEscalationCritical
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: EnforcementEscalationCritical
+        exp_alerts:
+          - exp_labels: {{ severity: critical, service: api }}
+            exp_annotations: {{ summary: "STET enforcement escalation is CRITICAL" }}
+      - eval_time: 20m
+        alertname: EnforcementEscalationWarn
+        exp_alerts: []
+  - interval: 1m
+    input_series:
+      - series: 'stet_escalation_level{{instance="api1"}}'
+        values: '1x30'
+    alert_rule_test:
+      - eval_time: 14m
+        alertname: EnforcementEscalationWarn
+        exp_alerts: []
+      - eval_time: 16m
+        alertname: EnforcementEscalationWarn
+        exp_alerts:
+          - exp_labels: {{ severity: warning, service: api }}
+            exp_annotations: {{ summary: "STET enforcement escalation is WARN" }}
+      - eval_time: 16m
+        alertname: EnforcementEscalationCritical
+        exp_alerts: []
+"#,
+            rules = rules.display()
+        ),
+    )
+    .expect("write tests");
+    let out = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&tests)
+        .output()
+        .expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `gen check` holds each `/etc/default/prometheus-*` to systemd's
+/// environment-file rules and every flag of `ARGS` to the program's own
+/// `--help`; Alertmanager's configuration to `amtool check-config`.
+#[test]
+fn gen_check_rejects_a_misspelt_exporter_flag_and_a_broken_alertmanager_config() {
+    let tree = Tree::build();
+    let edit = |path: &str, from: &str, to: &str| {
+        let p = tree.path("pilot", "pilot1", path);
+        let t = std::fs::read_to_string(&p).expect("read");
+        assert!(t.contains(from), "{path} has no `{from}`");
+        std::fs::write(&p, t.replacen(from, to, 1)).expect("write");
+    };
+    edit(
+        "/etc/default/prometheus-node-exporter",
+        "--web.listen-address=",
+        "--web.listen-adress=",
+    );
+    edit(
+        "/etc/default/prometheus-redis-exporter",
+        "ARGS=\"",
+        "ARGS=\"--redis.addr ",
+    );
+    edit(
+        "/etc/prometheus/alertmanager.yml",
+        "routing_key_file:",
+        "routing_key_fil:",
+    );
+    let out = tree.check(&["--profile", "pilot"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    for expected in [
+        "FAILED  generated/pilot/pilot1/root/etc/default/prometheus-node-exporter",
+        "`prometheus-node-exporter` has no flag `--web.listen-adress`",
+        "FAILED  generated/pilot/pilot1/root/etc/prometheus/alertmanager.yml (amtool check-config)",
+        "field routing_key_fil not found",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "expected `{expected}` in\n{}",
+            text(&out)
+        );
+    }
+    // `--redis.addr` is a real flag of redis_exporter: only the misspelt one fails.
+    assert!(
+        !stdout
+            .contains("FAILED  generated/pilot/pilot1/root/etc/default/prometheus-redis-exporter"),
+        "{}",
+        text(&out)
+    );
 }
