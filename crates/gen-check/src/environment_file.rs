@@ -77,6 +77,8 @@ fn is_flag_char_run(name: &str) -> bool {
 /// `--web.listen-address=":9100"`, Go's flag package `-web.listen-address string`).
 pub fn flag_names(help: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    // kingpin's booleans: `--[no-]collector.textfile` is both names.
+    let help = help.replace("--[no-]", "--no-");
     for word in help.split(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '(' | ')'))
     {
         let rest = word.trim_start_matches('-');
@@ -87,6 +89,9 @@ pub fn flag_names(help: &str) -> BTreeSet<String> {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
             .collect();
+        if let Some(positive) = name.strip_prefix("no-") {
+            out.insert(positive.to_string());
+        }
         if !name.is_empty() {
             out.insert(name);
         }
@@ -203,7 +208,12 @@ mod tests {
             "      --web.listen-address=:9100 ...  \n      --[no-]collector.textfile  Enable";
         let goflag = "  -redis.addr string\n    \tAddress\n  -web.listen-address string";
         let names = flag_names(&format!("{kingpin}\n{goflag}"));
-        for n in ["web.listen-address", "redis.addr", "no-"] {
+        for n in [
+            "web.listen-address",
+            "redis.addr",
+            "collector.textfile",
+            "no-collector.textfile",
+        ] {
             assert!(names.contains(n), "{n}: {names:?}");
         }
         assert_eq!(
