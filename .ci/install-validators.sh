@@ -4,7 +4,9 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(nginx-light postgresql-15 postgresql-client-15 pgbouncer redis-server
-      prometheus systemd cron shellcheck openssl iproute2 util-linux python3-venv)
+      prometheus prometheus-alertmanager prometheus-node-exporter
+      prometheus-postgres-exporter prometheus-redis-exporter prometheus-nginx-exporter
+      systemd cron shellcheck openssl iproute2 util-linux python3-venv)
 # The host firewall's check (nft) and probe (curl), and pgBackRest's check.
 PKGS+=(nftables curl pgbackrest)
 missing=()

@@ -97,6 +97,39 @@ fn refuse_missing_files(
     Ok(())
 }
 
+/// The Debian packages the tree needs must be installed before their
+/// services are told to use it: refused on a host whose services are
+/// activated, like missing files; a warning on a scratch root (the packages
+/// asked about are this machine's, not the root's).
+fn refuse_missing_packages(target: &Target, activating: live::Activating) -> Result<()> {
+    let packages = &target.manifest.requires.packages;
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let missing = match gen_live::packages::missing(packages) {
+        Ok(missing) => missing,
+        Err(e) if !activating.yes() => {
+            eprintln!("warning: {e}; the tree's packages were not checked");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if activating.yes() {
+        return Err(Error::MissingPackages {
+            count: missing.len(),
+            names: missing.join(", "),
+            names_spaced: missing.join(" "),
+        });
+    }
+    for name in &missing {
+        eprintln!("warning: package `{name}` is not installed here; the tree's services need it on the host");
+    }
+    Ok(())
+}
+
 pub fn run(
     project: &Utf8Path,
     args: &LiveArgs,
@@ -139,6 +172,7 @@ pub fn run(
     let session = Session::open(root, accounts, options.activating.yes())?;
     crate::commands::rollback::note_ignored(&session);
     refuse_missing_files(&session, &target, options.activating)?;
+    refuse_missing_packages(&target, options.activating)?;
     // Planned once under the lock: decides whether the validators run, and
     // is what an operator confirms.
     let planned = session.plan(&target)?;

@@ -21,6 +21,9 @@ address = "10.1.0.11"
 roles = ["api", "monitoring"]
 hardware = { cores = 2, memory = "4GiB", storage = "ssd" }
 
+[monitoring]
+alertmanagers = ["10.1.0.20:9093"]
+
 [services.api]
 runtime = "container"
 image = "ghcr.io/shop/api:1.0.0"
@@ -98,6 +101,10 @@ fn playbook_applies_two_hosts_roots() {
                 // Already root: no sudo to escalate through in the test.
                 "-e",
                 "gen_become=false",
+                // The roots are directories on this machine: its packages
+                // are not theirs to install.
+                "-e",
+                "gen_install_packages=false",
             ])
             .args(extra)
             .arg("-e")

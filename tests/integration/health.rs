@@ -293,7 +293,10 @@ fn the_generated_gate_probes_the_host_and_an_unhealthy_host_is_rolled_back() {
     }
     let work = TempDir::new().unwrap();
     let (systemctl, _calls) = recorder(work.path());
+    // The host has the packages the manifest lists.
+    let dpkg = super::support::dpkg::FakeDpkg::all_installed();
     let output = Command::new(env!("CARGO_BIN_EXE_gen"))
+        .env("PATH", dpkg.path())
         .args(["apply", "--yes", "--skip-validation", "--activate"])
         .args([
             "--health-timeout",

@@ -63,6 +63,12 @@ root = "/srv/docsense/client/dist"
 [backup]
 retention_days = 30
 destination = "/var/backups/docsense"
+
+[alerting]
+default_receiver = "ops"
+smtp = { smarthost = "smtp.docsense.example.com:587", from = "alerts@docsense.example.com" }
+[alerting.receivers.ops]
+email = ["ops@docsense.example.com"]
 "#;
 
 /// STET: the API as container replicas, PostgreSQL 15 with a replica and
@@ -129,6 +135,12 @@ allow = ["10.0.0.0/16"]
 [backup]
 retention_days = 30
 destination = "/var/backups/stet"
+
+[alerting]
+default_receiver = "ops"
+smtp = { smarthost = "localhost:25", from = "alertmanager@stet.example.com" }
+[alerting.receivers.ops]
+email = ["ops@stet.example.com"]
 "#;
 
 /// SignX Studio: FastAPI containers, PostgreSQL and Redis on one 4-core
@@ -180,6 +192,12 @@ service = "api"
 [backup]
 retention_days = 30
 destination = "/var/backups/signx"
+
+[alerting]
+default_receiver = "it"
+smtp = { smarthost = "smtp.company.com:587", from = "signx@company.com" }
+[alerting.receivers.it]
+email = ["it@company.com"]
 "#;
 
 /// SmartAttend: Django, Celery workers and beat as containers, PgBouncer,
@@ -269,6 +287,11 @@ allow = ["198.51.100.0/28"]
 [backup]
 retention_days = 30
 destination = "/data/backups"
+
+[alerting]
+default_receiver = "team"
+[alerting.receivers.team]
+pagerduty = { routing_key_file = "/etc/prometheus/secrets/pagerduty_key" }
 "#;
 
 /// SpherosegV4: React frontend, Node API, PostgreSQL and Redis as
@@ -317,6 +340,11 @@ service = "backend"
 [backup]
 retention_days = 30
 destination = "/var/backups/spheroseg"
+
+[alerting]
+default_receiver = "team"
+[alerting.receivers.team]
+pagerduty = { routing_key_file = "/etc/prometheus/secrets/pagerduty_key" }
 "#;
 
 /// `base` with each `(from, to)` replaced once; panics when `from` is

@@ -1,3 +1,4 @@
+mod alerting;
 mod ansible;
 mod bootstrap_sql;
 mod build_check;
@@ -25,6 +26,7 @@ mod limits;
 mod lints;
 mod live;
 mod options;
+mod packages;
 mod pending;
 mod pg_memory;
 mod pg_versions;

@@ -73,7 +73,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                 s(r#"up{job="node",instance="fire",host="h1"}"#, flat(0.0)),
                 s(r#"up{job="node",instance="calm",host="h2"}"#, flat(1.0)),
             ],
-            r#"{alertname="InstanceDown",alertstate="firing",severity="critical",job="node",instance="fire",host="h1"}"#.into(),
+            r#"{alertname="InstanceDown",alertstate="firing",severity="critical",service="node",job="node",instance="fire",host="h1"}"#.into(),
         ),
         "DiskSpaceLow" => {
             let over = 100.0 * (1.0 - t) - 1.0;
@@ -85,7 +85,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                     s(r#"node_filesystem_avail_bytes{fstype="ext4",mountpoint="/calm",host="h1"}"#, flat(under)),
                     s(r#"node_filesystem_size_bytes{fstype="ext4",mountpoint="/calm",host="h1"}"#, flat(100.0)),
                 ],
-                r#"{alertname="DiskSpaceLow",alertstate="firing",severity="warning",fstype="ext4",mountpoint="/fire",host="h1"}"#.into(),
+                r#"{alertname="DiskSpaceLow",alertstate="firing",severity="warning",service="node",fstype="ext4",mountpoint="/fire",host="h1"}"#.into(),
             )
         }
         "HighErrorRatio" => {
@@ -98,7 +98,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                     s(r#"http_requests_total{job="service-calm",status="500"}"#, ramp(bad_calm)),
                     s(r#"http_requests_total{job="service-calm",status="200"}"#, ramp(1000.0 - bad_calm)),
                 ],
-                r#"{alertname="HighErrorRatio",alertstate="firing",severity="critical",job="service-fire"}"#.into(),
+                r#"{alertname="HighErrorRatio",alertstate="firing",severity="critical",service="fire",job="service-fire"}"#.into(),
             )
         }
         "HighLatencyP95" => {
@@ -119,7 +119,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                     b("service-calm", high.to_string(), 100.0),
                     b("service-calm", "+Inf".into(), 100.0),
                 ],
-                r#"{alertname="HighLatencyP95",alertstate="firing",severity="warning",job="service-fire"}"#.into(),
+                r#"{alertname="HighLatencyP95",alertstate="firing",severity="warning",service="fire",job="service-fire"}"#.into(),
             )
         }
         "PostgresReplicationLag" => (
@@ -127,7 +127,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                 s(r#"pg_replication_lag_seconds{instance="fire",host="db2"}"#, flat(t + 1.0)),
                 s(r#"pg_replication_lag_seconds{instance="calm",host="db3"}"#, flat(t - 1.0)),
             ],
-            r#"{alertname="PostgresReplicationLag",alertstate="firing",severity="critical",instance="fire",host="db2"}"#.into(),
+            r#"{alertname="PostgresReplicationLag",alertstate="firing",severity="critical",service="postgres",instance="fire",host="db2"}"#.into(),
         ),
         "PostgresConnectionSaturation" => (
             vec![
@@ -136,7 +136,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                 s(r#"pg_stat_activity_count{instance="calm",host="db2",state="active"}"#, flat((t * 100.0).ceil() - 1.0)),
                 s(r#"pg_settings_max_connections{instance="calm",host="db2"}"#, flat(100.0)),
             ],
-            r#"{alertname="PostgresConnectionSaturation",alertstate="firing",severity="warning",instance="fire",host="db1"}"#.into(),
+            r#"{alertname="PostgresConnectionSaturation",alertstate="firing",severity="warning",service="postgres",instance="fire",host="db1"}"#.into(),
         ),
         "BackupTooOld" => {
             // At eval time E, age = E - v: fire is t + 600s old, calm t - 600s.
@@ -146,7 +146,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                     s(r#"atlas_backup_last_success_timestamp_seconds{host="fire"}"#, flat(e - t - 600.0 - e)),
                     s(r#"atlas_backup_last_success_timestamp_seconds{host="calm"}"#, flat(e - t + 600.0)),
                 ],
-                r#"{alertname="BackupTooOld",alertstate="firing",severity="critical",host="fire"}"#.into(),
+                r#"{alertname="BackupTooOld",alertstate="firing",severity="critical",service="postgres",host="fire"}"#.into(),
             )
         }
         "CertificateExpiring" => {
@@ -158,7 +158,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                     // still more than t ahead at eval time
                     s(r#"atlas_certificate_expiry_timestamp_seconds{site="calm"}"#, flat(e + t + 600.0)),
                 ],
-                r#"{alertname="CertificateExpiring",alertstate="firing",severity="warning",site="fire"}"#.into(),
+                r#"{alertname="CertificateExpiring",alertstate="firing",severity="warning",service="nginx",site="fire"}"#.into(),
             )
         }
         "GenPullStale" => {
@@ -169,7 +169,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                     s(r#"gen_pull_last_success_timestamp_seconds{host="fire"}"#, flat(e - t - 600.0 - e)),
                     s(r#"gen_pull_last_success_timestamp_seconds{host="calm"}"#, flat(e - t + 600.0)),
                 ],
-                r#"{alertname="GenPullStale",alertstate="firing",severity="warning",host="fire"}"#.into(),
+                r#"{alertname="GenPullStale",alertstate="firing",severity="warning",service="gen-pull",host="fire"}"#.into(),
             )
         }
         "GenPullRefused" => (
@@ -177,7 +177,7 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                 s(r#"gen_pull_refused{host="fire"}"#, flat(1.0)),
                 s(r#"gen_pull_refused{host="calm"}"#, flat(0.0)),
             ],
-            r#"{alertname="GenPullRefused",alertstate="firing",severity="warning",host="fire"}"#.into(),
+            r#"{alertname="GenPullRefused",alertstate="firing",severity="warning",service="gen-pull",host="fire"}"#.into(),
         ),
         _ => return None,
     })

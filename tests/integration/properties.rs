@@ -110,6 +110,8 @@ fn tables(t: &Topology) -> Vec<String> {
     let mut out = vec![
         "[project]\nname = \"prop\"\n".to_string(),
         "[network]\ninternal = [\"10.0.0.0/16\"]\n".to_string(),
+        // Host 0 evaluates alert rules: someone receives them.
+        "[alerting]\ndefault_receiver = \"ops\"\n[alerting.receivers.ops]\npagerduty = { routing_key_file = \"/etc/prometheus/secrets/pd\" }\n".to_string(),
     ];
     let n = t.hosts.len();
     for (i, h) in t.hosts.iter().enumerate() {

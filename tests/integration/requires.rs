@@ -5,6 +5,7 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use super::support::dpkg::FakeDpkg;
 use super::support::{gen_command, run, Project, Run, SMALL};
 
 fn apply(project: &Project, root: &Path, activate: bool) -> Run {
@@ -16,6 +17,9 @@ fn apply(project: &Project, root: &Path, activate: bool) -> Run {
         .arg(root)
         .args(["--health-timeout", "1"])
         .env("GEN_SYSTEMCTL", "true");
+    // The packages are another test's business (packages.rs): all present.
+    let dpkg = FakeDpkg::all_installed();
+    dpkg.on(&mut command);
     if activate {
         command.arg("--activate");
     }
@@ -37,7 +41,7 @@ fn the_manifest_lists_the_files_the_host_must_provide() {
     )
     .expect("json");
     assert_eq!(
-        manifest["requires"],
+        manifest["requires"]["files"],
         serde_json::json!(["/etc/ssl/shop.key", "/etc/ssl/shop.pem"])
     );
 }
@@ -90,7 +94,7 @@ fn an_activated_apply_refuses_a_host_without_its_certificate_and_key() {
     // Past the check, the apply writes (its health gate then fails here, with
     // no services behind it, and rolls back: that is the gate's business).
     assert!(
-        present.stderr.contains("applied 9 change(s)"),
+        present.stderr.contains("applied 11 change(s)"),
         "{}",
         present.stderr
     );

@@ -18,6 +18,7 @@ pub enum Kind {
     Yaml,
     Shell,
     Sql,
+    EnvFile,
 }
 
 pub fn kind(path: &str) -> Kind {
@@ -41,6 +42,8 @@ pub fn kind(path: &str) -> Kind {
         Kind::Sql
     } else if path.starts_with("/usr/local/sbin/") {
         Kind::Shell
+    } else if path.starts_with("/etc/default/") {
+        Kind::EnvFile
     } else {
         panic!("no syntax check for {path}")
     }
@@ -58,6 +61,7 @@ pub fn shape(path: &str, text: &str) -> Result<Vec<String>, String> {
         Kind::Systemd => systemd(text),
         Kind::Yaml => yaml_keys(text),
         Kind::Sql => sql(text),
+        Kind::EnvFile => env_file(text),
         Kind::Shell => Ok(text
             .lines()
             .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
@@ -349,4 +353,34 @@ pub fn yaml_strings(text: &str) -> Vec<String> {
         walk(&value, &mut out);
     }
     out
+}
+
+/// An environment file (`/etc/default/*`): `KEY="value"` lines, the value
+/// in double quotes holding no quote, backslash or `$`. Shape: each key, and
+/// each word of `ARGS` up to its `=` (the flags passed).
+fn env_file(text: &str) -> Result<Vec<String>, String> {
+    let mut shape = Vec::new();
+    for (number, line) in content_lines(text, '#') {
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {number}: not KEY=VALUE"))?;
+        let inner = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or_else(|| format!("line {number}: value not in double quotes"))?;
+        if inner.contains(['"', '\\', '$', '`']) {
+            return Err(format!(
+                "line {number}: quote, backslash or `$` inside the value"
+            ));
+        }
+        shape.push(key.to_string());
+        if key == "ARGS" {
+            shape.extend(
+                inner
+                    .split_whitespace()
+                    .map(|w| w.split('=').next().unwrap_or("").to_string()),
+            );
+        }
+    }
+    Ok(shape)
 }

@@ -4,8 +4,10 @@
 //! this module stages a host, dispatches on [`Validator`] and collects the
 //! verdicts.
 
+pub mod alertmanager;
 pub mod compose;
 pub mod cron;
+pub mod environment_file;
 pub mod namespaces;
 pub mod nftables;
 pub mod nginx;
@@ -159,10 +161,12 @@ enum Program {
     Sql,
     Nftables,
     Pgbackrest,
+    Alertmanager,
+    EnvironmentFile,
 }
 
 impl Program {
-    const ALL: [Program; 11] = [
+    const ALL: [Program; 13] = [
         Program::Nginx,
         Program::Postgres,
         Program::Redis,
@@ -174,6 +178,8 @@ impl Program {
         Program::Sql,
         Program::Nftables,
         Program::Pgbackrest,
+        Program::Alertmanager,
+        Program::EnvironmentFile,
     ];
 
     fn of(validator: Validator) -> Program {
@@ -189,6 +195,8 @@ impl Program {
             Validator::Sql => Program::Sql,
             Validator::Nftables => Program::Nftables,
             Validator::Pgbackrest => Program::Pgbackrest,
+            Validator::Alertmanager => Program::Alertmanager,
+            Validator::EnvironmentFile => Program::EnvironmentFile,
         }
     }
 
@@ -205,6 +213,8 @@ impl Program {
             Program::Sql => sql::check,
             Program::Nftables => nftables::check,
             Program::Pgbackrest => pgbackrest::check,
+            Program::Alertmanager => alertmanager::check,
+            Program::EnvironmentFile => environment_file::check,
         }
     }
 }

@@ -65,6 +65,8 @@ pub enum ArtifactKind {
     PgbackrestService,
     /// `<project>-backup-{full,diff}.timer`.
     PgbackrestTimer,
+    AlertmanagerConfig,
+    ExporterDefaults,
 }
 
 /// The fixed facts of a kind.
@@ -126,7 +128,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 31] = [
+    pub const ALL: [ArtifactKind; 33] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -158,6 +160,8 @@ impl ArtifactKind {
         ArtifactKind::PgbackrestConf,
         ArtifactKind::PgbackrestService,
         ArtifactKind::PgbackrestTimer,
+        ArtifactKind::AlertmanagerConfig,
+        ArtifactKind::ExporterDefaults,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -349,6 +353,20 @@ impl ArtifactKind {
                 "root",
             )
             .wanted_by("timers.target"),
+            // Names the credential files Alertmanager (user `prometheus`) reads.
+            K::AlertmanagerConfig => entry(
+                template!("prometheus/alertmanager.yml.j2"),
+                V::Alertmanager,
+                0o640,
+                "root",
+            )
+            .in_group("prometheus"),
+            K::ExporterDefaults => entry(
+                template!("exporters/default.j2"),
+                V::EnvironmentFile,
+                0o644,
+                "root",
+            ),
         }
     }
 
@@ -404,7 +422,9 @@ impl ArtifactKind {
             | K::ReplicaInitScript
             | K::FirewallRules
             | K::PgbackrestConf
-            | K::PgbackrestTimer => return None,
+            | K::PgbackrestTimer
+            | K::AlertmanagerConfig
+            | K::ExporterDefaults => return None,
         };
         match Exposure::tenths(tenths) {
             Some(budget) => Some((budget, why)),

@@ -385,6 +385,23 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
             let unit = crate::derive::firewall::unit_name(p);
             (unit_path(&unit), daemon_reload(&unit))
         }),
+        K::AlertmanagerConfig => when(
+            at.d.alerting.is_some() && at.host.has(Role::Monitoring),
+            &|| {
+                (
+                    "/etc/prometheus/alertmanager.yml".into(),
+                    reload("prometheus-alertmanager.service"),
+                )
+            },
+        ),
+        K::ExporterDefaults => crate::derive::exporters::exporters(at.d, at.host)
+            .into_iter()
+            .map(|e| {
+                let mut spec = ArtifactSpec::new(kind, e.path(), restart(&e.unit()));
+                spec.service = Some(e.name.to_string());
+                spec
+            })
+            .collect(),
     }
 }
 

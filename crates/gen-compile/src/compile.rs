@@ -118,7 +118,10 @@ impl Analysed {
         Ok(CompiledHost {
             host: host.name.clone(),
             manifest: Manifest {
-                requires: derive::requirements::files(&self.deployment, host),
+                requires: gen_target::manifest::Requires {
+                    files: derive::requirements::files(&self.deployment, host),
+                    packages: derive::requirements::packages(&self.deployment, host),
+                },
                 ssh_sources: derive::firewall::applies(&self.deployment, host)
                     .then(|| derive::firewall::ssh_sources(&self.deployment)),
                 ..Manifest::new(

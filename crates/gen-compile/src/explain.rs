@@ -331,6 +331,16 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 "postgres.port".into(),
             ]);
         }
+        K::AlertmanagerConfig => keys.push("alerting".into()),
+        K::ExporterDefaults => {
+            keys.push(format!("{host_key}.address"));
+            match spec.service.as_deref() {
+                Some("postgres-exporter") => keys.push("postgres.port".into()),
+                Some("redis-exporter") => keys.push("redis.port".into()),
+                Some("alertmanager") => keys.push("alerting".into()),
+                _ => {}
+            }
+        }
     }
     keys
 }
@@ -742,6 +752,32 @@ pub fn derived_values(
         }
         K::FirewallUnit => {}
         K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {}
+        K::AlertmanagerConfig => {
+            if let Some(a) = &d.alerting {
+                for route in crate::views::alertmanager_routes(a) {
+                    out.push(value(
+                        "route",
+                        route.receiver.clone(),
+                        "one route per receiver of each `[[alerting.routes]]`, in order; all but the last continue",
+                        format!("{}, continue = {}", route.matchers.join(", "), route.continue_),
+                    ));
+                }
+            }
+        }
+        K::ExporterDefaults => {
+            let exporters = crate::derive::exporters::exporters(d, host);
+            if let Some(e) = exporters
+                .iter()
+                .find(|e| Some(e.name) == spec.service.as_deref())
+            {
+                out.push(value(
+                    "ARGS",
+                    e.args.join(" "),
+                    "listens on the host's private address at the port the scrape configuration targets",
+                    e.listen(host),
+                ));
+            }
+        }
     }
     out
 }

@@ -49,6 +49,8 @@ pub struct Deployment {
     pub monitoring: MonitoringSpec,
     pub alerts: AlertSpec,
     pub rollout: Option<RolloutSpec>,
+    /// Alertmanager on the monitoring hosts (`[alerting]`).
+    pub alerting: Option<crate::model_alerting::AlertingSpec>,
     /// Lints the profile allows, with the reason it gives (`[lints] allow`).
     pub allowed_lints: BTreeMap<LintCode, String>,
     /// Sorted by name.
@@ -387,6 +389,8 @@ pub struct AlertSpec {
     pub disk_usage: f64,
     pub backup_age_hours: f64,
     pub certificate_expiry_days: f64,
+    /// `[alerts.rules]`, sorted by name.
+    pub rules: Vec<crate::model_alerting::CustomRule>,
 }
 
 /// Ports of the Prometheus exporters gen expects next to each component

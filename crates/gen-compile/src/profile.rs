@@ -23,6 +23,9 @@ mod backup;
 mod firewall;
 pub use backup::{BackupMethod, BackupRepository, S3Repository};
 pub use firewall::{Firewall, FirewallAllow, Protocol};
+pub use crate::profile_alerting::{
+    AlertRule, AlertRules, Alerting, Pagerduty, Receiver, Route, Slack, Smtp, Webhook,
+};
 
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -60,6 +63,8 @@ pub struct Profile {
     pub monitoring: Option<Monitoring>,
     /// Alert thresholds of the Prometheus rules.
     pub alerts: Option<Alerts>,
+    /// Alertmanager on the monitoring hosts: who receives the alerts.
+    pub alerting: Option<Alerting>,
     /// Pull-mode rollout: every host fetches the reviewed commit and applies it.
     pub rollout: Option<Rollout>,
     /// Which of gen's lints this deployment allows, and why (`gen lints` lists them).
@@ -636,4 +641,6 @@ pub struct Alerts {
     pub backup_age_hours: Option<f64>,
     /// Days before a certificate expires (default 14).
     pub certificate_expiry_days: Option<f64>,
+    /// Custom alert rules by alert name (`[A-Za-z_][A-Za-z0-9_]*`).
+    pub rules: Option<AlertRules>,
 }

@@ -66,3 +66,28 @@ pub fn invalid_redacted(
         None => Error::InvalidProject { message, help },
     }
 }
+
+/// A located profile error with a stable code of its own (`gen::error::<name>`).
+pub fn coded(
+    sources: &SourceMap,
+    key: &str,
+    code: gen_target::error_code::ErrorCode,
+    message: impl Into<String>,
+    help: Option<String>,
+) -> Error {
+    let located = sources.locate(key, Underline::Value);
+    let (src, span, location) = match located {
+        Some(l) if l.quotable => (Some(l.src), Some(l.span), None),
+        Some(l) => (None, None, Some(located_position(&l))),
+        None => (None, None, None),
+    };
+    Error::Coded(Box::new(gen_target::error_code::CodedError {
+        code,
+        key: key.to_string(),
+        message: message.into(),
+        src,
+        span,
+        location,
+        help,
+    }))
+}

@@ -228,7 +228,7 @@ impl Session {
     /// keys) that are not under the root.
     pub fn missing_files(&self, target: &Target) -> Result<Vec<String>> {
         let mut missing = Vec::new();
-        for path in &target.manifest.requires {
+        for path in &target.manifest.requires.files {
             if !self.root.holds_file(path)? {
                 missing.push(path.clone());
             }

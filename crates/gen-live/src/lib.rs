@@ -21,6 +21,7 @@ pub mod firewall_guard;
 pub mod generation;
 pub mod health;
 pub mod live_diff;
+pub mod packages;
 pub mod plan;
 pub mod root_dir;
 pub mod tree_diff;

@@ -121,6 +121,10 @@ pub enum Error {
         #[help]
         help: Option<String>,
     },
+    /// A located profile error with a stable `gen::error::<name>` code.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Coded(Box<crate::error_code::CodedError>),
 
     #[error("{count} problems in profile `{profile}`")]
     #[diagnostic(code(gen::profile::many))]
@@ -236,6 +240,24 @@ pub enum Error {
         help("gen never writes secrets, certificates or keys: put them on the host (readable by the service that uses them), then apply again. nothing was written")
     )]
     MissingFiles { count: usize, paths: String },
+
+    #[error("the host lacks {count} package(s) the tree needs: {names}")]
+    #[diagnostic(
+        code(gen::apply::missing_packages),
+        help("install them (`apt-get install {names_spaced}`), then apply again; the manifest's `requires.packages` lists what each host needs. nothing was written")
+    )]
+    MissingPackages {
+        count: usize,
+        names: String,
+        names_spaced: String,
+    },
+
+    #[error("cannot tell which packages the host has: {message}")]
+    #[diagnostic(
+        code(gen::apply::package_check),
+        help("gen asks `dpkg-query` whether each package in the manifest's `requires.packages` is installed; run apply on the Debian host the tree is for. nothing was written")
+    )]
+    PackageCheck { message: String },
 
     #[error("the root `{path}` is not a directory")]
     #[diagnostic(

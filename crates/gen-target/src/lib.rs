@@ -10,6 +10,7 @@
 pub mod activation;
 pub mod error;
 pub mod exposure;
+pub mod error_code;
 pub mod host_path;
 pub mod layout;
 pub mod manifest;

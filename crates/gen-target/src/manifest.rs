@@ -35,16 +35,79 @@ pub struct Manifest {
     pub tree_hash: String,
     /// Sorted by `path`.
     pub files: Vec<FileRecord>,
-    /// Files the host must provide for the tree to work, sorted: the secret
-    /// files, certificates and keys its files name. gen never writes them;
-    /// `gen apply` checks they exist before it writes anything.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub requires: Vec<String>,
+    /// What the host must provide for the tree to work: files and Debian
+    /// packages. gen never writes them; `gen apply` checks them before it
+    /// writes anything.
+    #[serde(default, skip_serializing_if = "Requires::is_empty")]
+    pub requires: Requires,
     /// When the tree loads a host firewall: the networks its SSH rule admits
     /// (`network.admin`). `gen apply` refuses to apply it from an SSH session
     /// whose client is outside them (it would cut the session it runs in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_sources: Option<Vec<String>>,
+}
+
+/// What a host must provide. Manifests before packages were listed wrote a
+/// bare list of files here; they still parse (as `files`), so a host can
+/// apply or roll back to a tree built by an older gen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Requires {
+    /// Sorted: the secret files, certificates and keys the host's files name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
+    /// Sorted Debian package names the host's services come from
+    /// (`dpkg-query` must report each one installed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+}
+
+impl Requires {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.packages.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for Requires {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Listed {
+            #[serde(default)]
+            files: Vec<String>,
+            #[serde(default)]
+            packages: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape {
+            /// The shape before packages: files only.
+            Files(Vec<String>),
+            Listed(Listed),
+        }
+        Ok(match Shape::deserialize(deserializer)? {
+            Shape::Files(files) => Requires {
+                files,
+                packages: Vec::new(),
+            },
+            Shape::Listed(l) => Requires {
+                files: l.files,
+                packages: l.packages,
+            },
+        })
+    }
+}
+
+/// Whether `name` is a Debian package name (policy §5.6.1: lowercase
+/// letters, digits, `+`, `-`, `.`; at least two characters, starting
+/// alphanumeric): what `gen apply` may pass to `dpkg-query` as an argument.
+pub fn is_package_name(name: &str) -> bool {
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +241,7 @@ impl Manifest {
             input_hash,
             tree_hash,
             files,
-            requires: Vec::new(),
+            requires: Requires::default(),
             ssh_sources: None,
         }
     }
@@ -279,11 +342,23 @@ impl Manifest {
         }
         if let Some(bad) = manifest
             .requires
+            .files
             .iter()
             .find(|p| !crate::host_path::is_safe_path(p) || *p == "/")
         {
             return Err(invalid(format!(
                 "required file `{}` is not a safe absolute path",
+                shown(bad)
+            )));
+        }
+        if let Some(bad) = manifest
+            .requires
+            .packages
+            .iter()
+            .find(|p| !is_package_name(p))
+        {
+            return Err(invalid(format!(
+                "required package `{}` is not a Debian package name",
                 shown(bad)
             )));
         }
@@ -511,6 +586,47 @@ mod tests {
     }
 
     #[test]
+    fn requires_reads_the_bare_list_of_older_manifests_and_writes_files_and_packages() {
+        let path = Utf8Path::new("m.json");
+        let mut m = Manifest::new("p", "h", "1".repeat(64), vec![record("/a", 'a')]);
+        let mut old: serde_json::Value = serde_json::from_slice(&m.to_json()).expect("json");
+        old["requires"] = serde_json::json!(["/etc/ssl/a.pem"]);
+        let parsed = Manifest::parse(path, &serde_json::to_vec(&old).expect("bytes"))
+            .expect("an older manifest still parses");
+        assert_eq!(parsed.requires.files, vec!["/etc/ssl/a.pem".to_string()]);
+        assert!(parsed.requires.packages.is_empty());
+
+        m.requires.files = vec!["/etc/ssl/a.pem".into()];
+        m.requires.packages = vec!["nginx".into(), "postgresql-15".into()];
+        let json: serde_json::Value = serde_json::from_slice(&m.to_json()).expect("json");
+        assert_eq!(
+            json["requires"],
+            serde_json::json!({"files": ["/etc/ssl/a.pem"], "packages": ["nginx", "postgresql-15"]})
+        );
+        assert_eq!(Manifest::parse(path, &m.to_json()).expect("parses"), m);
+
+        let mut unknown = json.clone();
+        unknown["requires"]["users"] = serde_json::json!(["x"]);
+        assert!(Manifest::parse(path, &serde_json::to_vec(&unknown).expect("bytes")).is_err());
+    }
+
+    #[test]
+    fn package_names_follow_debian_policy() {
+        for good in [
+            "nginx",
+            "postgresql-15",
+            "g++",
+            "libc6.1",
+            "prometheus-node-exporter",
+        ] {
+            assert!(is_package_name(good), "{good}");
+        }
+        for bad in ["", "a", "-W", "Nginx", "a b", "x;rm", "--admindir=/"] {
+            assert!(!is_package_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn parse_refuses_a_manifest_edited_without_its_tree_hash() {
         let path = Utf8Path::new("m.json");
         let good = Manifest::new(
@@ -615,8 +731,12 @@ mod tests {
         );
         refused(&|m| m.input_hash = "x".into(), "not a sha256 digest");
         refused(
-            &|m| m.requires = vec!["/etc/../shadow".into()],
+            &|m| m.requires.files = vec!["/etc/../shadow".into()],
             "required file `/etc/../shadow` is not a safe absolute path",
+        );
+        refused(
+            &|m| m.requires.packages = vec!["--admindir=/tmp".into()],
+            "required package `--admindir=/tmp` is not a Debian package name",
         );
         refused(
             &|m| m.files[0].health_gate = true,

@@ -29,4 +29,9 @@ pub enum Validator {
     /// pgBackRest's configuration: `stanza-create` and `check` against a
     /// throw-away cluster, with the repository replaced by a local directory.
     Pgbackrest,
+    /// Alertmanager's configuration: `amtool check-config`.
+    Alertmanager,
+    /// A systemd `EnvironmentFile=` whose `ARGS` a program receives: parsed
+    /// with systemd's rules, every flag checked against `<program> --help`.
+    EnvironmentFile,
 }

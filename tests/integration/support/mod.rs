@@ -3,6 +3,7 @@
 
 pub mod bundled;
 pub mod crash;
+pub mod dpkg;
 pub mod mount;
 pub mod pgsandbox;
 
@@ -126,6 +127,12 @@ pool_mode = "transaction"
 [redis]
 queues = true
 
+[alerting]
+default_receiver = "ops"
+
+[alerting.receivers.ops]
+pagerduty = { routing_key_file = "/etc/prometheus/secrets/pagerduty_key" }
+
 [sites.main]
 server_names = ["shop.example.com"]
 certificate = "/etc/ssl/shop.pem"
@@ -236,6 +243,9 @@ certificate_key = "/etc/ssl/shop.key"
 [[sites.main.locations]]
 path = "/"
 service = "api"
+
+[monitoring]
+alertmanagers = ["10.1.0.20:9093"]
 "#;
 
 /// `SMALL` changed so files are updated (image, body size), created (a

@@ -12,6 +12,7 @@ pub mod datatier;
 pub mod environment;
 pub mod extensions;
 pub mod firewall;
+pub mod exporters;
 pub mod hba;
 pub mod health;
 pub mod pg_memory;

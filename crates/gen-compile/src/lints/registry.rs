@@ -840,6 +840,15 @@ pub fn reference_markdown() -> String {
             let _ = writeln!(out, "Fixed:\n\n{}", fenced(&info.fix));
         }
     }
+    out.push_str("## Errors with a code of their own\n\n");
+    out.push_str(
+        "Shape problems (types, ranges, syntax) are `gen::profile::invalid`. These profiles break\n\
+         an invariant that has its own stable code, `gen::error::<name>`; `gen build` exits 2.\n\n",
+    );
+    for code in gen_target::error_code::ErrorCode::ALL {
+        let _ = writeln!(out, "### {}\n", code.as_str());
+        let _ = writeln!(out, "`{code}` (error): {}.\n", code.summary());
+    }
     out.push_str("## The profile the examples extend\n\n");
     out.push_str(
         "Each example above is `profiles/example.toml` with `extends = \"_base.toml\"`, and this is\n\

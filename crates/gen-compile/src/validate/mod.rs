@@ -12,6 +12,7 @@
 
 pub(crate) mod container;
 mod containers;
+mod alerting;
 mod cross_checks;
 mod datatier;
 pub(crate) mod extra;
@@ -222,6 +223,7 @@ impl Checker<'_> {
         let monitoring = self.monitoring(p);
         let alerts = self.alerts(p);
         let rollout = self.rollout(p);
+        let alerting = self.alerting(p);
         let allowed_lints = self.lint_allowances(p);
         let jobs = self.jobs(p, &hosts, &services);
         let firewall = self.firewall(p, &hosts);
@@ -246,6 +248,7 @@ impl Checker<'_> {
             monitoring,
             alerts,
             rollout,
+            alerting,
             allowed_lints,
             jobs,
             firewall,
@@ -254,6 +257,7 @@ impl Checker<'_> {
         let mut deployment = deployment;
         deployment.container_subnet = self.container_subnet(p, &deployment);
         self.cross_checks(&deployment);
+        self.alerts_reachable(&deployment);
         deployment
     }
 }

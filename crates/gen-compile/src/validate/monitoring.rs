@@ -43,8 +43,9 @@ impl Checker<'_> {
         let get = |f: fn(&crate::profile::Alerts) -> Option<f64>, default: f64| {
             a.and_then(f).unwrap_or(default)
         };
+        let for_ = a.and_then(|a| a.for_).unwrap_or(Duration(300));
         let spec = AlertSpec {
-            for_: a.and_then(|a| a.for_).unwrap_or(Duration(300)),
+            for_,
             error_ratio: get(|a| a.error_ratio, 0.05),
             latency_p95_seconds: get(|a| a.latency_p95_seconds, 1.0),
             replication_lag_seconds: get(|a| a.replication_lag_seconds, 30.0),
@@ -52,6 +53,7 @@ impl Checker<'_> {
             disk_usage: get(|a| a.disk_usage, 0.85),
             backup_age_hours: get(|a| a.backup_age_hours, 26.0),
             certificate_expiry_days: get(|a| a.certificate_expiry_days, 14.0),
+            rules: self.custom_rules(p, for_),
         };
         self.fraction("alerts.error_ratio", spec.error_ratio);
         self.fraction("alerts.connection_saturation", spec.connection_saturation);

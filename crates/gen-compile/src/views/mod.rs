@@ -8,6 +8,7 @@ mod container;
 mod datatier;
 mod bootstrap;
 mod firewall;
+mod alerting;
 mod health_gate;
 mod jobs;
 mod monitoring;
@@ -27,6 +28,7 @@ use crate::catalog::ArtifactSpec;
 use crate::derive::Derived;
 use crate::model::{Deployment, HostSpec};
 
+pub use alerting::{routes as alertmanager_routes, AmRoute};
 pub use nginx::upstream_name;
 
 /// The first lines of every artifact: where it came from.
@@ -104,6 +106,8 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {
             scope.value(pgbackrest::pgbackrest(scope)?)
         }
+        K::AlertmanagerConfig => scope.value(alerting::alertmanager(scope)?),
+        K::ExporterDefaults => scope.value(alerting::exporter_defaults(scope)?),
     })
 }
 

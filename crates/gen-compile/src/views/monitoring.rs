@@ -15,6 +15,9 @@ pub struct Prometheus<'a> {
     monitoring: &'a MonitoringSpec,
     /// The rules file this config loads (the catalogue's path for it).
     rules_path: String,
+    /// Every Alertmanager alerts go to: gen's on the monitoring hosts, then
+    /// `monitoring.alertmanagers`.
+    alertmanagers: Vec<String>,
     scrape_jobs: Vec<ScrapeJob>,
 }
 
@@ -25,6 +28,7 @@ pub fn prometheus<'a>(scope: &Scope<'a>) -> Prometheus<'a> {
         profile: &d.profile,
         monitoring: &d.monitoring,
         rules_path: catalog::rules_path(&d.project),
+        alertmanagers: crate::derive::exporters::alertmanagers(d),
         scrape_jobs: scrape::jobs(d),
     }
 }
@@ -46,6 +50,8 @@ pub struct Rules<'a> {
     redis: Option<&'a RedisSpec>,
     /// With pull mode: how long a host may go without a successful pull.
     pull_stale_seconds: Option<u64>,
+    /// `[alerts.rules]`, rendered in a group of their own.
+    custom_rules: &'a [crate::model_alerting::CustomRule],
 }
 
 /// The profile's thresholds in the units the rules compare with.
@@ -93,5 +99,6 @@ pub fn rules<'a>(scope: &Scope<'a>) -> Rules<'a> {
         pgbouncer: d.pgbouncer.is_some(),
         redis: d.redis.as_ref(),
         pull_stale_seconds: d.rollout.as_ref().map(rollout::stale_after_seconds),
+        custom_rules: &a.rules,
     }
 }

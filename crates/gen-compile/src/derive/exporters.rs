@@ -1,0 +1,187 @@
+//! Derive stage: the arguments of the Prometheus exporters (and of
+//! Alertmanager) Debian's packages start from `/etc/default/prometheus-<name>`
+//! (`EnvironmentFile=` of each unit, `ExecStart=/usr/bin/prometheus-<name>
+//! $ARGS`). Debian's defaults listen on every interface; gen makes each
+//! listen on the host's private address at the port the scrape configuration
+//! targets, and gives it its credentials without a secret in the tree
+//! (PostgreSQL by peer over the socket).
+//!
+//! Not here: PgBouncer's exporter (Debian 12's is a Python program whose
+//! unit reads `/etc/prometheus-pgbouncer-exporter.conf`, not
+//! `/etc/default`), and Redis's password (`--redis.password-file` of
+//! redis_exporter 1.45 is a JSON map of URI → password, not the plain file
+//! `redis.password_file` names).
+
+use serde::Serialize;
+
+use crate::model::{exporter_port, Deployment, HostSpec};
+use crate::model_alerting::{ALERTMANAGER_CLUSTER_PORT, ALERTMANAGER_PORT};
+use crate::profile::Role;
+
+/// One `/etc/default/prometheus-<name>` file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exporter {
+    /// The package and unit name after `prometheus-`: `node-exporter`, `alertmanager`.
+    pub name: &'static str,
+    /// The program its unit runs, whose `--help` lists the flags it accepts.
+    pub binary: &'static str,
+    /// The port it listens on, on the host's private address.
+    pub port: u16,
+    /// `ARGS`, one flag each (`--flag=value`), with no character that
+    /// systemd's `$ARGS` splitting or quoting would read.
+    pub args: Vec<String>,
+    /// Other variables of the file (`DATA_SOURCE_NAME`), name → value.
+    pub env: Vec<(String, String)>,
+}
+
+impl Exporter {
+    pub fn path(&self) -> String {
+        format!("/etc/default/prometheus-{}", self.name)
+    }
+
+    pub fn unit(&self) -> String {
+        format!("prometheus-{}.service", self.name)
+    }
+
+    /// `<address>:<port>` it listens on.
+    pub fn listen(&self, host: &HostSpec) -> String {
+        format!("{}:{}", host.address, self.port)
+    }
+}
+
+fn exporter(
+    name: &'static str,
+    port: u16,
+    host: &HostSpec,
+    mut args: Vec<String>,
+    env: Vec<(String, String)>,
+) -> Exporter {
+    args.insert(0, format!("--web.listen-address={}:{port}", host.address));
+    Exporter {
+        name,
+        binary: match name {
+            "node-exporter" => "/usr/bin/prometheus-node-exporter",
+            "postgres-exporter" => "/usr/bin/prometheus-postgres-exporter",
+            "redis-exporter" => "/usr/bin/prometheus-redis-exporter",
+            "nginx-exporter" => "/usr/bin/prometheus-nginx-exporter",
+            _ => "/usr/bin/prometheus-alertmanager",
+        },
+        port,
+        args,
+        env,
+    }
+}
+
+/// The exporters on `host`, as the scrape jobs expect them (`scrape::jobs`
+/// targets the same hosts at the same ports), then Alertmanager on a
+/// monitoring host with `[alerting]`:
+/// - node_exporter everywhere;
+/// - postgres_exporter on database hosts: `DATA_SOURCE_NAME` is a libpq
+///   keyword string to the socket directory as user `prometheus`, which
+///   `pg_hba.conf` admits by peer;
+/// - redis_exporter on the cache host, reading Redis on the private address;
+/// - nginx_exporter where sites are served, reading stub_status on loopback;
+/// - Alertmanager: its API on the private address, and with other
+///   monitoring hosts a cluster gossiping on the private addresses
+///   (`--cluster.peer=` each other host); alone, clustering off
+///   (`--cluster.listen-address=` empty).
+pub fn exporters(d: &Deployment, host: &HostSpec) -> Vec<Exporter> {
+    let mut out = vec![exporter(
+        "node-exporter",
+        exporter_port::NODE,
+        host,
+        Vec::new(),
+        Vec::new(),
+    )];
+    if let Some(pg) = &d.postgres {
+        if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
+            out.push(exporter(
+                "postgres-exporter",
+                exporter_port::POSTGRES,
+                host,
+                Vec::new(),
+                vec![(
+                    "DATA_SOURCE_NAME".into(),
+                    format!(
+                        "user=prometheus host=/run/postgresql port={} dbname=postgres",
+                        pg.port
+                    ),
+                )],
+            ));
+        }
+    }
+    if let Some(redis) = d.redis.as_ref().filter(|_| host.has(Role::Cache)) {
+        out.push(exporter(
+            "redis-exporter",
+            exporter_port::REDIS,
+            host,
+            vec![format!(
+                "--redis.addr=redis://{}:{}",
+                host.address, redis.port
+            )],
+            Vec::new(),
+        ));
+    }
+    if d.serves_sites(host) {
+        out.push(exporter(
+            "nginx-exporter",
+            exporter_port::NGINX,
+            host,
+            vec![format!(
+                "--nginx.scrape-uri=http://127.0.0.1:{}/stub_status",
+                exporter_port::NGINX_STUB_STATUS
+            )],
+            Vec::new(),
+        ));
+    }
+    if d.alerting.is_some() && host.has(Role::Monitoring) {
+        let mut args = vec![
+            "--config.file=/etc/prometheus/alertmanager.yml".to_string(),
+            "--storage.path=/var/lib/prometheus/alertmanager/".to_string(),
+        ];
+        let peers: Vec<&HostSpec> = d
+            .hosts_with(Role::Monitoring)
+            .filter(|h| h.name != host.name)
+            .collect();
+        if peers.is_empty() {
+            args.push("--cluster.listen-address=".into());
+        } else {
+            args.push(format!(
+                "--cluster.listen-address={}:{ALERTMANAGER_CLUSTER_PORT}",
+                host.address
+            ));
+            for peer in peers {
+                args.push(format!(
+                    "--cluster.peer={}:{ALERTMANAGER_CLUSTER_PORT}",
+                    peer.address
+                ));
+            }
+        }
+        out.push(exporter(
+            "alertmanager",
+            ALERTMANAGER_PORT,
+            host,
+            args,
+            Vec::new(),
+        ));
+    }
+    out
+}
+
+/// `host:port` of every Alertmanager Prometheus sends alerts to: those gen
+/// runs on the monitoring hosts, then `monitoring.alertmanagers`.
+pub fn alertmanagers(d: &Deployment) -> Vec<String> {
+    let mut out: Vec<String> = if d.alerting.is_some() {
+        d.hosts_with(Role::Monitoring)
+            .map(|h| format!("{}:{ALERTMANAGER_PORT}", h.address))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for target in &d.monitoring.alertmanagers {
+        if !out.contains(target) {
+            out.push(target.clone());
+        }
+    }
+    out
+}
