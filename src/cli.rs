@@ -111,12 +111,22 @@ pub enum Command {
     /// group nor others may read, in the tree or on the host) never have their
     /// content or a digest of it printed: only that it changed.
     #[command(
-        after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --profile production --against old/generated --format markdown   # PR comment"
+        after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --against ../base/generated --format markdown   # PR comment: every profile and host"
     )]
     Diff {
-        #[command(flatten)]
-        live: LiveArgs,
-        /// Compare with another `generated/` tree, host by host, instead of the live root.
+        /// The profile whose generated tree is used (required against the live root; with `--against`, default every profile of both trees).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// The host (against the live root, default: this machine's hostname, when the profile has it).
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+        /// The live filesystem root.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: Utf8PathBuf,
+        /// The generated tree to read (default `<project>/generated`).
+        #[arg(long, value_name = "DIR")]
+        generated: Option<Utf8PathBuf>,
+        /// Compare with another `generated/` tree instead of the live root: every profile and host of both trees, added and removed ones included.
         #[arg(long, value_name = "DIR")]
         against: Option<Utf8PathBuf>,
     },
@@ -405,9 +415,23 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
             Ok(Outcome::Clean)
         }
-        Command::Diff { live, against } => {
-            commands::diff::run(project, live, against.as_deref(), cli.format)
-        }
+        Command::Diff {
+            profile,
+            host,
+            root,
+            generated,
+            against,
+        } => commands::diff::run(
+            project,
+            &commands::diff::Args {
+                profile: profile.clone(),
+                host: host.clone(),
+                root: root.clone(),
+                generated: generated.clone(),
+                against: against.clone(),
+            },
+            cli.format,
+        ),
         Command::Plan { live, out } => {
             commands::plan::run(project, live, out.as_deref(), cli.format)
         }

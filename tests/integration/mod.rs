@@ -27,6 +27,7 @@ mod regressions;
 mod reproducible;
 mod requires;
 mod review;
+mod review_tree;
 mod sandboxes;
 mod secrets;
 mod sensitive;
