@@ -88,7 +88,7 @@ pub enum Command {
     /// reported as passed, failed (with the validator's own message, pointing at
     /// the generated file and line) or skipped (validator not installed).
     #[command(
-        after_help = "Exit codes: 0 every file passed, 1 a file failed (or was skipped, with --strict), 2 error.\n\nExamples:\n  gen check\n  gen check --profile production --host db1\n  gen check --strict --format json   # in CI, where every validator is installed"
+        after_help = "Exit codes: 0 every file passed, 1 a file failed (or was skipped, with --strict), 2 error.\n\nExamples:\n  gen check\n  gen check --profile production --host db1\n  gen check --strict --format json   # in CI, where every validator is installed\n  sudo env \"PATH=$PATH\" gen check --install-validators   # on Debian 12 or Ubuntu 24.04"
     )]
     Check {
         /// Only these profiles (default: every profile under `generated/`).
@@ -103,6 +103,12 @@ pub enum Command {
         /// The generated tree (default `<project>/generated`).
         #[arg(long, value_name = "DIR")]
         generated: Option<Utf8PathBuf>,
+        /// Install the validators instead, with apt-get, for this machine's distribution (Debian 12 or Ubuntu 24.04; as root).
+        #[arg(long)]
+        install_validators: bool,
+        /// With `--install-validators`: print the commands instead of running them.
+        #[arg(long, requires = "install_validators")]
+        dry_run: bool,
     },
 
     /// Show how the generated tree of a host differs from the live root (or from another tree).
@@ -484,6 +490,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             hosts,
             strict,
             generated,
+            install_validators,
+            dry_run,
         } => {
             let generated = generated.clone().unwrap_or_else(|| {
                 if project == "." {
@@ -492,6 +500,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                     project.join("generated")
                 }
             });
+            if *install_validators {
+                return commands::install_validators::run(&generated, *dry_run);
+            }
             commands::check::run(&generated, profiles, hosts, *strict, cli.format)
         }
     }

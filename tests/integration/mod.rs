@@ -35,3 +35,4 @@ mod shapes;
 mod stale;
 pub mod support;
 mod tooling;
+mod workflow;
