@@ -292,6 +292,12 @@ pub enum Command {
         markdown: bool,
     },
 
+    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore and the CI workflows; never overwrites.
+    #[command(
+        after_help = "Examples:\n  mkdir deploy && cd deploy && gen init && gen build && gen check\n  gen -C deploy init"
+    )]
+    Init,
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
@@ -411,6 +417,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             clap_complete::generate(*shell, &mut command, "gen", &mut std::io::stdout());
             Ok(Outcome::Clean)
         }
+        Command::Init => commands::init::run(project),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();

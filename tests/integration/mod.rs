@@ -11,6 +11,7 @@ mod faults;
 mod fixtures;
 mod fuzz;
 mod health;
+mod init;
 mod injection;
 mod journal;
 mod layers;
