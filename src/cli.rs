@@ -19,19 +19,13 @@ use gen_target::error::Result;
     after_help = "Exit codes: 0 success or no differences, 1 differences found, 2 error.\n\nExamples:\n  gen build                      compile every profile in profiles/ into generated/\n  gen build --check              fail if generated/ is stale or was edited by hand\n  gen diff --profile pilot       what applying would change on this host\n  gen apply --profile pilot      apply it (asks first); `gen rollback` undoes it"
 )]
 pub struct Cli {
-    /// The project directory holding `profiles/` and `generated/`.
-    #[arg(
-        short = 'C',
-        long = "project",
-        global = true,
-        default_value = ".",
-        value_name = "DIR"
-    )]
-    pub project: Utf8PathBuf,
+    /// The project directory holding `profiles/` and `generated/` (default: the nearest directory holding `profiles/`, from here up; `gen init`: here).
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    pub project: Option<Utf8PathBuf>,
 
-    /// Output format of read-only commands.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format (default human); each command takes only the formats it writes, and with json an error is JSON too.
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -363,6 +357,10 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Differences) => ExitCode::from(1),
+        Err(err) if cli.format == Some(Format::Json) => {
+            println!("{}", json_error(&err));
+            ExitCode::from(2)
+        }
         Err(err) => {
             eprintln!("{:?}", miette::Report::new(err));
             ExitCode::from(2)
@@ -371,7 +369,13 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: &Cli) -> Result<Outcome> {
-    let project = cli.project.as_path();
+    let project = match (&cli.project, &cli.command) {
+        (Some(project), _) => project.clone(),
+        (None, Command::Init) => Utf8PathBuf::from("."),
+        (None, _) => find_project(),
+    };
+    let project = project.as_path();
+    let format = format_of(&cli.command, cli.format)?;
     match &cli.command {
         Command::Build {
             profiles,
@@ -388,10 +392,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                     check: *check,
                     deny_warnings: *deny_warnings,
                 },
-                cli.format,
+                format,
             )
         }
-        Command::Lints { name } => commands::lints::run(name.as_deref(), cli.format),
+        Command::Lints { name } => commands::lints::run(name.as_deref(), format),
         Command::Schema { markdown } => {
             if *markdown {
                 print!("{}", gen_compile::schema::reference_markdown());
@@ -404,7 +408,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             path,
             profile,
             host,
-        } => commands::explain::run(project, profile, host, path, cli.format),
+        } => commands::explain::run(project, profile, host, path, format),
         Command::Graph {
             profile,
             graph_format,
@@ -443,11 +447,9 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 generated: generated.clone(),
                 against: against.clone(),
             },
-            cli.format,
+            format,
         ),
-        Command::Plan { live, out } => {
-            commands::plan::run(project, live, out.as_deref(), cli.format)
-        }
+        Command::Plan { live, out } => commands::plan::run(project, live, out.as_deref(), format),
         Command::Apply {
             live,
             plan,
@@ -472,7 +474,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 health_timeout: std::time::Duration::from_secs(*health_timeout),
                 health_rollback: !*no_health_rollback,
             },
-            cli.format,
+            format,
         ),
         Command::Rollback {
             root,
@@ -481,16 +483,16 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => commands::rollback::run(
             root,
             commands::live::Activating::decide(root, *activate, *no_reload),
-            cli.format,
+            format,
         ),
         Command::Activate { root, activate } => commands::activate::run(
             root,
             commands::live::Activating::decide(root, *activate, false),
-            cli.format,
+            format,
         ),
         Command::Generations { root, verify } => match verify {
-            true => commands::rollback::verify(root, cli.format),
-            false => commands::rollback::list(root, cli.format),
+            true => commands::rollback::verify(root, format),
+            false => commands::rollback::list(root, format),
         },
         Command::Check {
             profiles,
@@ -510,9 +512,116 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             if *install_validators {
                 return commands::install_validators::run(&generated, *dry_run);
             }
-            commands::check::run(&generated, profiles, hosts, *strict, cli.format)
+            commands::check::run(&generated, profiles, hosts, *strict, format)
         }
     }
+}
+
+/// Like git and cargo: the nearest directory holding `profiles/`, from the
+/// current one up, as a relative path (`.`, `..`, `../..`) so messages stay
+/// short; `.` when there is none (the command then says what is missing).
+fn find_project() -> Utf8PathBuf {
+    let Ok(here) = std::env::current_dir() else {
+        return ".".into();
+    };
+    for (up, dir) in here.ancestors().enumerate() {
+        if dir.join("profiles").is_dir() {
+            return match up {
+                0 => ".".into(),
+                n => vec![".."; n].join("/").into(),
+            };
+        }
+    }
+    ".".into()
+}
+
+/// The formats each command writes; `--format` with another is an error
+/// naming them, never a silent fallback.
+fn formats(command: &Command) -> (&'static str, &'static [Format]) {
+    use Format::{Human, Json, Markdown};
+    match command {
+        Command::Build { .. } => ("build", &[Human, Json]),
+        Command::Lints { .. } => ("lints", &[Human, Json, Markdown]),
+        Command::Check { .. } => ("check", &[Human, Json]),
+        Command::Diff { .. } => ("diff", &[Human, Json, Markdown]),
+        Command::Plan { .. } => ("plan", &[Human, Json]),
+        Command::Apply { .. } => ("apply", &[Human, Json]),
+        Command::Rollback { .. } => ("rollback", &[Human, Json]),
+        Command::Activate { .. } => ("activate", &[Human, Json]),
+        Command::Generations { .. } => ("generations", &[Human, Json]),
+        Command::Explain { .. } => ("explain", &[Human, Json]),
+        Command::Graph { .. } => ("graph", &[]),
+        Command::Ansible { .. } => ("ansible", &[]),
+        Command::Schema { .. } => ("schema", &[]),
+        Command::Completions { .. } => ("completions", &[]),
+        Command::Man => ("man", &[]),
+        Command::Init => ("init", &[]),
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Human => "human",
+        Format::Json => "json",
+        Format::Markdown => "markdown",
+    }
+}
+
+/// `--format` for `command`: human when not given.
+pub fn format_of(command: &Command, format: Option<Format>) -> Result<Format> {
+    let Some(format) = format else {
+        return Ok(Format::Human);
+    };
+    let (name, supported) = formats(command);
+    if supported.contains(&format) {
+        return Ok(format);
+    }
+    Err(gen_target::error::Error::Usage {
+        message: if supported.is_empty() {
+            format!("`gen {name}` has no `--format`")
+        } else {
+            format!(
+                "`gen {name}` does not write {}; `--format` takes: {}",
+                format_name(format),
+                supported
+                    .iter()
+                    .map(|f| format_name(*f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        help: Some(match command {
+            Command::Graph { .. } => {
+                "`gen graph --as mermaid|dot|svg` picks the picture's format".into()
+            }
+            _ => "drop `--format`".into(),
+        }),
+    })
+}
+
+/// An error as the JSON document `--format json` promises:
+/// `{"error": {"code", "message", "help", "location"}}`, the location
+/// (`{file, line, column}`, 1-based) when the error points into a file.
+fn json_error(err: &gen_target::error::Error) -> String {
+    use miette::Diagnostic as _;
+    let location = err.source_code().and_then(|source| {
+        let label = err.labels()?.next()?;
+        let span = source.read_span(label.inner(), 0, 0).ok()?;
+        Some(serde_json::json!({
+            "file": span.name(),
+            "line": span.line() + 1,
+            "column": span.column() + 1,
+        }))
+    });
+    let value = serde_json::json!({
+        "error": {
+            "code": err.code().map(|c| c.to_string()),
+            "message": err.to_string(),
+            "help": err.help().map(|h| h.to_string()),
+            "location": location,
+        }
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 /// A write past the process's file size limit (`ulimit -f`) raises SIGXFSZ,

@@ -3,6 +3,7 @@ mod build_check;
 mod build_errors;
 mod bundled;
 mod check;
+mod cli_consistency;
 mod containment;
 mod content;
 mod enable;

@@ -27,7 +27,20 @@ pub fn against_tree(
     host: Option<&str>,
 ) -> Result<Vec<HostDiff>> {
     let profiles = match profile {
-        Some(profile) => vec![profile.to_string()],
+        Some(profile) => {
+            let mut known = profiles(generated);
+            known.extend(profiles(old_generated));
+            known.sort();
+            known.dedup();
+            if !known.iter().any(|k| k == profile) {
+                return Err(Error::unknown_profile(
+                    profile,
+                    &known,
+                    format!("the profiles of `{generated}` and `{old_generated}`"),
+                ));
+            }
+            vec![profile.to_string()]
+        }
         None => {
             let mut all = profiles(generated);
             all.extend(profiles(old_generated));
