@@ -357,8 +357,10 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Differences) => ExitCode::from(1),
+        // On standard error: standard output keeps the command's own
+        // document (a denied build's lints, a journal's problems).
         Err(err) if cli.format == Some(Format::Json) => {
-            println!("{}", json_error(&err));
+            eprintln!("{}", json_error(&err));
             ExitCode::from(2)
         }
         Err(err) => {
@@ -599,29 +601,50 @@ pub fn format_of(command: &Command, format: Option<Format>) -> Result<Format> {
     })
 }
 
-/// An error as the JSON document `--format json` promises:
-/// `{"error": {"code", "message", "help", "location"}}`, the location
-/// (`{file, line, column}`, 1-based) when the error points into a file.
-fn json_error(err: &gen_target::error::Error) -> String {
-    use miette::Diagnostic as _;
-    let location = err.source_code().and_then(|source| {
-        let label = err.labels()?.next()?;
-        let span = source.read_span(label.inner(), 0, 0).ok()?;
-        Some(serde_json::json!({
-            "file": span.name(),
-            "line": span.line() + 1,
-            "column": span.column() + 1,
-        }))
-    });
-    let value = serde_json::json!({
-        "error": {
-            "code": err.code().map(|c| c.to_string()),
-            "message": err.to_string(),
-            "help": err.help().map(|h| h.to_string()),
-            "location": location,
-        }
-    });
+/// An error as the JSON document `--format json` promises on standard error:
+/// `{"error": {"code", "message", "help", "location", "related"}}`, the
+/// location (`{file, line, column}`, 1-based) when the error points into a
+/// file, `related` the errors it gathers (a profile with several problems).
+fn json_error(err: &dyn miette::Diagnostic) -> String {
+    let value = serde_json::json!({ "error": json_diagnostic(err) });
     serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+fn json_diagnostic(err: &dyn miette::Diagnostic) -> serde_json::Value {
+    let message = err.to_string();
+    let location = err
+        .source_code()
+        .and_then(|source| {
+            let label = err.labels()?.next()?;
+            let span = source.read_span(label.inner(), 0, 0).ok()?;
+            Some(serde_json::json!({
+                "file": span.name(),
+                "line": span.line() + 1,
+                "column": span.column() + 1,
+            }))
+        })
+        .or_else(|| located_in_message(&message));
+    let related: Vec<serde_json::Value> = err
+        .related()
+        .map(|r| r.map(json_diagnostic).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "code": err.code().map(|c| c.to_string()),
+        "message": message,
+        "help": err.help().map(|h| h.to_string()),
+        "location": location,
+        "related": related,
+    })
+}
+
+/// Errors whose place is written into their message: `… at FILE:LINE:COL`.
+fn located_in_message(message: &str) -> Option<serde_json::Value> {
+    let place = message.lines().last()?.trim().strip_prefix("at ")?;
+    let mut parts = place.rsplitn(3, ':');
+    let column: u64 = parts.next()?.parse().ok()?;
+    let line: u64 = parts.next()?.parse().ok()?;
+    let file = parts.next()?;
+    Some(serde_json::json!({ "file": file, "line": line, "column": column }))
 }
 
 /// A write past the process's file size limit (`ulimit -f`) raises SIGXFSZ,

@@ -28,7 +28,7 @@ fn a_format_a_command_does_not_write_is_an_error_naming_the_ones_it_does() {
     // Asked for JSON, the refusal is JSON too.
     let out = project.gen(&["graph", "--profile", "pilot", "--format", "json"]);
     assert_eq!(out.code, 2);
-    let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let value: serde_json::Value = serde_json::from_str(&out.stderr).expect("JSON");
     assert_eq!(value["error"]["message"], "`gen graph` has no `--format`");
     // Where markdown exists it is taken.
     assert_eq!(project.gen(&["lints", "--format", "markdown"]).code, 0);
@@ -42,7 +42,7 @@ fn with_format_json_an_error_is_a_json_document_with_its_location() {
     );
     let out = project.gen(&["build", "--format", "json"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    let value: serde_json::Value = serde_json::from_str(&out.stderr).expect("JSON on stderr");
     let error = &value["error"];
     assert!(
         error["code"]
@@ -72,7 +72,7 @@ fn with_format_json_an_error_is_a_json_document_with_its_location() {
         "--format",
         "json",
     ]);
-    let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    let value: serde_json::Value = serde_json::from_str(&out.stderr).expect("JSON on stderr");
     assert_eq!(value["error"]["code"], "gen::usage");
     assert!(value["error"]["location"].is_null(), "{value}");
 }
