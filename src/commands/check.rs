@@ -53,6 +53,13 @@ fn select(generated: &Utf8Path, profiles: &[String], hosts: &[String]) -> Result
     let mut dirs = Vec::new();
     for profile in &names {
         let profile_dir = generated.join(profile);
+        if !profile_dir.is_dir() && generated.is_dir() {
+            return Err(Error::unknown_profile(
+                profile,
+                &list_dirs(generated).unwrap_or_default(),
+                format!("the profiles `gen build` compiled into `{generated}`; run it first"),
+            ));
+        }
         let available = list_dirs(&profile_dir).map_err(|_| not_generated(&profile_dir))?;
         for host in &available {
             if hosts.is_empty() || hosts.contains(host) {

@@ -24,10 +24,11 @@ pub fn generated(project: &Utf8Path, args: &LiveArgs) -> Utf8PathBuf {
 pub fn host(generated: &Utf8Path, args: &LiveArgs) -> Result<String> {
     let profile_dir = generated.join(&args.profile);
     if !profile_dir.is_dir() {
-        return Err(Error::Usage {
-            message: format!("profile `{}` has no tree in `{generated}`", args.profile),
-            help: Some("run `gen build` first, or pass `--generated DIR`".into()),
-        });
+        return Err(Error::unknown_profile(
+            &args.profile,
+            &gen_live::tree_diff::profiles(generated),
+            format!("the profiles `gen build` compiled into `{generated}`; run it first, or pass `--generated DIR`"),
+        ));
     }
     if let Some(host) = &args.host {
         if !profile_dir.join(host).is_dir() {

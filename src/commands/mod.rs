@@ -8,6 +8,8 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod graph;
+pub mod init;
+pub mod install_validators;
 pub mod lints;
 pub mod live;
 pub mod plan;

@@ -154,10 +154,10 @@ fn an_unknown_profile_is_an_error_with_help() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("nothing generated at `generated/nope`"),
+        stderr.contains("no profile `nope`; known: `ha`, `pilot`, `production`"),
         "{stderr}"
     );
-    assert!(stderr.contains("run `gen build` first"), "{stderr}");
+    assert!(stderr.contains("run it first"), "{stderr}");
 }
 
 /// `gen apply` runs the validators on the real tree of a database host before

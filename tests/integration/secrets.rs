@@ -186,7 +186,12 @@ fn errors_never_print_a_secret_value() {
         for format in ["human", "json"] {
             let run = project.gen(&["--format", format, "build"]);
             assert_eq!(run.code, 2, "{}", run.stderr);
-            assert!(run.stderr.contains("profiles/shop.toml:"), "{}", run.stderr);
+            // Located: `file:line` in text, `"file": …` in a JSON error.
+            let located = match format {
+                "json" => "\"file\": \"profiles/shop.toml\"",
+                _ => "profiles/shop.toml:",
+            };
+            assert!(run.stderr.contains(located), "{}", run.stderr);
             assert_no_canary("the error", &(run.stdout + &run.stderr));
         }
     }

@@ -176,10 +176,13 @@ pub fn load_from(files: &dyn ProfileFiles, name: &str) -> Result<LoadedProfile> 
     }
     let Some(text) = files.read(name)? else {
         let known = buildable(files).unwrap_or_default();
-        return Err(Error::Usage {
-            message: format!("no profile `{name}` in `{PROFILES_DIR}/`"),
-            help: Some(format!("known profiles: {}", known.join(", "))),
-        });
+        return Err(Error::unknown_profile(
+            name,
+            &known,
+            format!(
+                "profiles are the `{PROFILES_DIR}/*.toml` files whose name does not start with `_`"
+            ),
+        ));
     };
 
     // Read the chain root-first: production.toml, then _base.toml, ...

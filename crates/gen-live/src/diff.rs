@@ -1,7 +1,7 @@
 //! Diff stage (pure): plans → what a reviewer reads. Human text (a unified
 //! diff per file, coloured only when asked), JSON, or Markdown for a pull
-//! request comment (a summary table per host, then one collapsible section
-//! per file). Credentials (a change marked sensitive by the plan: either side
+//! request comment (`review`: totals, a table of changed hosts, then one
+//! collapsible section per change). Credentials (a change marked sensitive by the plan: either side
 //! may hold one) never have their content or a digest of it shown: only that
 //! it changed. A unit's `[Install]` link reads as what it does: `enable
 //! <unit>` or `disable <unit>`, with the link and what it replaces.
@@ -26,6 +26,19 @@ pub struct HostDiff {
     /// Activations earlier runs on the live host did not get done (none for
     /// a tree against a tree): applying runs them, so they are a difference.
     pub pending: Activations,
+    /// Whether the host is in both trees, or only in the new one (added) or
+    /// the old one (removed). A live host is always `Both`.
+    pub presence: Presence,
+}
+
+/// Which side of a tree-against-tree diff holds a host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    #[default]
+    Both,
+    Added,
+    Removed,
 }
 
 pub fn has_differences(diffs: &[HostDiff]) -> bool {
@@ -39,9 +52,9 @@ fn pending_line(pending: &Activations) -> String {
     crate::activate::shown_commands(pending).join(", ")
 }
 
-const HIDDEN: &str = "content changed (credentials: not shown)";
+pub(crate) const HIDDEN: &str = "content changed (credentials: not shown)";
 
-fn kind_word(kind: ChangeKind) -> &'static str {
+pub(crate) fn kind_word(kind: ChangeKind) -> &'static str {
     match kind {
         ChangeKind::Create => "create",
         ChangeKind::UpdateContent => "update",
@@ -51,7 +64,7 @@ fn kind_word(kind: ChangeKind) -> &'static str {
 }
 
 /// The unit a link change enables or disables: the link's name.
-fn linked_unit(change: &Change) -> Option<&str> {
+pub(crate) fn linked_unit(change: &Change) -> Option<&str> {
     change.link.as_ref()?;
     change.path.rsplit_once('/').map(|(_, name)| name)
 }
@@ -102,7 +115,7 @@ fn action_word(change: &Change) -> String {
 }
 
 /// Mode and owner before → after, when they change.
-fn metadata_note(change: &Change, before: Option<&Actual>) -> Option<String> {
+pub(crate) fn metadata_note(change: &Change, before: Option<&Actual>) -> Option<String> {
     if change.link.is_some() {
         return link_note(change, before);
     }
@@ -130,7 +143,7 @@ fn metadata_note(change: &Change, before: Option<&Actual>) -> Option<String> {
 
 /// The unified diff of one change's content, or `None` when it has none to
 /// show (metadata only) or must not be shown (credentials).
-fn unified(diff: &HostDiff, change: &Change) -> Option<String> {
+pub(crate) fn unified(diff: &HostDiff, change: &Change) -> Option<String> {
     if change.sensitive || change.kind == ChangeKind::UpdateMetadata || change.link.is_some() {
         return None;
     }
@@ -183,9 +196,14 @@ pub fn human(diffs: &[HostDiff], colour: bool) -> String {
             paint(
                 "1",
                 &format!(
-                    "{}/{}: {} change(s), {} unchanged",
+                    "{}/{}{}: {} change(s), {} unchanged",
                     plan.profile,
                     plan.host,
+                    match diff.presence {
+                        Presence::Both => "",
+                        Presence::Added => " (added)",
+                        Presence::Removed => " (removed)",
+                    },
                     plan.changes.len(),
                     plan.unchanged
                 )
@@ -288,11 +306,13 @@ pub fn json(diffs: &[HostDiff]) -> String {
                 "changes": changes,
                 "activations": diff.plan.activations,
                 "pending": diff.pending,
+                "presence": diff.presence,
             })
         })
         .collect();
     let mut out = serde_json::to_string_pretty(&serde_json::json!({
         "differences": has_differences(diffs),
+        "totals": crate::review::Totals::of(diffs),
         "hosts": hosts,
     }))
     .unwrap_or_default();
@@ -300,85 +320,7 @@ pub fn json(diffs: &[HostDiff]) -> String {
     out
 }
 
-/// A pull request comment: a summary table, then a `<details>` per file.
-pub fn markdown(diffs: &[HostDiff]) -> String {
-    let mut out = String::new();
-    out.push_str("| host | create | update | metadata | remove | unchanged | restart | reload |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---|---|\n");
-    for diff in diffs {
-        let plan = &diff.plan;
-        let count = |kind| plan.changes.iter().filter(|c| c.kind == kind).count();
-        let units = |units: &[String]| {
-            if units.is_empty() {
-                "—".to_string()
-            } else {
-                units
-                    .iter()
-                    .map(|u| format!("`{u}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        };
-        let mut restart = plan.activations.restart.clone();
-        if plan.activations.daemon_reload {
-            restart.insert(0, "daemon-reload".into());
-        }
-        let _ = writeln!(
-            out,
-            "| `{}/{}` | {} | {} | {} | {} | {} | {} | {} |",
-            plan.profile,
-            plan.host,
-            count(ChangeKind::Create),
-            count(ChangeKind::UpdateContent),
-            count(ChangeKind::UpdateMetadata),
-            count(ChangeKind::Remove),
-            plan.unchanged,
-            units(&restart),
-            units(&plan.activations.reload),
-        );
-    }
-    for diff in diffs {
-        for change in &diff.plan.changes {
-            let mut summary = match linked_unit(change) {
-                Some(unit) => format!(
-                    "<code>{}/{}</code> {} <code>{unit}</code>",
-                    diff.plan.profile,
-                    diff.plan.host,
-                    if change.kind == ChangeKind::Remove {
-                        "disable"
-                    } else {
-                        "enable"
-                    },
-                ),
-                None => format!(
-                    "<code>{}/{}</code> {} <code>{}</code>",
-                    diff.plan.profile,
-                    diff.plan.host,
-                    kind_word(change.kind),
-                    change.path
-                ),
-            };
-            if let Some(note) = metadata_note(change, diff.before.get(&change.path)) {
-                let _ = write!(summary, " ({note})");
-            }
-            let _ = writeln!(out, "\n<details><summary>{summary}</summary>\n");
-            match unified(diff, change) {
-                Some(text) => {
-                    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
-                    let _ = writeln!(out, "{fence}diff\n{text}{fence}");
-                }
-                None if change.link.is_some() => out.push_str("symbolic link\n"),
-                None if change.sensitive => {
-                    let _ = writeln!(out, "{HIDDEN}");
-                }
-                None => out.push_str("metadata only\n"),
-            }
-            out.push_str("\n</details>\n");
-        }
-    }
-    out
-}
-
-fn longest_backtick_run(text: &str) -> usize {
+/// Backticks a fence must outnumber to hold `text`.
+pub(crate) fn longest_backtick_run(text: &str) -> usize {
     text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }

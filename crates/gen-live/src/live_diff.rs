@@ -39,5 +39,6 @@ pub fn against_live(target: &Target, planned: &Planned) -> HostDiff {
         old,
         new,
         pending: planned.pending.clone(),
+        presence: Default::default(),
     }
 }

@@ -9,39 +9,100 @@ use std::collections::BTreeMap;
 use camino::Utf8Path;
 
 use crate::actual::{Actual, LiveFile, LiveLink};
-use crate::diff::HostDiff;
+use crate::diff::{HostDiff, Presence};
 use crate::plan::{self, ChangeKind, Plan};
 use gen_target::error::{Error, Result};
 use gen_target::layout::{self, tree_path, MANIFEST_FILE};
 use gen_target::manifest::Manifest;
 
 /// Every host of `profile` in `generated` against the same host in
-/// `old_generated` (only `host` when given). Files whose sha256 is unchanged
-/// in the manifests are never read.
+/// `old_generated`, or, without a profile, every host of every profile of
+/// both trees: a profile or host only one tree holds is all files created
+/// (added) or all files removed (removed). `host` keeps only that host.
+/// Files whose sha256 is unchanged in the manifests are never read.
 pub fn against_tree(
     generated: &Utf8Path,
     old_generated: &Utf8Path,
-    profile: &str,
+    profile: Option<&str>,
     host: Option<&str>,
 ) -> Result<Vec<HostDiff>> {
-    let new_dir = generated.join(profile);
-    let old_dir = old_generated.join(profile);
-    let mut hosts = layout::hosts(&new_dir);
-    hosts.extend(layout::hosts(&old_dir));
-    hosts.sort();
-    hosts.dedup();
-    if let Some(host) = host {
-        hosts.retain(|h| h == host);
+    let profiles = match profile {
+        Some(profile) => {
+            let mut known = profiles(generated);
+            known.extend(profiles(old_generated));
+            known.sort();
+            known.dedup();
+            if !known.iter().any(|k| k == profile) {
+                return Err(Error::unknown_profile(
+                    profile,
+                    &known,
+                    format!("the profiles of `{generated}` and `{old_generated}`"),
+                ));
+            }
+            vec![profile.to_string()]
+        }
+        None => {
+            let mut all = profiles(generated);
+            all.extend(profiles(old_generated));
+            all.sort();
+            all.dedup();
+            all
+        }
+    };
+    let mut pairs = Vec::new();
+    for profile in &profiles {
+        let mut hosts = layout::hosts(&generated.join(profile));
+        hosts.extend(layout::hosts(&old_generated.join(profile)));
+        hosts.sort();
+        hosts.dedup();
+        pairs.extend(
+            hosts
+                .into_iter()
+                .filter(|h| host.is_none_or(|wanted| wanted == h))
+                .map(|h| (profile.clone(), h)),
+        );
     }
-    if hosts.is_empty() {
+    if pairs.is_empty() {
+        let what = match (profile, host) {
+            (Some(profile), Some(host)) => format!("host `{host}` of profile `{profile}`"),
+            (Some(profile), None) => format!("hosts for profile `{profile}`"),
+            (None, Some(host)) => format!("host `{host}` in any profile"),
+            (None, None) => "profiles".to_string(),
+        };
         return Err(Error::usage(format!(
-            "neither `{generated}` nor `{old_generated}` has hosts for profile `{profile}`"
+            "neither `{generated}` nor `{old_generated}` has {what}"
         )));
     }
     // Hosts are independent: read and compare them on every core, in order.
-    gen_target::parallel::map(&hosts, gen_target::parallel::threads(), |host| {
-        host_against_tree(&new_dir, &old_dir, profile, host)
-    })
+    gen_target::parallel::map(
+        &pairs,
+        gen_target::parallel::threads(),
+        |(profile, host)| {
+            host_against_tree(
+                &generated.join(profile),
+                &old_generated.join(profile),
+                profile,
+                host,
+            )
+        },
+    )
+}
+
+/// The profiles of a `generated/` tree: its folders holding at least one
+/// host, sorted. A missing tree has none.
+pub fn profiles(generated: &Utf8Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(generated)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|name| !name.starts_with('.'))
+                .filter(|name| !layout::hosts(&generated.join(name)).is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
 }
 
 /// One host of `new_dir` against the same host in `old_dir`.
@@ -81,6 +142,7 @@ fn host_against_tree(
                     old: BTreeMap::new(),
                     new: BTreeMap::new(),
                     pending: Default::default(),
+                    presence: Presence::Both,
                 });
             }
         }
@@ -152,5 +214,10 @@ fn host_against_tree(
         old,
         new,
         pending: Default::default(),
+        presence: match (&new_bytes, &old_bytes) {
+            (Some(_), None) => Presence::Added,
+            (None, Some(_)) => Presence::Removed,
+            _ => Presence::Both,
+        },
     })
 }

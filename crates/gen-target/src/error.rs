@@ -368,6 +368,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// A profile name that is not one of `known`: the same words from every
+    /// command (`help` says where profiles come from for this one).
+    pub fn unknown_profile(name: &str, known: &[String], help: impl Into<String>) -> Error {
+        let known = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Error::Usage {
+            message: format!("no profile `{name}`; known: {known}"),
+            help: Some(help.into()),
+        }
+    }
+
     pub fn usage(message: impl Into<String>) -> Error {
         Error::Usage {
             message: message.into(),

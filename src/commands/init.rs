@@ -1,0 +1,66 @@
+//! `gen init`: a starter deployment repository in the project directory — a
+//! commented one-host profile that builds without a lint and passes
+//! `gen check --strict`, a `.gitignore` for gen's scratch trees, and the CI
+//! workflows of `docs/examples/` (the same files, compiled in). It never
+//! overwrites: when any of its files exists, it writes none and names them.
+
+use camino::Utf8Path;
+
+use crate::cli::Outcome;
+use gen_target::error::{Error, Result};
+
+/// What `gen init` writes, relative to the project directory.
+const FILES: [(&str, &str); 4] = [
+    ("profiles/pilot.toml", include_str!("init/pilot.toml")),
+    (
+        ".gitignore",
+        "# gen's scratch trees while it builds (generated/ itself is committed:\n# the pull-request review is its diff).\n/generated.gen-new\n/generated.gen-old\n/generated/.*.gen-new\n/generated/.*.gen-old\n",
+    ),
+    (
+        ".github/workflows/gen.yml",
+        include_str!("../../docs/examples/github-actions.yml"),
+    ),
+    (
+        ".github/workflows/gen-comment.yml",
+        include_str!("../../docs/examples/github-actions-comment.yml"),
+    ),
+];
+
+pub fn run(project: &Utf8Path) -> Result<Outcome> {
+    let existing: Vec<&str> = FILES
+        .iter()
+        .map(|(path, _)| *path)
+        .filter(|path| project.join(path).symlink_metadata().is_ok())
+        .collect();
+    if !existing.is_empty() {
+        return Err(Error::Usage {
+            message: format!(
+                "`gen init` would overwrite `{}` in `{project}`",
+                existing.join("`, `")
+            ),
+            help: Some(
+                "gen init writes a new project and never overwrites: run it in an empty directory, or move these files away"
+                    .into(),
+            ),
+        });
+    }
+    for (path, content) in FILES {
+        let path = project.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+        }
+        // create_new: a file appearing since the check above is not overwritten either.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, content.as_bytes()))
+            .map_err(|e| Error::write(&path, e))?;
+        println!("wrote {path}");
+    }
+    println!(
+        "next: edit {}, then `gen build`, `gen check` and commit profiles/ and generated/",
+        project.join("profiles/pilot.toml")
+    );
+    Ok(Outcome::Clean)
+}
