@@ -11,7 +11,7 @@ use std::process::Command;
 use super::support::bundled::{self, text, Tree};
 use super::support::{Project, SMALL};
 
-const FIXTURES: &[&str] = &["docsense", "smartattend", "stet"];
+use super::support::FIXTURES;
 
 fn fixture_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

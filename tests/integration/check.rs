@@ -22,7 +22,7 @@ fn every_bundled_profile_passes_every_validator() {
 /// native-systemd stack, the one with Celery workers, the one with a replica.
 #[test]
 fn every_fixture_profile_passes_every_validator() {
-    for fixture in ["docsense", "smartattend", "stet"] {
+    for fixture in super::support::FIXTURES {
         let out_dir = tempfile::tempdir().unwrap();
         let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")

@@ -17,7 +17,7 @@ fn projects() -> Vec<(Utf8PathBuf, String)> {
         .iter()
         .map(|p| (root.clone(), p.to_string()))
         .collect();
-    for fixture in ["docsense", "smartattend", "stet"] {
+    for fixture in super::support::FIXTURES {
         out.push((
             root.join("tests/fixtures").join(fixture),
             fixture.to_string(),

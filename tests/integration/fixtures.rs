@@ -120,7 +120,7 @@ fn stet_has_a_replica_and_budgeted_pools() {
 /// `cargo insta review` whenever a template or a derivation changes.
 #[test]
 fn every_fixture_file_is_snapshotted() {
-    for fixture in ["docsense", "smartattend", "stet"] {
+    for fixture in super::support::FIXTURES {
         for (path, content) in build_fixture(fixture) {
             let name = path.replace('/', "__");
             let text = String::from_utf8(content).expect("generated files are UTF-8");

@@ -1113,7 +1113,7 @@ fn bundled_and_fixture_profiles_build_without_warnings() {
         .args(["build", "--deny-warnings", "--out"])
         .arg(out.path().join("bundled")));
     assert_eq!(bundled.code, 0, "{}", bundled.stderr);
-    for fixture in ["docsense", "smartattend", "stet"] {
+    for fixture in super::support::FIXTURES {
         let built = run(gen_command()
             .arg("-C")
             .arg(repo().join("tests/fixtures").join(fixture))

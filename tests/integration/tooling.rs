@@ -43,7 +43,7 @@ fn every_bundled_and_fixture_profile_satisfies_the_schema() {
         .expect("profiles")
         .map(|e| e.expect("entry").path())
         .collect();
-    for fixture in ["docsense", "smartattend", "stet"] {
+    for fixture in super::support::FIXTURES {
         files.extend(
             std::fs::read_dir(repo().join("tests/fixtures").join(fixture).join("profiles"))
                 .expect("fixture")

@@ -71,6 +71,10 @@ pub fn run(command: &mut Command) -> Run {
     }
 }
 
+/// The reference fixtures: one complete profile per deployment guide in
+/// `../shared/reference/` (docs/coverage.md maps each guide onto its keys).
+pub const FIXTURES: [&str; 5] = ["docsense", "signx", "smartattend", "spheroseg", "stet"];
+
 /// The repository this test suite belongs to.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -79,6 +79,10 @@ struct UpstreamView<'a> {
 
 pub fn site<'a>(scope: &Scope<'a>) -> Site<'a> {
     let d = scope.d;
+    // One file holds every site: a service two sites proxy to gets one
+    // `upstream` block, written with the first site that uses it (nginx
+    // refuses a duplicate upstream name).
+    let mut defined: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let sites = d
         .sites
         .iter()
@@ -139,6 +143,7 @@ pub fn site<'a>(scope: &Scope<'a>) -> Site<'a> {
                     .unwrap_or_else(|| site.health_path.clone()),
                 upstreams: upstream_services
                     .iter()
+                    .filter(|service| defined.insert(service))
                     .map(|service| UpstreamView {
                         name: upstream_name(&d.project, service),
                         service,
