@@ -16,16 +16,16 @@ use crate::units::{ByteSize, Cidr, Duration};
 
 mod container;
 mod nginx;
+pub use crate::profile_jobs::{Job, Placement as JobPlacement, Resource};
 pub use container::*;
 pub use nginx::*;
-pub use crate::profile_jobs::{Job, Placement as JobPlacement, Resource};
 mod backup;
 mod firewall;
-pub use backup::{BackupMethod, BackupRepository, S3Repository};
-pub use firewall::{Firewall, FirewallAllow, Protocol};
 pub use crate::profile_alerting::{
     AlertRule, AlertRules, Alerting, Pagerduty, Receiver, Route, Slack, Smtp, Webhook,
 };
+pub use backup::{BackupMethod, BackupRepository, S3Repository};
+pub use firewall::{Firewall, FirewallAllow, Protocol};
 
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -9,8 +9,8 @@
 
 pub mod activation;
 pub mod error;
-pub mod exposure;
 pub mod error_code;
+pub mod exposure;
 pub mod host_path;
 pub mod layout;
 pub mod manifest;

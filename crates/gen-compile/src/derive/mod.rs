@@ -3,20 +3,20 @@
 //! few invariants that need a derived number (the connection budget) are
 //! checked here and reported at the profile keys that drive them.
 
-pub mod bootstrap;
 pub mod backup;
+pub mod bootstrap;
 pub mod connections;
 pub mod container_network;
 pub mod cron;
 pub mod datatier;
 pub mod environment;
+pub mod exporters;
 pub mod extensions;
 pub mod firewall;
-pub mod exporters;
 pub mod hba;
 pub mod health;
-pub mod pg_memory;
 pub mod jobs;
+pub mod pg_memory;
 pub mod pgbouncer;
 pub mod postgres;
 pub mod postgres_tuning;

@@ -10,13 +10,13 @@
 //! between sections. All of them report to one `Checker`, so a profile's
 //! problems are reported together, in the order the sections are read.
 
+mod alerting;
+mod backup;
 pub(crate) mod container;
 mod containers;
-mod alerting;
 mod cross_checks;
 mod datatier;
 pub(crate) mod extra;
-mod backup;
 mod firewall;
 mod hosts;
 mod jobs;

@@ -4,11 +4,11 @@
 //! saying what its template reads. Templates only lay these values out: every
 //! number, path and list they print is computed here or in `derive/`.
 
+mod alerting;
+mod bootstrap;
 mod container;
 mod datatier;
-mod bootstrap;
 mod firewall;
-mod alerting;
 mod health_gate;
 mod jobs;
 mod monitoring;
