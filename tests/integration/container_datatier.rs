@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use super::support::dpkg::FakeDpkg;
 use super::support::Project;
 
 const PROFILE: &str = r#"[project]
@@ -145,7 +146,7 @@ fn the_compose_file_runs_the_data_tier_on_gens_files() {
         assert_eq!(r["mode"], "0644", "{path}");
     }
     assert!(
-        m["requires"]
+        m["requires"]["files"]
             .as_array()
             .unwrap()
             .contains(&Value::from("/etc/shop/secrets/pg_superuser")),
@@ -299,9 +300,12 @@ fn a_changed_postgres_conf_restarts_only_the_postgres_service() {
     }
     // The first apply writes the tree without running anything; the second
     // runs what its change asks. The health gate cannot pass here (nothing
-    // runs), so it only reports.
+    // runs), so it only reports. The host has every package the manifest
+    // requires (docker among them), as `dpkg-query` answers.
+    let dpkg = FakeDpkg::all_installed();
     let apply = |project: &Project, run: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_gen"))
+            .env("PATH", dpkg.path())
             .args(["apply", "--yes", "--skip-validation"])
             .args(run)
             .arg("--generated")
