@@ -263,8 +263,8 @@ fn gen_check_accepts_jobs() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     for file in [
         "etc/shop/compose.yaml (check-jsonschema",
-        "shop-job-agent-setup.service (systemd-analyze verify)",
-        "shop-agent.service (systemd-analyze verify)",
+        "shop-job-agent-setup.service (systemd-analyze verify, systemd-analyze security",
+        "shop-agent.service (systemd-analyze verify, systemd-analyze security",
         "shop-job-archive.timer (systemd-analyze verify, systemd-analyze calendar)",
         "shop-job-report.timer (systemd-analyze verify, systemd-analyze calendar)",
     ] {
@@ -691,7 +691,7 @@ fn a_sql_job_names_the_declared_database_and_no_process() {
         "[jobs.schema]\nsql = { database = \"shopp\", directory = \"/opt/shop/migrations\" }\ncommand = [\"migrate\"]\n",
     ));
     assert!(
-        stderr.contains("`jobs.schema.sql.database`: `shopp` is not the declared database `shop`"),
+        stderr.contains("`jobs.schema.sql.database`: `shopp` is not a declared database (shop)"),
         "{stderr}"
     );
     assert!(
@@ -782,7 +782,7 @@ fn a_job_s_secrets_are_required_of_its_host() {
     let manifest: serde_json::Value =
         serde_json::from_str(&read_manifest(&project)).expect("manifest is JSON");
     assert!(
-        manifest["requires"]
+        manifest["requires"]["files"]
             .as_array()
             .is_some_and(|r| r.iter().any(|f| f == "/etc/shop/secrets/smtp_password")),
         "{manifest}"

@@ -747,7 +747,7 @@ fn public_database() {
         &base,
         &[("from = [\"@admin\"]", "from = [\"@admin\", \"0.0.0.0/0\"]")],
         "public-database",
-        "profiles/smartattend.toml:91:8",
+        "profiles/smartattend.toml:96:8",
     );
     assert!(
         stderr.contains("0.0.0.0/0") && !stderr.contains("203.0.113.0/28,"),
