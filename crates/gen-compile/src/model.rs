@@ -463,6 +463,18 @@ impl Deployment {
         }
         if host.has(Role::Monitoring) {
             bind(exporter_port::PROMETHEUS, "prometheus", "monitoring");
+            if self.alerting.is_some() {
+                use crate::model_alerting::{ALERTMANAGER_CLUSTER_PORT, ALERTMANAGER_PORT};
+                bind(ALERTMANAGER_PORT, "alertmanager", "alerting");
+                // Alertmanagers gossip only when there is a peer to gossip with.
+                if self.hosts_with(Role::Monitoring).nth(1).is_some() {
+                    bind(
+                        ALERTMANAGER_CLUSTER_PORT,
+                        "alertmanager cluster",
+                        "alerting",
+                    );
+                }
+            }
         }
         for service in self.services_on(host) {
             for port in service.host_ports() {

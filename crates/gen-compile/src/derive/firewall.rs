@@ -3,7 +3,8 @@
 //! that connect to it, with the same knowledge the other files use: the
 //! PostgreSQL clients are `pg_hba.conf`'s, PgBouncer's are the hosts of the
 //! pooled services, Redis's the hosts of the services that use it, the
-//! exporters' the monitoring hosts. SSH is open to `network.admin` only.
+//! exporters' the monitoring hosts, Alertmanager's the monitoring hosts
+//! (and its cluster port their peers). SSH is open to `network.admin` only.
 //!
 //! Published container ports never reach the `input` hook: Docker DNATs them
 //! to the container and the packet is forwarded. gen binds them to the host's
@@ -17,6 +18,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::model::{exporter_port, Deployment, HostSpec};
+use crate::model_alerting::{ALERTMANAGER_CLUSTER_PORT, ALERTMANAGER_PORT};
 use crate::profile::{Role, Runtime};
 use crate::units::Cidr;
 
@@ -274,6 +276,35 @@ pub fn ruleset(d: &Deployment, host: &HostSpec) -> Ruleset {
             Sources::of(admin.chain(peers)),
             "prometheus from network.admin and the monitoring hosts".into(),
         );
+        if d.alerting.is_some() {
+            // Every Prometheus sends to every Alertmanager (`alertmanagers`),
+            // and the Alertmanagers of several monitoring hosts gossip over
+            // TCP and UDP to deduplicate notifications.
+            let admin = d.admin_networks.iter().copied();
+            let monitors = d
+                .hosts_with(Role::Monitoring)
+                .map(|h| Cidr::host(h.address));
+            tcp(
+                &mut input,
+                ALERTMANAGER_PORT,
+                Sources::of(admin.chain(monitors)),
+                "alertmanager from network.admin and the monitoring hosts".into(),
+            );
+            let peers: Vec<&HostSpec> = d
+                .hosts_with(Role::Monitoring)
+                .filter(|h| h.name != host.name)
+                .collect();
+            if !peers.is_empty() {
+                for protocol in ["tcp", "udp"] {
+                    input.push(Rule {
+                        protocol,
+                        port: ALERTMANAGER_CLUSTER_PORT,
+                        from: Sources::hosts(peers.iter().copied()),
+                        comment: "alertmanager cluster from the other monitoring hosts".into(),
+                    });
+                }
+            }
+        }
     }
     let balancers: Vec<&HostSpec> = d.hosts.iter().filter(|h| d.serves_sites(h)).collect();
     for service in d.services_on(host) {
@@ -340,8 +371,8 @@ mod tests {
     use super::*;
     use crate::load::MemoryProfiles;
 
-    fn deployment(extra: &str) -> Deployment {
-        let text = format!(
+    fn profile(extra: &str) -> String {
+        format!(
             "[project]\nname = \"shop\"\n[network]\ninternal = [\"10.0.0.0/16\"]\nadmin = [\"203.0.113.7/32\"]\n\
              [hosts.lb1]\naddress = \"10.0.0.2\"\nroles = [\"load_balancer\"]\nhardware = {{ cores = 2, memory = \"2GiB\", storage = \"ssd\" }}\n\
              [hosts.app1]\naddress = \"10.0.1.1\"\nroles = [\"api\", \"worker\"]\nhardware = {{ cores = 4, memory = \"8GiB\", storage = \"ssd\" }}\n\
@@ -353,9 +384,14 @@ mod tests {
              [pgbouncer]\n[redis]\n\
              [sites.www]\nserver_names = [\"shop.example\"]\ncertificate = \"/etc/ssl/c.pem\"\ncertificate_key = \"/etc/ssl/k.pem\"\n\
              [[sites.www.locations]]\npath = \"/\"\nservice = \"api\"\n\
+             [alerting]\ndefault_receiver = \"ops\"\n\
+             [alerting.receivers.ops]\npagerduty = {{ routing_key_file = \"/etc/prometheus/secrets/pagerduty\" }}\n\
              [firewall]\n{extra}"
-        );
-        let files = MemoryProfiles::default().with("shop", text);
+        )
+    }
+
+    fn deployment(extra: &str) -> Deployment {
+        let files = MemoryProfiles::default().with("shop", profile(extra));
         crate::compile::analyse_from(&files, "shop")
             .map(|(_, d, _)| d)
             .expect("valid profile")
@@ -400,6 +436,45 @@ mod tests {
         assert_eq!(v4(&app, 8001), ["10.0.0.2", "10.0.3.1"]);
         let mon = ruleset(&d, host(&d, "mon1"));
         assert_eq!(v4(&mon, 9090), ["10.0.3.1", "203.0.113.7"]);
+    }
+
+    #[test]
+    fn alertmanagers_are_open_to_every_prometheus_and_gossip_with_their_peers() {
+        let d = deployment("");
+        let mon = ruleset(&d, host(&d, "mon1"));
+        assert_eq!(v4(&mon, 9093), ["10.0.3.1", "203.0.113.7"]);
+        assert!(
+            mon.input.iter().all(|r| r.port != 9094),
+            "no peer to gossip with"
+        );
+
+        let files = MemoryProfiles::default().with(
+            "shop",
+            profile("").replace(
+                "[hosts.mon1]",
+                "[hosts.mon2]\naddress = \"10.0.3.2\"\nroles = [\"monitoring\"]\nhardware = { cores = 2, memory = \"4GiB\", storage = \"ssd\" }\n[hosts.mon1]",
+            ),
+        );
+        let d = crate::compile::analyse_from(&files, "shop")
+            .map(|(_, d, _)| d)
+            .expect("valid profile");
+        let mon = ruleset(&d, host(&d, "mon1"));
+        assert_eq!(v4(&mon, 9093), ["10.0.3.1", "10.0.3.2", "203.0.113.7"]);
+        let cluster: Vec<(&str, Vec<String>)> = mon
+            .input
+            .iter()
+            .filter(|r| r.port == 9094)
+            .map(|r| (r.protocol, r.from.v4.clone()))
+            .collect();
+        assert_eq!(
+            cluster,
+            [
+                ("tcp", vec!["10.0.3.2".to_string()]),
+                ("udp", vec!["10.0.3.2".to_string()])
+            ]
+        );
+        let db = ruleset(&d, host(&d, "db1"));
+        assert!(db.rule(9093).is_none() && db.rule(9094).is_none());
     }
 
     #[test]
