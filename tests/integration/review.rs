@@ -47,7 +47,7 @@ fn markdown_review_summarises_then_details_each_file() {
     let (markdown, code) = review();
     assert_eq!(code, 1, "differences exit 1");
     assert!(
-        markdown.starts_with("### gen: what this change does to the hosts\n\n**7 of 7 hosts change; files: 0 created, 10 updated, 0 metadata only, 0 removed; 4 restarts, 3 reloads**\n"),
+        markdown.starts_with("### gen: what this change does to the hosts\n\n**7 of 7 hosts change; files: 0 created, 12 updated, 0 metadata only, 0 removed; 6 restarts, 3 reloads**\n"),
         "{markdown}"
     );
     let table_header =

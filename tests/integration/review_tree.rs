@@ -83,7 +83,7 @@ fn the_whole_tree_review_fits_a_comment_and_its_totals_add_up() {
         .sum();
     let line = markdown.lines().nth(2).expect("totals line");
     let expected = format!(
-        "**{changed} of {} hosts change (13 added, 1 removed); files: {} created, {} updated, {} metadata only, {} removed; {restarts} restarts, {reloads} reloads",
+        "**{changed} of {} hosts change (14 added, 1 removed); files: {} created, {} updated, {} metadata only, {} removed; {restarts} restarts, {reloads} reloads",
         hosts.len(),
         count("create"),
         count("update_content"),
@@ -151,7 +151,7 @@ fn the_whole_tree_text_review_names_added_and_removed_hosts_and_totals() {
     assert!(text.contains("\n-maxmemory "), "{text}");
     let last = text.lines().last().expect("totals");
     assert!(
-        last.starts_with("15 of 21 hosts change (13 added, 1 removed); files: "),
+        last.starts_with("16 of 22 hosts change (14 added, 1 removed); files: "),
         "{last}"
     );
 }
