@@ -239,6 +239,63 @@ fn what_a_container_tier_cannot_have_is_refused_at_its_key() {
         .contains("gen sets up streaming replicas only for a native PostgreSQL"));
 }
 
+/// Behind `[firewall]` with a monitoring host: the published data-tier
+/// ports are filtered where Docker forwards them (the input hook never sees
+/// them), and no postgres_exporter is configured, scraped or opened, since
+/// it could not reach a PostgreSQL inside its container and the host
+/// installs none.
+#[test]
+fn a_firewalled_data_tier_is_filtered_where_docker_forwards_it() {
+    let profile = PROFILE
+        .replace(
+            "internal = [\"10.9.0.0/16\"]\n",
+            "internal = [\"10.9.0.0/16\"]\nadmin = [\"203.0.113.7/32\"]\n",
+        )
+        .replace(
+            "[services.api]",
+            "[hosts.mon1]\naddress = \"10.9.0.20\"\nroles = [\"monitoring\"]\nhardware = { cores = 2, memory = \"4GiB\", storage = \"ssd\" }\n\n[services.api]",
+        )
+        + "\n[alerting]\ndefault_receiver = \"ops\"\n\n[alerting.receivers.ops]\npagerduty = { routing_key_file = \"/etc/prometheus/secrets/pagerduty\" }\n\n[firewall]\n";
+    let project = built(&profile);
+    let nft = file(&project, "etc/gen/firewall/shop.nft");
+    let (input, forward) = nft.split_once("chain forward").unwrap();
+    for port in ["5432", "6379", "9187"] {
+        assert!(
+            !input.contains(&format!("dport {port} ")),
+            "{port} on the input hook:\n{nft}"
+        );
+    }
+    for (port, from) in [("5432", "10.9.0.10, 172.30.0.0/24"), ("6379", "10.9.0.10")] {
+        assert!(
+            forward.contains(&format!(
+                "ct original proto-dst {port} ip saddr {{ {from} }} accept"
+            )) && forward.contains(&format!("ct original proto-dst {port} drop")),
+            "{port}:\n{nft}"
+        );
+    }
+    assert!(!host_dir(&project)
+        .join("root/etc/default/prometheus-postgres-exporter")
+        .exists());
+    let prometheus = std::fs::read_to_string(
+        project
+            .path()
+            .join("generated/shop/mon1/root/etc/prometheus/prometheus.yml"),
+    )
+    .unwrap();
+    assert!(!prometheus.contains(":9187"), "{prometheus}");
+    assert!(prometheus.contains("\"10.9.0.10:9121\""), "{prometheus}");
+    let packages = &manifest(&project)["requires"]["packages"];
+    assert!(
+        !packages
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("prometheus-postgres-exporter")),
+        "{packages}"
+    );
+    let check = project.gen(&["check"]);
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+}
+
 fn installed(major: u32) -> bool {
     Path::new(&format!(
         "/opt/gen-validators/postgresql/{major}/bin/postgres"

@@ -446,7 +446,9 @@ impl Deployment {
         if let Some(pg) = &self.postgres {
             if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
                 bind(pg.port, "postgresql", "postgres.port");
-                bind(exporter_port::POSTGRES, "postgres exporter", "postgres");
+                if crate::derive::exporters::postgres_exporter(self, host) {
+                    bind(exporter_port::POSTGRES, "postgres exporter", "postgres");
+                }
             }
         }
         if let Some(pgb) = &self.pgbouncer {

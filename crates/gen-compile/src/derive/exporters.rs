@@ -72,13 +72,24 @@ fn exporter(
     }
 }
 
+/// Whether `host` runs postgres_exporter: a database host whose PostgreSQL
+/// is native. A containerised PostgreSQL's socket is inside its container,
+/// where the exporter's peer login cannot reach it, and its host installs
+/// no exporter package (`requirements::packages`); so it is neither
+/// configured, scraped nor opened in the firewall.
+pub fn postgres_exporter(d: &Deployment, host: &HostSpec) -> bool {
+    d.postgres.is_some()
+        && (host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica))
+        && !super::datatier::postgres_container(d, host)
+}
+
 /// The exporters on `host`, as the scrape jobs expect them (`scrape::jobs`
 /// targets the same hosts at the same ports), then Alertmanager on a
 /// monitoring host with `[alerting]`:
 /// - node_exporter everywhere;
-/// - postgres_exporter on database hosts: `DATA_SOURCE_NAME` is a libpq
-///   keyword string to the socket directory as user `prometheus`, which
-///   `pg_hba.conf` admits by peer;
+/// - postgres_exporter on native database hosts: `DATA_SOURCE_NAME` is a
+///   libpq keyword string to the socket directory as user `prometheus`,
+///   which `pg_hba.conf` admits by peer (see [`postgres_exporter`]);
 /// - redis_exporter on the cache host, reading Redis on the private address;
 /// - nginx_exporter where sites are served, reading stub_status on loopback;
 /// - Alertmanager: its API on the private address, and with other
@@ -94,7 +105,7 @@ pub fn exporters(d: &Deployment, host: &HostSpec) -> Vec<Exporter> {
         Vec::new(),
     )];
     if let Some(pg) = &d.postgres {
-        if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
+        if postgres_exporter(d, host) {
             out.push(exporter(
                 "postgres-exporter",
                 exporter_port::POSTGRES,

@@ -204,23 +204,41 @@ pub fn ruleset(d: &Deployment, host: &HostSpec) -> Ruleset {
     }
     if let Some(pg) = &d.postgres {
         if host.has(Role::DatabasePrimary) || host.has(Role::DatabaseReplica) {
-            // pg_hba.conf's network entries are the clients, one /32 each.
+            // pg_hba.conf's network entries are the clients: one /32 per
+            // host, and the compose subnet of containers on this host.
             let clients = crate::derive::hba::entries(d, host)
                 .into_iter()
-                .filter_map(|e| e.address.split('/').next()?.parse::<IpAddr>().ok())
-                .map(Cidr::host);
-            tcp(
-                &mut input,
-                pg.port,
-                Sources::of(clients),
-                "postgresql from the clients pg_hba.conf admits".into(),
-            );
-            tcp(
-                &mut input,
-                exporter_port::POSTGRES,
-                monitoring(),
-                "postgres exporter from the monitoring hosts".into(),
-            );
+                .filter_map(|e| {
+                    e.address
+                        .parse::<Cidr>()
+                        .ok()
+                        .or_else(|| e.address.parse::<IpAddr>().ok().map(Cidr::host))
+                });
+            // A containerised PostgreSQL is a published port: Docker DNATs
+            // it, so it is filtered on the forward hook.
+            if crate::derive::datatier::postgres_container(d, host) {
+                tcp(
+                    &mut forward,
+                    pg.port,
+                    Sources::of(clients),
+                    "postgresql (container) from the clients pg_hba.conf admits".into(),
+                );
+            } else {
+                tcp(
+                    &mut input,
+                    pg.port,
+                    Sources::of(clients),
+                    "postgresql from the clients pg_hba.conf admits".into(),
+                );
+            }
+            if crate::derive::exporters::postgres_exporter(d, host) {
+                tcp(
+                    &mut input,
+                    exporter_port::POSTGRES,
+                    monitoring(),
+                    "postgres exporter from the monitoring hosts".into(),
+                );
+            }
         }
     }
     if let Some(pgb) = &d.pgbouncer {
@@ -251,12 +269,21 @@ pub fn ruleset(d: &Deployment, host: &HostSpec) -> Ruleset {
                 .iter()
                 .filter(|s| s.redis)
                 .flat_map(|s| d.hosts_running(s));
-            tcp(
-                &mut input,
-                redis.port,
-                Sources::hosts(clients),
-                "redis from the hosts of the services that use it".into(),
-            );
+            if crate::derive::datatier::redis_container(d, host) {
+                tcp(
+                    &mut forward,
+                    redis.port,
+                    Sources::hosts(clients),
+                    "redis (container) from the hosts of the services that use it".into(),
+                );
+            } else {
+                tcp(
+                    &mut input,
+                    redis.port,
+                    Sources::hosts(clients),
+                    "redis from the hosts of the services that use it".into(),
+                );
+            }
             tcp(
                 &mut input,
                 exporter_port::REDIS,

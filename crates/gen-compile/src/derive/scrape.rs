@@ -42,11 +42,15 @@ pub fn jobs(d: &Deployment) -> Vec<ScrapeJob> {
             .map(|h| target(h, exporter_port::NODE))
             .collect(),
     }];
+    // postgres_exporter runs on the database hosts of a native PostgreSQL
+    // only (`exporters::postgres_exporter`); every other exporter wherever
+    // its role is.
     let mut role_job = |name: &str, enabled: bool, roles: &[Role], port: u16| {
         let targets: Vec<ScrapeTarget> = d
             .hosts
             .iter()
             .filter(|h| roles.iter().any(|r| h.has(*r)))
+            .filter(|h| name != "postgres" || super::exporters::postgres_exporter(d, h))
             .map(|h| target(h, port))
             .collect();
         if enabled && !targets.is_empty() {
