@@ -5,6 +5,7 @@ mod build_check;
 mod build_errors;
 mod bundled;
 mod check;
+mod container_bootstrap;
 mod container_datatier;
 mod container_network;
 mod cli_consistency;
