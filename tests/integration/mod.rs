@@ -5,6 +5,7 @@ mod build_check;
 mod build_errors;
 mod bundled;
 mod check;
+mod container_backup;
 mod container_bootstrap;
 mod container_datatier;
 mod container_network;

@@ -57,11 +57,11 @@ pub fn container_mounts(d: &Deployment) -> Vec<String> {
     out
 }
 
-/// The bootstrap of a containerised primary, as argv (no shell): psql of
-/// the image, in the PostgreSQL container, as the image's `postgres` user so
-/// that the local socket's peer authentication (`local all postgres peer`)
-/// admits it, reading the mounted script.
-pub fn container_command(project: &str, port: u16) -> Vec<String> {
+/// A client program of the image run in a containerised PostgreSQL's
+/// container, as argv: as the image's `postgres` user, so that the local
+/// socket's peer authentication (`local all postgres peer`) admits it, with
+/// stdin and stdout passed through (`-T`: no terminal).
+pub fn container_exec(project: &str, program: &str) -> Vec<String> {
     let mut argv = compose_client(project);
     argv.extend(
         [
@@ -70,17 +70,18 @@ pub fn container_command(project: &str, port: u16) -> Vec<String> {
             "--user",
             "postgres",
             datatier::POSTGRES_SERVICE,
-            "psql",
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-U",
-            "postgres",
-            "-p",
+            program,
         ]
         .map(String::from),
     );
+    argv
+}
+
+/// The bootstrap of a containerised primary, as argv (no shell): psql of
+/// the image in the PostgreSQL container, reading the mounted script.
+pub fn container_command(project: &str, port: u16) -> Vec<String> {
+    let mut argv = container_exec(project, "psql");
+    argv.extend(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-p"].map(String::from));
     argv.push(port.to_string());
     argv.extend(["-d", "postgres", "-f"].map(String::from));
     argv.push(bootstrap_sql_path(project));
