@@ -220,9 +220,8 @@ fn what_a_container_tier_cannot_have_is_refused_at_its_key() {
             "`redis.image`: a native redis runs no image",
         ),
         (
-            PROFILE.to_string()
-                + "\n[backup]\nretention_days = 7\ndestination = \"/var/backups/shop\"\n",
-            "`[backup]` with `postgres.runtime = \"container\"`",
+            PROFILE.to_string() + "\n[backup]\nmethod = \"pgbackrest\"\n",
+            "`backup.method = \"pgbackrest\"` with `postgres.runtime = \"container\"`",
         ),
         (
             PROFILE.replace("[services.worker]", "[services.redis]"),

@@ -102,7 +102,7 @@ fn check_file(host: &mut HostCheck, file: &mut FileReport) -> Result<()> {
     }
     for ext in &missing {
         file.note(format!(
-            "extension `{ext}` is not available in the check server ({}): its `CREATE EXTENSION` was not run here; on the host it comes from its Debian package",
+            "extension `{ext}` is not available in the check server ({}): its `CREATE EXTENSION` was not run here; on the host it comes from its Debian package or the container image",
             server.label()
         ));
     }

@@ -387,7 +387,8 @@ impl ArtifactKind {
             ),
             K::BackupService | K::DbBootstrapUnit | K::ReplicaInitUnit | K::PgbackrestService => (
                 45,
-                "database work as `postgres` over the local socket, writing at most one directory",
+                "database work as `postgres` over the local socket, writing at most one directory \
+                 (for a containerised PostgreSQL: the docker client's sandbox, as the compose unit's)",
             ),
             K::FirewallUnit => (
                 30,

@@ -137,10 +137,6 @@ impl Placement<'_> {
         self.d.postgres.is_some() && self.host.has(Role::DatabasePrimary)
     }
 
-    fn native_primary(&self) -> bool {
-        self.primary() && !datatier::postgres_container(self.d, self.host)
-    }
-
     fn replica(&self) -> bool {
         self.d.postgres.is_some()
             && self.host.has(Role::DatabaseReplica)
@@ -357,15 +353,26 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
             .collect(),
         // A changed script re-runs the bootstrap (a oneshot that remains
         // active: restarting it runs it again).
-        // Run by psql on the host: a native primary's (a containerised
-        // PostgreSQL is initialised by its image).
-        K::DbBootstrapSql => when(at.native_primary(), &|| {
-            (
-                crate::derive::bootstrap::bootstrap_sql_path(p),
-                restart(&crate::derive::bootstrap::bootstrap_unit(p)),
-            )
-        }),
-        K::DbBootstrapUnit => when(at.native_primary(), &|| {
+        // Run by psql on the host, or in a containerised PostgreSQL's
+        // container, where the image's `postgres` user (not a host user)
+        // reads it: there it is root's and world-readable (it names files,
+        // it holds no secret).
+        K::DbBootstrapSql => {
+            let mut specs = when(at.primary(), &|| {
+                (
+                    crate::derive::bootstrap::bootstrap_sql_path(p),
+                    restart(&crate::derive::bootstrap::bootstrap_unit(p)),
+                )
+            });
+            if pg_container {
+                for spec in &mut specs {
+                    spec.mode = 0o644;
+                    spec.group = "root";
+                }
+            }
+            specs
+        }
+        K::DbBootstrapUnit => when(at.primary(), &|| {
             let unit = crate::derive::bootstrap::bootstrap_unit(p);
             (unit_path(&unit), daemon_reload(&unit))
         }),

@@ -309,6 +309,9 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
         }
         K::DbBootstrapUnit => {
             keys.extend(["postgres.version".into(), "postgres.port".into()]);
+            if crate::derive::datatier::postgres_container(d, host) {
+                keys.push("postgres.runtime".into());
+            }
             keys.extend(d.services_on(host).map(|s| format!("services.{}", s.name)));
             if host.has(Role::Pooler) {
                 keys.push("pgbouncer".into());
@@ -711,12 +714,21 @@ pub fn derived_values(
         }
         K::DbBootstrapUnit => {
             if let Some(pg) = &d.postgres {
-                out.push(value(
-                    "After",
-                    crate::derive::bootstrap::cluster_unit(pg.version),
-                    "Debian's unit of the version's `main` cluster",
-                    "postgres.version",
-                ));
+                if crate::derive::datatier::postgres_container(d, host) {
+                    out.push(value(
+                        "ExecStart",
+                        crate::derive::bootstrap::container_command(&d.project, pg.port).join(" "),
+                        "the image's psql in the PostgreSQL container (started alone and healthy first), on the script and password files mounted read-only",
+                        "postgres.runtime = \"container\", postgres.port",
+                    ));
+                } else {
+                    out.push(value(
+                        "After",
+                        crate::derive::bootstrap::cluster_unit(pg.version),
+                        "Debian's unit of the version's `main` cluster",
+                        "postgres.version",
+                    ));
+                }
             }
             out.push(value(
                 "Before",

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 pub struct RoleDecl {
     /// File on every database host holding the role's password (read by
     /// `postgres` when the bootstrap runs; the password never enters the tree).
+    /// With `postgres.runtime = "container"` it is mounted read-only into the
+    /// container and read by the image's `postgres` user.
     pub password_file: Option<String>,
     /// `CONNECTION LIMIT` of the role (default: no limit, -1).
     #[schemars(range(min = 1))]

@@ -15,7 +15,7 @@ use crate::profile::{Role, Runtime};
 /// the secrets of the services it runs, the certificates and keys of the
 /// sites it serves and of PostgreSQL's TLS, a replica's replication
 /// passfile, a containerised PostgreSQL's superuser password file, the
-/// role password files a native primary's bootstrap reads,
+/// role password files the primary's bootstrap reads,
 /// PgBouncer's auth file, Redis's password file and the pull
 /// mode's signers, deploy key and known hosts.
 pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
@@ -46,8 +46,10 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
         // A containerised PostgreSQL's compose secret.
         if super::datatier::postgres_container(d, host) {
             out.extend(pg.superuser_password_file.clone());
-        } else if host.has(Role::DatabasePrimary) {
-            // A native primary's bootstrap reads each role's password file.
+        }
+        if host.has(Role::DatabasePrimary) {
+            // The primary's bootstrap reads each role's password file (in
+            // a containerised PostgreSQL, through a read-only mount).
             out.extend(pg.roles.values().filter_map(|r| r.password_file.clone()));
         }
     }

@@ -3,7 +3,7 @@
 //! (container). A container needs a pinned image (and PostgreSQL the
 //! superuser's password file the image initialises with); the keys of one
 //! runtime are refused under the other, and what gen cannot yet run in a
-//! container (streaming replicas, TLS, the pg_dump timer) is refused with
+//! container (streaming replicas, TLS, pgBackRest) is refused with
 //! what to do instead.
 
 use super::Checker;
@@ -123,18 +123,23 @@ impl Checker<'_> {
         }
     }
 
-    /// `[backup]`'s timer runs pg_dump on the host over the socket, which a
-    /// container's PostgreSQL does not share.
+    /// pgBackRest reads the data directory and archives WAL on the host,
+    /// which a container's PostgreSQL does not share; pg_dump runs in the
+    /// container (`docker compose exec`) and streams the dump to the host.
     pub(super) fn container_backup(&mut self, p: &Profile) {
         let container = p
             .postgres
             .as_ref()
             .is_some_and(|pg| pg.runtime == Some(Runtime::Container));
-        if container && p.backup.is_some() {
+        let pgbackrest = p
+            .backup
+            .as_ref()
+            .is_some_and(|b| b.method == Some(crate::profile::BackupMethod::Pgbackrest));
+        if container && pgbackrest {
             self.fail(
-                "backup",
-                "`[backup]` with `postgres.runtime = \"container\"`: gen's dump timer runs pg_dump on the host, over a socket the container does not share",
-                "back the container's database up from a job of your own (`docker compose exec postgres pg_dump`), or run PostgreSQL natively",
+                "backup.method",
+                "`backup.method = \"pgbackrest\"` with `postgres.runtime = \"container\"`: pgBackRest reads the data directory and archives WAL on the host, which the container does not share",
+                "use `method = \"pg_dump\"` (run in the container), or run PostgreSQL natively",
             );
         }
     }

@@ -6,7 +6,10 @@
 use serde::Serialize;
 
 use super::Scope;
-use crate::derive::bootstrap::{bootstrap_sql_path, cluster_unit, ordered_before, slots};
+use crate::derive::bootstrap::{
+    bootstrap_sql_path, cluster_unit, container_command, container_start, ordered_before, slots,
+};
+use crate::derive::datatier;
 use crate::escape::{sql_ident, sql_literal};
 use crate::profile::GrantLevel;
 
@@ -105,6 +108,16 @@ pub struct BootstrapUnit<'a> {
     before: Vec<String>,
     script: String,
     port: u16,
+    /// A containerised primary: how the unit starts the PostgreSQL
+    /// container and runs psql in it (argv, joined by spaces: no word
+    /// contains one).
+    container: Option<ContainerRun>,
+}
+
+#[derive(Serialize)]
+pub struct ContainerRun {
+    start: String,
+    exec: String,
 }
 
 pub fn unit<'a>(scope: &Scope<'a>) -> Option<BootstrapUnit<'a>> {
@@ -116,5 +129,9 @@ pub fn unit<'a>(scope: &Scope<'a>) -> Option<BootstrapUnit<'a>> {
         before: ordered_before(d, scope.host),
         script: bootstrap_sql_path(&d.project),
         port: pg.port,
+        container: datatier::postgres_container(d, scope.host).then(|| ContainerRun {
+            start: container_start(&d.project).join(" "),
+            exec: container_command(&d.project, pg.port).join(" "),
+        }),
     })
 }

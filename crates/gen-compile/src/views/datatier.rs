@@ -81,7 +81,7 @@ pub fn services(scope: &Scope<'_>) -> Vec<DataService> {
                 ),
             ],
             secrets: vec![SUPERUSER_SECRET],
-            volumes: vec![
+            volumes: [
                 Mount {
                     kind: "volume",
                     source: "postgres-data".into(),
@@ -89,7 +89,15 @@ pub fn services(scope: &Scope<'_>) -> Vec<DataService> {
                     read_only: false,
                 },
                 bind(&dir),
-            ],
+            ]
+            .into_iter()
+            // The bootstrap's script and password files (derive/bootstrap.rs).
+            .chain(
+                crate::derive::bootstrap::container_mounts(d)
+                    .iter()
+                    .map(|path| bind(path)),
+            )
+            .collect(),
             publish: format!("{}:{}:{}", host.address, pg.port, pg.port),
             healthcheck: vec![
                 "CMD".into(),

@@ -48,6 +48,15 @@ pub struct BackupScript<'a> {
     /// Where the script, running as `postgres`, leaves the metrics of a good
     /// backup: the service's own state directory.
     staged_metrics: String,
+    /// pg_dump and pg_restore as the script runs them (words of a bash
+    /// array): the host's, or the image's in a containerised PostgreSQL's
+    /// container (`docker compose exec`), reading and writing through
+    /// stdin and stdout so that the dump lands on the host.
+    pg_dump: String,
+    pg_restore: String,
+    /// A containerised PostgreSQL: the script runs as root (the docker
+    /// client), not as `postgres`.
+    container: bool,
 }
 
 pub fn backup_script<'a>(scope: &Scope<'a>) -> Option<BackupScript<'a>> {
@@ -58,7 +67,21 @@ pub fn backup_script<'a>(scope: &Scope<'a>) -> Option<BackupScript<'a>> {
         database: &d.postgres.as_ref()?.database,
         backup: d.backup.as_ref()?,
         staged_metrics: format!("{}/backup.prom", backup_state_dir(&d.project)),
+        pg_dump: pg_client(scope, "pg_dump"),
+        pg_restore: pg_client(scope, "pg_restore"),
+        container: crate::derive::datatier::postgres_container(d, scope.host),
     })
+}
+
+/// A PostgreSQL client program of the backup script, as the words of a
+/// bash array (no word holds a space or a shell metacharacter: a program
+/// name, a docker option, a path under `/etc/<project>`).
+fn pg_client(scope: &Scope<'_>, program: &str) -> String {
+    if crate::derive::datatier::postgres_container(scope.d, scope.host) {
+        crate::derive::bootstrap::container_exec(&scope.d.project, program).join(" ")
+    } else {
+        program.to_string()
+    }
 }
 
 /// The backup service's state directory (`StateDirectory=`), owned by `postgres`.
@@ -76,6 +99,8 @@ pub struct BackupUnit<'a> {
     /// (`<textfile dir>/<project>_backup.prom`, a root-owned directory).
     staged_metrics: String,
     metrics_file: String,
+    /// A containerised PostgreSQL: the compose unit it runs under.
+    compose_unit: Option<String>,
 }
 
 pub fn backup_unit<'a>(scope: &Scope<'a>) -> Option<BackupUnit<'a>> {
@@ -85,6 +110,8 @@ pub fn backup_unit<'a>(scope: &Scope<'a>) -> Option<BackupUnit<'a>> {
         backup: scope.d.backup.as_ref()?,
         staged_metrics: format!("{}/backup.prom", backup_state_dir(project)),
         metrics_file: format!("{TEXTFILE_DIR}/{project}_backup.prom"),
+        compose_unit: crate::derive::datatier::postgres_container(scope.d, scope.host)
+            .then(|| crate::catalog::compose_unit(project)),
     })
 }
 
