@@ -51,6 +51,6 @@ mod secrets;
 mod sensitive;
 mod shapes;
 mod stale;
+pub mod support;
 mod tooling;
 mod workflow;
-pub mod support;
