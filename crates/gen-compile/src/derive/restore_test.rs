@@ -19,7 +19,7 @@ pub fn runs_on(d: &Deployment, host: &HostSpec) -> bool {
         && (d.backup.is_some() || d.pgbackrest.is_some())
         && d.restore_test
             .as_ref()
-            .is_some_and(|t| t.hosts.iter().any(|h| *h == host.name))
+            .is_some_and(|t| t.hosts.contains(&host.name))
 }
 
 /// `/usr/local/sbin/<project>-restore-test`.
