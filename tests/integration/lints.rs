@@ -69,6 +69,10 @@ default_receiver = "ops"
 smtp = { smarthost = "smtp.docsense.example.com:587", from = "alerts@docsense.example.com" }
 [alerting.receivers.ops]
 email = ["ops@docsense.example.com"]
+
+[backup.restore_test]
+schedule = "*-*-01 05:00:00"
+verify_query = "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1"
 "#;
 
 /// STET: the API as container replicas, PostgreSQL 15 with a replica and
@@ -141,6 +145,10 @@ default_receiver = "ops"
 smtp = { smarthost = "localhost:25", from = "alertmanager@stet.example.com" }
 [alerting.receivers.ops]
 email = ["ops@stet.example.com"]
+
+[backup.restore_test]
+schedule = "*-*-01 05:00:00"
+verify_query = "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1"
 "#;
 
 /// SignX Studio: FastAPI containers, PostgreSQL and Redis on one 4-core
@@ -198,6 +206,10 @@ default_receiver = "it"
 smtp = { smarthost = "smtp.company.com:587", from = "signx@company.com" }
 [alerting.receivers.it]
 email = ["it@company.com"]
+
+[backup.restore_test]
+schedule = "*-*-01 05:00:00"
+verify_query = "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1"
 "#;
 
 /// SmartAttend: Django, Celery workers and beat as containers, PgBouncer,
@@ -292,6 +304,10 @@ destination = "/data/backups"
 default_receiver = "team"
 [alerting.receivers.team]
 pagerduty = { routing_key_file = "/etc/prometheus/secrets/pagerduty_key" }
+
+[backup.restore_test]
+schedule = "*-*-01 05:00:00"
+verify_query = "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1"
 "#;
 
 /// SpherosegV4: React frontend, Node API, PostgreSQL and Redis as
@@ -345,6 +361,10 @@ destination = "/var/backups/spheroseg"
 default_receiver = "team"
 [alerting.receivers.team]
 pagerduty = { routing_key_file = "/etc/prometheus/secrets/pagerduty_key" }
+
+[backup.restore_test]
+schedule = "*-*-01 05:00:00"
+verify_query = "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1"
 "#;
 
 /// `base` with each `(from, to)` replaced once; panics when `from` is
@@ -747,7 +767,7 @@ fn public_database() {
         &base,
         &[("from = [\"@admin\"]", "from = [\"@admin\", \"0.0.0.0/0\"]")],
         "public-database",
-        "profiles/smartattend.toml:96:8",
+        "profiles/smartattend.toml:100:8",
     );
     assert!(
         stderr.contains("0.0.0.0/0") && !stderr.contains("203.0.113.0/28,"),
@@ -925,12 +945,35 @@ fn no_backup() {
     let stderr = lint_case(
         "docsense",
         DOCSENSE,
-        &[(
-            "\n[backup]\nretention_days = 30\ndestination = \"/var/backups/docsense\"\n",
-            "",
-        )],
+        &[
+            (
+                "\n[backup]\nretention_days = 30\ndestination = \"/var/backups/docsense\"\n",
+                "",
+            ),
+            (
+                "\n[backup.restore_test]\nschedule = \"*-*-01 05:00:00\"\nverify_query = \"SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1\"\n",
+                "",
+            ),
+        ],
         "no-backup",
         "profiles/docsense.toml:25:2",
+    );
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn backup_never_restored() {
+    // STET 576-580: "Test Restore Monthly", a cron line for a script that
+    // was never written; SignX 466 and SpherosegV4 466 restore by hand.
+    let stderr = lint_case(
+        "stet",
+        STET,
+        &[(
+            "\n[backup.restore_test]\nschedule = \"*-*-01 05:00:00\"\nverify_query = \"SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1\"\n",
+            "",
+        )],
+        "backup-never-restored",
+        "profiles/stet.toml:60:2",
     );
     insta::assert_snapshot!(stderr);
 }

@@ -44,6 +44,7 @@ mod regressions;
 mod replication;
 mod reproducible;
 mod requires;
+mod restore_test;
 mod review;
 mod review_tree;
 mod sandboxes;

@@ -149,6 +149,17 @@ fn case(name: &str, a: &Alert) -> Option<(Vec<(String, String)>, String)> {
                 r#"{alertname="BackupTooOld",alertstate="firing",severity="critical",service="postgres",host="fire"}"#.into(),
             )
         }
+        "RestoreTestTooOld" => {
+            // At eval time E, fire last restored t + 600s ago, calm t - 600s ago.
+            let e = eval_secs(a) as f64;
+            (
+                vec![
+                    s(r#"atlas_restore_last_success_timestamp_seconds{host="fire"}"#, flat(e - t - 600.0 - e)),
+                    s(r#"atlas_restore_last_success_timestamp_seconds{host="calm"}"#, flat(e - t + 600.0)),
+                ],
+                r#"{alertname="RestoreTestTooOld",alertstate="firing",severity="warning",service="postgres",host="fire"}"#.into(),
+            )
+        }
         "CertificateExpiring" => {
             let e = eval_secs(a) as f64;
             (
@@ -196,6 +207,7 @@ const REQUIRED: &[&str] = &[
     "PostgresConnectionSaturation",
     "DiskSpaceLow",
     "BackupTooOld",
+    "RestoreTestTooOld",
     "CertificateExpiring",
     "GenPullStale",
     "GenPullRefused",

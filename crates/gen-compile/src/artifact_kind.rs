@@ -67,6 +67,13 @@ pub enum ArtifactKind {
     PgbackrestTimer,
     AlertmanagerConfig,
     ExporterDefaults,
+    /// `/usr/local/sbin/<project>-restore-test`: restores the newest backup
+    /// into a throw-away server and runs the verify query.
+    RestoreTestScript,
+    /// `<project>-restore-test.service`: runs it as `postgres`.
+    RestoreTestService,
+    /// `<project>-restore-test.timer`.
+    RestoreTestTimer,
 }
 
 /// The fixed facts of a kind.
@@ -128,7 +135,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 33] = [
+    pub const ALL: [ArtifactKind; 36] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -162,6 +169,9 @@ impl ArtifactKind {
         ArtifactKind::PgbackrestTimer,
         ArtifactKind::AlertmanagerConfig,
         ArtifactKind::ExporterDefaults,
+        ArtifactKind::RestoreTestScript,
+        ArtifactKind::RestoreTestService,
+        ArtifactKind::RestoreTestTimer,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -367,6 +377,27 @@ impl ArtifactKind {
                 0o644,
                 "root",
             ),
+            // Run by its service as `postgres`, which may read and run it.
+            K::RestoreTestScript => entry(
+                template!("restore_test/restore-test.sh.j2"),
+                V::Shell,
+                0o750,
+                "root",
+            )
+            .in_group("postgres"),
+            K::RestoreTestService => entry(
+                template!("restore_test/restore-test.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            K::RestoreTestTimer => entry(
+                template!("restore_test/restore-test.timer.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            )
+            .wanted_by("timers.target"),
         }
     }
 
@@ -389,6 +420,10 @@ impl ArtifactKind {
                 45,
                 "database work as `postgres` over the local socket, writing at most one directory \
                  (for a containerised PostgreSQL: the docker client's sandbox, as the compose unit's)",
+            ),
+            K::RestoreTestService => (
+                45,
+                "a throw-away server as `postgres` on a Unix socket in its own state directory",
             ),
             K::FirewallUnit => (
                 30,
@@ -425,7 +460,9 @@ impl ArtifactKind {
             | K::PgbackrestConf
             | K::PgbackrestTimer
             | K::AlertmanagerConfig
-            | K::ExporterDefaults => return None,
+            | K::ExporterDefaults
+            | K::RestoreTestScript
+            | K::RestoreTestTimer => return None,
         };
         match Exposure::tenths(tenths) {
             Some(budget) => Some((budget, why)),
@@ -505,6 +542,21 @@ mod tests {
                     "{kind:?} has an [Install] section but is not enabled"
                 ),
             }
+        }
+    }
+
+    /// `RemoveIPC=` deletes every IPC object of the unit's user when the
+    /// unit stops. gen's units run as users that live services share
+    /// (`postgres` for backups, bootstrap and restore tests; an
+    /// application's user for its jobs): the running cluster's shared
+    /// memory would go with them.
+    #[test]
+    fn no_unit_removes_the_ipc_of_a_user_it_shares() {
+        for (name, source) in templates() {
+            assert!(
+                !source.lines().any(|l| l.trim().starts_with("RemoveIPC=")),
+                "{name} sets RemoveIPC="
+            );
         }
     }
 

@@ -313,6 +313,26 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
                 restart(&crate::derive::firewall::unit_name(p)),
             )
         }),
+        K::RestoreTestScript => when(crate::derive::restore_test::runs_on(at.d, at.host), &|| {
+            (
+                crate::derive::restore_test::script_path(p),
+                Activation::None,
+            )
+        }),
+        // A changed unit takes effect through its timer.
+        K::RestoreTestService | K::RestoreTestTimer => {
+            when(crate::derive::restore_test::runs_on(at.d, at.host), &|| {
+                let suffix = if kind == K::RestoreTestService {
+                    "service"
+                } else {
+                    "timer"
+                };
+                (
+                    unit_path(&crate::derive::restore_test::unit(p, suffix)),
+                    daemon_reload(&crate::derive::restore_test::unit(p, "timer")),
+                )
+            })
+        }
         K::PgbackrestConf => when(crate::derive::backup::runs_on(at.d, at.host), &|| {
             (crate::derive::backup::CONF_PATH.into(), Activation::None)
         }),

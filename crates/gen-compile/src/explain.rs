@@ -335,6 +335,13 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
             ]);
         }
         K::AlertmanagerConfig => keys.push("alerting".into()),
+        K::RestoreTestScript | K::RestoreTestService | K::RestoreTestTimer => {
+            keys.extend([
+                "backup".into(),
+                "postgres.database".into(),
+                "postgres.version".into(),
+            ]);
+        }
         K::ExporterDefaults => {
             keys.push(format!("{host_key}.address"));
             match spec.service.as_deref() {
@@ -622,6 +629,14 @@ pub fn derived_values(
                     format!("{} hours", a.backup_age_hours),
                 ));
             }
+            if let Some(t) = &d.restore_test {
+                out.push(value(
+                    "RestoreTestTooOld threshold",
+                    format!("{} s", t.age_days * 86400.0),
+                    "alerts.restore_age_days x 86400 (default: 2 x the longest gap between restore tests + 1 day)",
+                    format!("{} days, schedule {}", t.age_days, t.schedule),
+                ));
+            }
         }
         K::CronJobs => {
             for job in cron::jobs(d, host) {
@@ -764,6 +779,7 @@ pub fn derived_values(
         }
         K::FirewallUnit => {}
         K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {}
+        K::RestoreTestScript | K::RestoreTestService | K::RestoreTestTimer => {}
         K::AlertmanagerConfig => {
             if let Some(a) = &d.alerting {
                 for route in crate::views::alertmanager_routes(a) {

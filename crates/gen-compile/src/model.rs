@@ -18,7 +18,7 @@ mod options;
 pub use options::*;
 mod backup;
 mod firewall;
-pub use backup::{PgbackrestSpec, RepositorySpec};
+pub use backup::{PgbackrestSpec, RepositorySpec, RestoreTestSpec};
 pub use firewall::{AllowSpec, FirewallSpec};
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +59,8 @@ pub struct Deployment {
     pub firewall: Option<FirewallSpec>,
     /// `[backup]` with `method = "pgbackrest"` (`backup` is then `None`).
     pub pgbackrest: Option<PgbackrestSpec>,
+    /// `[backup.restore_test]`.
+    pub restore_test: Option<RestoreTestSpec>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -21,11 +21,11 @@ pub use container::*;
 pub use nginx::*;
 mod backup;
 mod firewall;
+pub use backup::{BackupMethod, BackupRepository, RestoreTest, S3Repository};
+pub use firewall::{Firewall, FirewallAllow, Protocol};
 pub use crate::profile_alerting::{
     AlertRule, AlertRules, Alerting, Pagerduty, Receiver, Route, Slack, Smtp, Webhook,
 };
-pub use backup::{BackupMethod, BackupRepository, S3Repository};
-pub use firewall::{Firewall, FirewallAllow, Protocol};
 
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -598,6 +598,9 @@ pub struct Backup {
     pub rpo: Option<Duration>,
     /// pgBackRest: where backups go.
     pub repository: Option<BackupRepository>,
+    /// A scheduled restore of the newest backup into a throw-away server,
+    /// checked by a query (both methods).
+    pub restore_test: Option<RestoreTest>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -639,6 +642,9 @@ pub struct Alerts {
     pub disk_usage: Option<f64>,
     /// Hours since the last good backup (default 26).
     pub backup_age_hours: Option<f64>,
+    /// Days since the last successful restore test (default: twice the
+    /// longest gap between two runs of `backup.restore_test.schedule`, plus one day).
+    pub restore_age_days: Option<f64>,
     /// Days before a certificate expires (default 14).
     pub certificate_expiry_days: Option<f64>,
     /// Custom alert rules by alert name (`[A-Za-z_][A-Za-z0-9_]*`).

@@ -22,6 +22,7 @@ pub mod postgres;
 pub mod postgres_tuning;
 pub mod replica;
 pub mod requirements;
+pub mod restore_test;
 pub mod rollout;
 pub mod scrape;
 pub mod upstream;

@@ -150,6 +150,7 @@ pub fn packages(d: &Deployment, host: &HostSpec) -> Vec<String> {
     out.extend(super::firewall::packages(d, host));
     out.extend(super::backup::packages(d, host));
     out.extend(super::jobs::packages(d, host));
+    out.extend(super::restore_test::packages(d, host));
     out.sort();
     out.dedup();
     out

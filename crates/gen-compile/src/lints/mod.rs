@@ -22,6 +22,7 @@ mod lint;
 mod memory;
 mod reachability;
 pub mod registry;
+mod restore;
 mod schedules;
 
 pub use lint::{Lint, LintRecord, Position};
@@ -97,6 +98,7 @@ fn checker(code: LintCode) -> fn(&Context) -> Vec<Finding> {
         LintCode::UrlMissingPassword => credentials::url_missing_password,
         LintCode::SingletonReplicated => schedules::singleton_replicated,
         LintCode::NoBackup => schedules::no_backup,
+        LintCode::BackupNeverRestored => restore::backup_never_restored,
         LintCode::StaticRootUnreadable => reachability::static_root_unreadable,
         LintCode::CertificateCopy => reachability::certificate_copy,
         LintCode::NoHealthcheck => reachability::no_healthcheck,

@@ -30,6 +30,7 @@ pub enum LintCode {
     UrlMissingPassword,
     SingletonReplicated,
     NoBackup,
+    BackupNeverRestored,
     StaticRootUnreadable,
     CertificateCopy,
     NoHealthcheck,
@@ -173,10 +174,14 @@ locations = [
 [backup]
 retention_days = 14
 destination = "/var/backups/shop"
+
+[backup.restore_test]
+schedule = "*-*-01 05:00:00"
+verify_query = "SELECT 1 FROM orders LIMIT 1"
 "#;
 
 impl LintCode {
-    pub const ALL: [LintCode; 24] = [
+    pub const ALL: [LintCode; 25] = [
         LintCode::DirectConnections,
         LintCode::PoolerBypass,
         LintCode::OverrideExceedsMemory,
@@ -194,6 +199,7 @@ impl LintCode {
         LintCode::UrlMissingPassword,
         LintCode::SingletonReplicated,
         LintCode::NoBackup,
+        LintCode::BackupNeverRestored,
         LintCode::StaticRootUnreadable,
         LintCode::CertificateCopy,
         LintCode::NoHealthcheck,
@@ -622,16 +628,43 @@ impl LintCode {
                 why: "A replica copies a `DROP TABLE` within a second; only a backup brings the data \
                       back after a bad migration, a lost disk or an operator's mistake.",
                 example: Example {
-                    omit: &["backup"],
+                    omit: &["backup", "backup.restore_test"],
                     toml: "# a host with role `database_primary`, and no `[backup]`\n",
                 },
-                fix: example(
-                    "[backup]\n\
+                fix: Example {
+                    omit: &["backup", "backup.restore_test"],
+                    toml: "[backup]\n\
                      retention_days = 14\n\
-                     destination = \"/var/backups/shop\"\n",
-                ),
+                     destination = \"/var/backups/shop\"\n\
+                     \n\
+                     [backup.restore_test]\n\
+                     schedule = \"*-*-01 05:00:00\"\n\
+                     verify_query = \"SELECT 1 FROM orders LIMIT 1\"\n",
+                },
                 found_in: "DocSense 43 and 691: \"backup strategy defined\" is a checklist item, nothing \
                            is configured",
+            },
+            LintCode::BackupNeverRestored => LintInfo {
+                name: "backup-never-restored",
+                class: Class::SingletonsAndSchedules,
+                level: Level::Warn,
+                summary: "`[backup]` has no `restore_test`",
+                why: "A backup is only as good as its last restore. A dump that does not load (a missing \
+                      extension, a role it names, a truncated file) or a pgBackRest repository with a gap \
+                      in its WAL is found when it is needed, unless something restores it regularly: \
+                      with `restore_test` a timer restores the newest backup into a throw-away server, \
+                      runs a query, and an alert fires when that has not succeeded for a while.",
+                example: Example {
+                    omit: &["backup.restore_test"],
+                    toml: "# `[backup]` and no `[backup.restore_test]`\n",
+                },
+                fix: example(
+                    "[backup.restore_test]\n\
+                     schedule = \"*-*-01 05:00:00\"   # monthly\n\
+                     verify_query = \"SELECT 1 FROM orders LIMIT 1\"\n",
+                ),
+                found_in: "STET 576-580: \"test restore on staging\" monthly, never scripted; SignX Studio \
+                           466 and 576, SpherosegV4 466: quarterly and monthly restore tests by hand; DocSense 691",
             },
             LintCode::StaticRootUnreadable => LintInfo {
                 name: "static-root-unreadable",

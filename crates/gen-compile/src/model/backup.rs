@@ -33,3 +33,16 @@ pub enum RepositorySpec {
         path: String,
     },
 }
+
+/// `[backup.restore_test]`, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreTestSpec {
+    /// systemd calendar of the restore test.
+    pub schedule: String,
+    /// The hosts that run it (the primary unless the profile says otherwise).
+    pub hosts: Vec<String>,
+    /// The query that must return a row in the restored database.
+    pub verify_query: String,
+    /// `alerts.restore_age_days`, or its default from the schedule.
+    pub age_days: f64,
+}

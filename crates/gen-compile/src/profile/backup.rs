@@ -42,3 +42,18 @@ pub struct S3Repository {
     /// The repository's path inside the bucket (default `/pgbackrest`).
     pub path: Option<String>,
 }
+
+/// `[backup.restore_test]`: when the newest backup is restored into a
+/// throw-away server, where, and the query that proves the data came back.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreTest {
+    /// systemd calendar expression, in UTC (for example `*-*-01 05:00:00`, monthly).
+    pub schedule: String,
+    /// Hosts that run it (default: the database primary, which holds the
+    /// dumps and pgBackRest's configuration). Each must be the primary.
+    pub hosts: Option<Vec<String>>,
+    /// One line, a `SELECT` (or `WITH … SELECT`) without `;` that must return
+    /// at least one row in the restored database, e.g. `SELECT 1 FROM orders LIMIT 1`.
+    pub verify_query: String,
+}

@@ -27,6 +27,7 @@ mod nginx_options;
 mod postgres;
 mod postgres_roles;
 mod redis;
+mod restore_test;
 mod rollout;
 mod services;
 mod sites;
@@ -228,6 +229,7 @@ impl Checker<'_> {
         let jobs = self.jobs(p, &hosts, &services);
         let firewall = self.firewall(p, &hosts);
         let pgbackrest = self.pgbackrest(p);
+        let restore_test = self.restore_test(p, &hosts);
 
         let deployment = Deployment {
             profile: profile_name.to_string(),
@@ -253,6 +255,7 @@ impl Checker<'_> {
             jobs,
             firewall,
             pgbackrest,
+            restore_test,
         };
         let mut deployment = deployment;
         deployment.container_subnet = self.container_subnet(p, &deployment);

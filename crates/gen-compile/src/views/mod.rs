@@ -17,6 +17,7 @@ mod pgbackrest;
 mod postgres;
 mod redis;
 mod replica;
+mod restore_test;
 mod rollout;
 mod scheduled;
 mod services;
@@ -108,6 +109,9 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         }
         K::AlertmanagerConfig => scope.value(alerting::alertmanager(scope)?),
         K::ExporterDefaults => scope.value(alerting::exporter_defaults(scope)?),
+        K::RestoreTestScript | K::RestoreTestService | K::RestoreTestTimer => {
+            scope.value(restore_test::restore_test(scope)?)
+        }
     })
 }
 

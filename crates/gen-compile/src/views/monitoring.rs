@@ -52,6 +52,9 @@ pub struct Rules<'a> {
     pull_stale_seconds: Option<u64>,
     /// `[alerts.rules]`, rendered in a group of their own.
     custom_rules: &'a [crate::model_alerting::CustomRule],
+    /// With a restore test: `alerts.restore_age_days`, and in seconds.
+    restore_age_days: Option<f64>,
+    restore_age_seconds: Option<f64>,
 }
 
 /// The profile's thresholds in the units the rules compare with.
@@ -100,5 +103,7 @@ pub fn rules<'a>(scope: &Scope<'a>) -> Rules<'a> {
         redis: d.redis.as_ref(),
         pull_stale_seconds: d.rollout.as_ref().map(rollout::stale_after_seconds),
         custom_rules: &a.rules,
+        restore_age_days: d.restore_test.as_ref().map(|t| t.age_days),
+        restore_age_seconds: d.restore_test.as_ref().map(|t| t.age_days * 86400.0),
     }
 }
