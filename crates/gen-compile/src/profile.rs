@@ -21,11 +21,11 @@ pub use container::*;
 pub use nginx::*;
 mod backup;
 mod firewall;
-pub use backup::{BackupMethod, BackupRepository, RestoreTest, S3Repository};
-pub use firewall::{Firewall, FirewallAllow, Protocol};
 pub use crate::profile_alerting::{
     AlertRule, AlertRules, Alerting, Pagerduty, Receiver, Route, Slack, Smtp, Webhook,
 };
+pub use backup::{BackupMethod, BackupRepository, RestoreTest, S3Repository};
+pub use firewall::{Firewall, FirewallAllow, Protocol};
 
 /// A deployment profile (`profiles/<name>.toml`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
