@@ -105,22 +105,8 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
             file.note("the S3 repository is replaced by a local posix directory for the check");
         }
         let data = dir.join("data");
-        let init = run(host
-            .command_as("postgres", server.initdb())
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]));
-        if !init.success {
-            file.fail(format!("initdb failed: {}", init.lines().join("; ")));
+        if let Err(why) = super::postgres::init_cluster(host, &server.initdb(), &data) {
+            file.fail(why);
             continue;
         }
         let archive = format!(

@@ -208,22 +208,7 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     // ---- initdb and start ----
     chown_to(&dir, "postgres").map_err(|e| Error::write(dir.clone(), e))?;
     let data = dir.join("data");
-    let init = run(host
-        .command_as("postgres", &initdb)
-        .arg("-D")
-        .arg(&data)
-        .args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ]));
-    if !init.success {
-        let why = format!("initdb failed: {}", init.lines().join("; "));
+    if let Err(why) = init_cluster(host, &initdb, &data) {
         for file in files.iter_mut() {
             file.fail(why.clone());
         }
@@ -628,6 +613,35 @@ fn is_problem(line: &str) -> bool {
     .any(|p| line.contains(p))
         || line.starts_with("DETAIL:")
         || line.contains("CONTEXT:  line")
+}
+
+/// `initdb` of a throw-away cluster at `data`, as `postgres`: trust
+/// authentication, no fsync, UTF-8 and the C locale. Every check that runs a
+/// server (the configuration, the bootstrap SQL, pgBackRest) starts here.
+pub(crate) fn init_cluster(
+    host: &HostCheck,
+    initdb: &std::path::Path,
+    data: &Utf8Path,
+) -> std::result::Result<(), String> {
+    let init = run(host
+        .command_as("postgres", initdb)
+        .arg("-D")
+        .arg(data)
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]));
+    if init.success {
+        Ok(())
+    } else {
+        Err(format!("initdb failed: {}", init.lines().join("; ")))
+    }
 }
 
 /// A stand-in self-signed certificate and key, readable by postgres only.

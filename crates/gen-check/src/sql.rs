@@ -263,23 +263,7 @@ impl Sandbox {
     ) -> std::result::Result<Sandbox, String> {
         chown_to(dir, "postgres").map_err(|e| format!("cannot prepare `{dir}`: {e}"))?;
         let data = dir.join("data");
-        let init = run(host
-            .command_as("postgres", server.initdb())
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]));
-        if !init.success {
-            return Err(format!("initdb failed: {}", init.lines().join("; ")));
-        }
+        crate::postgres::init_cluster(host, &server.initdb(), &data)?;
         let log = dir.join("server.log");
         let options = format!(
             "-c listen_addresses= -c unix_socket_directories={dir} -c logging_collector=off -c log_statement=all -c fsync=off"
