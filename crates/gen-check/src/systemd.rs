@@ -288,7 +288,30 @@ fn missing_program(line: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{install_entries, missing_program};
+    use super::{install_entries, missing_program, overall_exposure};
+    use gen_target::Exposure;
+
+    /// The score is read from systemd's summary line for that unit only; a
+    /// line for another unit, or none, gives no score (the check then fails
+    /// the file instead of passing it unscored).
+    #[test]
+    fn reads_the_overall_exposure_of_the_named_unit_only() {
+        let lines: Vec<String> = [
+            "✗ UMask=   Files created by service are world-readable by default   0.1",
+            "→ Overall exposure level for other.service: 9.6 UNSAFE 😨",
+            "→ Overall exposure level for shop-api.service: 3.3 OK 🙂",
+        ]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+        assert_eq!(
+            overall_exposure(&lines, "shop-api.service"),
+            Exposure::tenths(33)
+        );
+        assert_eq!(overall_exposure(&lines, "gone.service"), None);
+        let garbled = vec!["→ Overall exposure level for x.service: high".to_string()];
+        assert_eq!(overall_exposure(&garbled, "x.service"), None);
+    }
 
     #[test]
     fn reads_the_install_section_only() {
