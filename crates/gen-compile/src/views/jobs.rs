@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::services::{native_process, NativeProcess};
 use super::Scope;
 use crate::catalog;
 use crate::derive::environment::service_environment;
 use crate::derive::jobs::{self, Dependency};
-use crate::escape;
 use crate::job_model::{JobSpec, Trigger};
 use crate::model::{Deployment, HostSpec, ServiceSpec};
 use crate::profile::Runtime;
@@ -96,27 +96,11 @@ pub fn job_unit<'a>(scope: &Scope<'a>) -> Option<JobUnit<'a>> {
     let d = scope.d;
     let job = scope.spec.job.as_deref().and_then(|n| d.job(n))?;
     let s = &job.process;
-    let systemd_environment = service_environment(d, s)
-        .iter()
-        .map(|(k, v)| {
-            // `%d` is systemd's credentials directory specifier and must stay unescaped.
-            if let Some(name) = v.strip_prefix("%d/").filter(|n| s.secrets.contains_key(*n)) {
-                format!("\"{k}=%d/{name}\"")
-            } else {
-                escape::systemd_environment(k, v)
-            }
-        })
-        .collect();
-    let exec_start = s
-        .command
-        .iter()
-        .map(|a| escape::systemd_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let under_home = s.command.first().is_some_and(|c| c.starts_with("/home/"))
-        || s.working_directory
-            .as_deref()
-            .is_some_and(|w| w.starts_with("/home/"));
+    let NativeProcess {
+        systemd_environment,
+        exec_start,
+        protect_home,
+    } = native_process(d, s);
     Some(JobUnit {
         project: &d.project,
         job: JobView {
@@ -133,7 +117,7 @@ pub fn job_unit<'a>(scope: &Scope<'a>) -> Option<JobUnit<'a>> {
             before: jobs::before_units(d, scope.host, job),
             systemd_environment,
             exec_start,
-            protect_home: if under_home { "read-only" } else { "yes" },
+            protect_home,
             explained: jobs::explained(job)
                 .into_iter()
                 .map(|(name, value, _, _)| (name, value))

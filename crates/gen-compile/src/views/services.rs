@@ -9,7 +9,7 @@ use super::Scope;
 use crate::catalog;
 use crate::derive::environment::service_environment;
 use crate::escape;
-use crate::model::{HostSpec, ServiceSpec};
+use crate::model::{Deployment, HostSpec, ServiceSpec};
 use crate::profile::{Publish, Runtime};
 
 #[derive(Serialize)]
@@ -214,9 +214,18 @@ struct NativeService<'a> {
     required_jobs: Vec<String>,
 }
 
-pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
-    let d = scope.d;
-    let s = scope.spec.service.as_deref().and_then(|n| d.service(n))?;
+/// What a systemd unit needs of a native process (a service's or a job's):
+/// its environment and command as systemd quotes them, and how much of
+/// `/home` its sandbox may see.
+pub(super) struct NativeProcess {
+    pub systemd_environment: Vec<String>,
+    pub exec_start: String,
+    /// `ProtectHome=`: `read-only` when the program or its working directory
+    /// lives under `/home`, else `yes`.
+    pub protect_home: &'static str,
+}
+
+pub(super) fn native_process(d: &Deployment, s: &ServiceSpec) -> NativeProcess {
     let systemd_environment = service_environment(d, s)
         .iter()
         .map(|(k, v)| {
@@ -238,6 +247,21 @@ pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
         || s.working_directory
             .as_deref()
             .is_some_and(|w| w.starts_with("/home/"));
+    NativeProcess {
+        systemd_environment,
+        exec_start,
+        protect_home: if under_home { "read-only" } else { "yes" },
+    }
+}
+
+pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
+    let d = scope.d;
+    let s = scope.spec.service.as_deref().and_then(|n| d.service(n))?;
+    let NativeProcess {
+        systemd_environment,
+        exec_start,
+        protect_home,
+    } = native_process(d, s);
     Some(NativeUnit {
         project: &d.project,
         item: NativeService {
@@ -245,7 +269,7 @@ pub fn native_unit<'a>(scope: &Scope<'a>) -> Option<NativeUnit<'a>> {
             spec: s,
             systemd_environment,
             exec_start,
-            protect_home: if under_home { "read-only" } else { "yes" },
+            protect_home,
             memory_systemd: s.memory.map(|m| m.systemd()),
             cpu_quota: s.cpus.map(|c| format!("{}%", (c * 100.0).round() as u64)),
             timeout_stop: s
