@@ -7,9 +7,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use super::support::pgsandbox::{ok_as_postgres as as_postgres, Running, BIN};
 use super::support::{gen_command, repo, run};
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// Whether this machine can run the test: root, pgBackRest and PostgreSQL 15.
 fn available() -> bool {
@@ -35,35 +34,6 @@ fn built() -> tempfile::TempDir {
     let out = run(gen_command().arg("-C").arg(project.path()).arg("build"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     project
-}
-
-/// `program args…` as `postgres`; fails the test with its output unless it succeeds.
-fn as_postgres(program: &str, args: &[&str]) -> String {
-    let out = Command::new("runuser")
-        .args(["-u", "postgres", "--", program])
-        .args(args)
-        .output()
-        .expect("runuser runs");
-    assert!(
-        out.status.success(),
-        "{program} {args:?}:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Stops a cluster when dropped.
-struct Running(String);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(format!("{BIN}/pg_ctl"))
-            .args(["-D", &self.0, "-m", "immediate", "-w", "stop"])
-            .output();
-    }
 }
 
 #[test]

@@ -8,9 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::support::pgsandbox::{ok_as_postgres as as_postgres, Running, BIN};
 use super::support::{gen_command, repo, run};
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// Whether this machine can run the test: root, runuser, a `postgres` user
 /// and PostgreSQL 15's server binaries.
@@ -43,35 +42,6 @@ fn script(name: &str, host: &str, dir: &Path) -> PathBuf {
     std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
     copy
-}
-
-/// `program args…` as `postgres`; fails the test with its output unless it succeeds.
-fn as_postgres(program: &str, args: &[&str]) -> String {
-    let out = Command::new("runuser")
-        .args(["-u", "postgres", "--", program])
-        .args(args)
-        .output()
-        .expect("runuser runs");
-    assert!(
-        out.status.success(),
-        "{program} {args:?}:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Stops a cluster when dropped.
-struct Running(String);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(format!("{BIN}/pg_ctl"))
-            .args(["-D", &self.0, "-m", "immediate", "-w", "stop"])
-            .output();
-    }
 }
 
 /// A scratch tree owned by `postgres`: `sub` directories made.

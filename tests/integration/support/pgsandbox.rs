@@ -54,6 +54,25 @@ pub fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&stdout).into_owned()
 }
 
+/// `program args…` as `postgres`; fails the test with its output unless it
+/// succeeds.
+#[track_caller]
+pub fn ok_as_postgres(program: &str, args: &[&str]) -> String {
+    ok(as_postgres(program).args(args))
+}
+
+/// Stops the cluster at its data directory when dropped, so a failing test
+/// leaves no server behind.
+pub struct Running(pub String);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = as_postgres(format!("{BIN}/pg_ctl"))
+            .args(["-D", &self.0, "-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
 /// A port nothing listens on now (the kernel's pick; the server binds it
 /// right after).
 pub fn free_port() -> u16 {
