@@ -13,7 +13,7 @@
 mod alerting;
 mod backup;
 pub(crate) mod container;
-mod containers;
+mod container_subnet;
 mod cross_checks;
 mod datatier;
 pub(crate) mod extra;
