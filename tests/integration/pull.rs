@@ -470,4 +470,15 @@ fn a_later_wave_applies_only_what_every_canary_reports_healthy() {
     let (code, output) = later.run();
     assert_eq!(code, 0, "{output}");
     assert_eq!(later.applied(), next);
+
+    // Nothing listens where Prometheus should be: the host waits, says why,
+    // and the unit does not fail.
+    let unreachable = Pull::of(&text, "web2", 0, Some("http://127.0.0.1:1"));
+    let (code, output) = unreachable.run();
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("waiting: cannot ask Prometheus at http://127.0.0.1:1"),
+        "{output}"
+    );
+    assert_eq!(unreachable.applied(), "");
 }
