@@ -341,15 +341,13 @@ impl ArtifactKind {
             .wanted_by("multi-user.target"),
             // Names the credentials fragment and the repository: readable by
             // PostgreSQL's archive_command and the backup units only.
-            K::PgbackrestConf => KindEntry {
-                group: "postgres",
-                ..entry(
-                    template!("pgbackrest/pgbackrest.conf.j2"),
-                    V::Pgbackrest,
-                    0o640,
-                    "root",
-                )
-            },
+            K::PgbackrestConf => entry(
+                template!("pgbackrest/pgbackrest.conf.j2"),
+                V::Pgbackrest,
+                0o640,
+                "root",
+            )
+            .in_group("postgres"),
             K::PgbackrestService => entry(
                 template!("pgbackrest/backup.service.j2"),
                 V::Systemd,
