@@ -161,60 +161,72 @@ pub fn is_branch_name(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
 }
 
-/// A container image reference pinned to a tag other than `latest`, or to a digest.
+/// A container image reference pinned to a tag other than `latest`, or to a
+/// sha256 digest. The grammar is distribution/reference's (what `docker pull`
+/// accepts), parsed by oci-spec; gen adds pinning and ASCII-only on top.
 pub fn check_image(value: &str) -> Result<(), &'static str> {
-    if value.is_empty() || value.len() > 255 {
+    if value.is_empty() || !value.is_ascii() {
         return Err("is not an image reference");
     }
-    let allowed = |b: u8| {
-        b.is_ascii_lowercase()
-            || b.is_ascii_digit()
-            || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
-    };
-    let (name_and_tag, digest) = match value.split_once('@') {
-        Some((name, digest)) => (name, Some(digest)),
-        None => (value, None),
-    };
-    if !name_and_tag
-        .bytes()
-        .all(|b| allowed(b) || b.is_ascii_uppercase())
-        || name_and_tag.contains('@')
-    {
-        return Err("is not an image reference");
-    }
-    if let Some(digest) = digest {
+    let reference = value
+        .parse::<oci_spec::distribution::Reference>()
+        .map_err(|_| grammar_problem(value))?;
+    if let Some(digest) = reference.digest() {
         let hex = digest
             .strip_prefix("sha256:")
             .ok_or("has a digest that is not `sha256:`")?;
-        if hex.len() != 64
-            || !hex
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
             return Err("has a malformed sha256 digest");
         }
         return Ok(());
     }
-    // The tag follows the last `:` after the last `/` (a registry port is not a tag).
-    let last_segment = name_and_tag.rsplit('/').next().unwrap_or(name_and_tag);
-    let Some((repository, tag)) = last_segment.rsplit_once(':') else {
-        return Err("has no tag: it would float to `latest`");
+    // oci-spec fills in `latest` when no tag is written; a tag follows the
+    // last `:` after the last `/` (a registry port is not a tag).
+    let last_segment = value.rsplit('/').next().unwrap_or(value);
+    match last_segment.rsplit_once(':') {
+        None => Err("has no tag: it would float to `latest`"),
+        Some((_, "latest")) => Err("uses the `latest` tag, which changes under you"),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Which part of a reference the grammar refused, for the message.
+fn grammar_problem(value: &str) -> &'static str {
+    let (name, digest) = match value.split_once('@') {
+        Some((name, digest)) => (name, Some(digest)),
+        None => (value, None),
     };
-    if repository.is_empty() || !repository.bytes().all(allowed) {
-        return Err("is not an image reference");
+    if let Some(digest) = digest {
+        return match digest.split_once(':') {
+            Some(("sha256", _)) => "has a malformed sha256 digest",
+            _ => "has a digest that is not `sha256:`",
+        };
     }
-    if tag == "latest" {
-        return Err("uses the `latest` tag, which changes under you");
+    let (path, tag) = match name.rsplit_once('/') {
+        Some((registry_and_path, last)) => match last.split_once(':') {
+            Some((repository, tag)) => (format!("{registry_and_path}/{repository}"), Some(tag)),
+            None => (name.to_string(), None),
+        },
+        None => match name.split_once(':') {
+            Some((repository, tag)) => (repository.to_string(), Some(tag)),
+            None => (name.to_string(), None),
+        },
+    };
+    // The registry (before the first `/`, when it has a `.` or `:` or is
+    // localhost) may be any case; the repository path may not.
+    let repository = match path.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => rest,
+        _ => path.as_str(),
+    };
+    if repository.bytes().any(|b| b.is_ascii_uppercase()) {
+        return "has upper-case letters in its repository path, which registries refuse";
     }
-    if tag.is_empty()
-        || tag.len() > 128
-        || !tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    {
-        return Err("has a malformed tag");
+    match tag {
+        Some(tag) if tag.is_empty() || tag.len() > 128 || tag.starts_with(['.', '-']) => {
+            "has a malformed tag: it starts with a letter, digit or `_`, at most 128 characters"
+        }
+        _ => "is not an image reference: `[registry/]path[:tag][@sha256:digest]`, the path in lower case",
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -280,6 +292,39 @@ mod tests {
         assert!(check_image("api").is_err());
         assert!(check_image("api:1.0\nprivileged: true").is_err());
         assert!(check_image("api:1.0 ; rm").is_err());
+    }
+
+    #[test]
+    fn images_follow_the_distribution_reference_grammar() {
+        for good in [
+            "redis:7.2-alpine",
+            "docker.io/library/postgres:16.4",
+            "Registry.Example.com:5000/team/api_v2:2024.11.29",
+            "ghcr.io/atlas-dev/api__x/worker:v1",
+            "ghcr.io/atlas-dev/api:_build",
+        ] {
+            assert_eq!(check_image(good), Ok(()), "{good}");
+        }
+        let refused = |value: &str| check_image(value).expect_err(value);
+        assert!(refused("ghcr.io/Atlas-Dev/api:v1").contains("upper-case"));
+        assert!(refused("ghcr.io/atlas-dev/api:-bad").contains("malformed tag"));
+        assert!(refused("ghcr.io/atlas-dev/api:.bad").contains("malformed tag"));
+        assert!(refused(&format!("api:{}", "a".repeat(129))).contains("malformed tag"));
+        assert!(refused("ghcr.io/atlas-dev/api:").contains("malformed tag"));
+        for bad in [
+            "ghcr.io/atlas-dev//api:v1",
+            "ghcr.io/atlas-dev/api-:v1",
+            "ghcr.io/atlas-dev/_api:v1",
+            "-ghcr.io/api:v1",
+            "ghcr.io/atlas-dev/api:v1:v2",
+            "ghcr.io/atlas-dev/api:v\u{e9}",
+            "api:v1 ",
+        ] {
+            assert!(check_image(bad).is_err(), "{bad}");
+        }
+        assert!(check_image(&format!("api@sha256:{}", "A".repeat(64))).is_err());
+        assert!(check_image(&format!("api@sha256:{}", "a".repeat(63))).is_err());
+        assert!(check_image(&format!("api@sha512:{}", "a".repeat(128))).is_err());
     }
 
     #[test]
