@@ -23,6 +23,7 @@ mod fuzz;
 mod health;
 mod init;
 mod injection;
+mod internal_network;
 mod jobs;
 mod journal;
 mod layers;

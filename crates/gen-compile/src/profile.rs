@@ -135,8 +135,14 @@ pub struct Project {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
-    /// Private networks of the deployment. Internal ports (database, pooler, cache,
-    /// metrics) accept connections only from here.
+    /// Private networks of the deployment. Every host's `address` must lie in
+    /// one of them: gen binds internal ports (database, pooler, cache,
+    /// metrics) to that private address, never to a public one. Who may
+    /// connect is narrower than these networks: pg_hba.conf and the firewall
+    /// admit each deployment host that uses a port by its own address (`/32`),
+    /// not the whole network. `@internal` in
+    /// `firewall.allow` names these networks, and lints warn when a public
+    /// port or metrics path reaches beyond them.
     pub internal: Vec<Cidr>,
     /// The compose `frontend` network of every host (`ipam.config.subnet`): a
     /// private IPv4 network, /16 to /28, disjoint from `internal`. pg_hba.conf
