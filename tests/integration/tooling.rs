@@ -178,11 +178,12 @@ fn graph_draws_the_request_path() {
         .args(["graph", "--profile", "production"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     for edge in [
-        "lb1__nginx -->|\"/\"| api1__svc_api",
-        "api1__svc_api -->|\"atlas_app\"| pool1__pgbouncer",
-        "pool1__pgbouncer -->|\"pools\"| db1__postgres",
+        "lb1__nginx -->|\"/, /metrics\"| api1__svc_api",
+        "api1__svc_api -->|\"atlas_app on atlas, atlas_readonly\"| pool1__pgbouncer",
+        "pool1__pgbouncer -->|\"atlas\"| db1__postgres",
+        "pool1__pgbouncer -->|\"atlas_readonly\"| db2__postgres",
         "db1__postgres -->|\"streaming\"| db2__postgres",
-        "mon1__prometheus -.->|\"scrape\"| db1__postgres",
+        "mon1__prometheus -.->|\"scrape\"| db1",
     ] {
         assert!(out.stdout.contains(edge), "missing {edge}:\n{}", out.stdout);
     }
@@ -213,6 +214,65 @@ fn graph_draws_the_request_path() {
             "CI installs Graphviz; `dot` is missing"
         );
     }
+}
+
+/// The `ha` profile's thirteen hosts: one scrape edge per scraped host from
+/// the box around both monitoring hosts, not one per component and monitor.
+#[test]
+fn graph_of_the_ha_profile_draws_each_scrape_once_per_host() {
+    let out = run(gen_command()
+        .arg("-C")
+        .arg(repo())
+        .args(["graph", "--profile", "ha"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let scrapes: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"scrape\""))
+        .collect();
+    let targets: Vec<&str> = scrapes
+        .iter()
+        .map(|l| {
+            assert!(
+                l.trim_start().starts_with("group__monitoring -.->"),
+                "a scrape not from the monitoring group: {l}"
+            );
+            l.rsplit(' ').next().unwrap_or_default()
+        })
+        .collect();
+    let mut expected = vec![
+        "api1", "api2", "api3", "db1", "db2", "db3", "lb1", "lb2", "pool1", "pool2", "work1",
+        "work2",
+    ];
+    let mut sorted = targets.clone();
+    sorted.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(sorted, expected, "one scrape per non-monitoring host");
+    assert!(
+        out.stdout.contains("subgraph group__monitoring["),
+        "{}",
+        out.stdout
+    );
+    let edges = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("-->") || l.contains("-.->"))
+        .count();
+    assert!(edges <= 42, "{edges} edges:\n{}", out.stdout);
+    // dot ends host edges at the cluster border.
+    let dot =
+        run(gen_command()
+            .arg("-C")
+            .arg(repo())
+            .args(["graph", "--profile", "ha", "--as", "dot"]));
+    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    assert!(dot.stdout.contains("compound=true"), "{}", dot.stdout);
+    assert!(
+        dot.stdout
+            .contains("ltail=\"cluster_group__monitoring\", lhead=\"cluster_db1\""),
+        "{}",
+        dot.stdout
+    );
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! `gen graph`: the deployment as a picture (Mermaid or Graphviz dot): hosts,
-//! the components on each, their ports, and who connects to whom.
+//! the components on each, their ports, and who connects to whom. Kept
+//! readable as the fleet grows: Prometheus scrapes are drawn once per target
+//! host (from the group of monitoring hosts when there are several), and
+//! database edges say which database or pool they carry.
 
 use std::fmt::Write as _;
 
 use crate::derive::Derived;
-use crate::model::{exporter_port, Deployment, LocationTarget};
+use crate::model::{exporter_port, Deployment, HostSpec, LocationTarget};
 use crate::profile::{Role, Runtime, ServiceRole};
 
 /// One node: a component on a host.
@@ -14,11 +17,28 @@ struct Node {
     label: String,
 }
 
+/// Where an edge starts or ends: one component, a whole host's box, or the
+/// box grouping every monitoring host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum End {
+    Node(String),
+    Host(String),
+    Monitoring,
+}
+
 struct Edge {
-    from: String,
-    to: String,
+    from: End,
+    to: End,
     label: String,
     dashed: bool,
+}
+
+/// The Mermaid/dot id of the box around the monitoring hosts (host names
+/// are plain names, so none can take this id).
+const MONITORING_GROUP: &str = "group__monitoring";
+
+fn host_id(host: &str) -> String {
+    host.replace('-', "_")
 }
 
 fn id(host: &str, component: &str) -> String {
@@ -96,8 +116,7 @@ fn model(d: &Deployment, derived: &Derived) -> (Vec<Node>, Vec<Edge>) {
             );
         }
     }
-    let has = |node_id: &str| nodes.iter().any(|n| n.id == node_id);
-    // nginx → api services.
+    // nginx → api services, one edge per pair with every path it serves.
     for lb in d.hosts_with(Role::LoadBalancer) {
         for site in &d.sites {
             for location in &site.locations {
@@ -105,42 +124,65 @@ fn model(d: &Deployment, derived: &Derived) -> (Vec<Node>, Vec<Edge>) {
                     continue;
                 };
                 for upstream in derived.upstreams.get(service).into_iter().flatten() {
-                    let edge = Edge {
-                        from: id(&lb.name, "nginx"),
-                        to: id(&upstream.host, &format!("svc_{service}")),
-                        label: location.path.clone(),
-                        dashed: false,
-                    };
-                    if !edges
-                        .iter()
-                        .any(|e: &Edge| e.from == edge.from && e.to == edge.to)
+                    let from = End::Node(id(&lb.name, "nginx"));
+                    let to = End::Node(id(&upstream.host, &format!("svc_{service}")));
+                    match edges
+                        .iter_mut()
+                        .find(|e: &&mut Edge| e.from == from && e.to == to)
                     {
-                        edges.push(edge);
+                        Some(edge) => {
+                            if !edge.label.split(", ").any(|p| p == location.path) {
+                                edge.label = format!("{}, {}", edge.label, location.path);
+                            }
+                        }
+                        None => edges.push(Edge {
+                            from,
+                            to,
+                            label: location.path.clone(),
+                            dashed: false,
+                        }),
                     }
                 }
             }
         }
     }
     // services → pooler / primary, redis.
+    let database = d.postgres.as_ref().map(|pg| pg.database.as_str());
+    let pool_names: Vec<&str> = derived
+        .pools
+        .iter()
+        .flat_map(|plan| plan.databases.iter().map(|db| db.name.as_str()))
+        .collect();
     for service in &d.services {
         for host in d.hosts_running(service) {
-            let from = id(&host.name, &format!("svc_{}", service.name));
+            let from = End::Node(id(&host.name, &format!("svc_{}", service.name)));
             if let Some(db) = &service.database {
-                let targets: Vec<String> = if db.pooled {
-                    d.hosts_with(Role::Pooler)
-                        .map(|h| id(&h.name, "pgbouncer"))
-                        .collect()
+                let (targets, databases): (Vec<String>, String) = if db.pooled {
+                    (
+                        d.hosts_with(Role::Pooler)
+                            .map(|h| id(&h.name, "pgbouncer"))
+                            .collect(),
+                        pool_names.join(", "),
+                    )
                 } else {
-                    d.primary()
-                        .map(|p| id(&p.name, "postgres"))
-                        .into_iter()
-                        .collect()
+                    (
+                        d.primary()
+                            .map(|p| id(&p.name, "postgres"))
+                            .into_iter()
+                            .collect(),
+                        database.unwrap_or_default().to_string(),
+                    )
+                };
+                let label = if databases.is_empty() {
+                    db.user.clone()
+                } else {
+                    format!("{} on {databases}", db.user)
                 };
                 for to in targets {
                     edges.push(Edge {
                         from: from.clone(),
-                        to,
-                        label: db.user.clone(),
+                        to: End::Node(to),
+                        label: label.clone(),
                         dashed: false,
                     });
                 }
@@ -149,7 +191,7 @@ fn model(d: &Deployment, derived: &Derived) -> (Vec<Node>, Vec<Edge>) {
                 for cache in d.hosts_with(Role::Cache) {
                     edges.push(Edge {
                         from: from.clone(),
-                        to: id(&cache.name, "redis"),
+                        to: End::Node(id(&cache.name, "redis")),
                         label: if service.role == ServiceRole::Worker {
                             "jobs".into()
                         } else {
@@ -161,28 +203,31 @@ fn model(d: &Deployment, derived: &Derived) -> (Vec<Node>, Vec<Edge>) {
             }
         }
     }
-    if let Some(primary) = d.primary() {
+    // pooler → database servers, one edge per pool and server it points at.
+    if let Some(plan) = &derived.pools {
         for pooler in d.hosts_with(Role::Pooler) {
-            edges.push(Edge {
-                from: id(&pooler.name, "pgbouncer"),
-                to: id(&primary.name, "postgres"),
-                label: "pools".into(),
-                dashed: false,
-            });
-            for replica in d.hosts_with(Role::DatabaseReplica) {
-                edges.push(Edge {
-                    from: id(&pooler.name, "pgbouncer"),
-                    to: id(&replica.name, "postgres"),
-                    label: "read-only".into(),
-                    dashed: false,
-                });
+            for pool in &plan.databases {
+                for server in d
+                    .hosts
+                    .iter()
+                    .filter(|h| pool.hosts.split(',').any(|a| a == h.address.to_string()))
+                {
+                    edges.push(Edge {
+                        from: End::Node(id(&pooler.name, "pgbouncer")),
+                        to: End::Node(id(&server.name, "postgres")),
+                        label: pool.name.clone(),
+                        dashed: false,
+                    });
+                }
             }
         }
+    }
+    if let Some(primary) = d.primary() {
         let sync = d.postgres.as_ref().map_or(0, |p| p.synchronous_replicas);
         for replica in d.hosts_with(Role::DatabaseReplica) {
             edges.push(Edge {
-                from: id(&primary.name, "postgres"),
-                to: id(&replica.name, "postgres"),
+                from: End::Node(id(&primary.name, "postgres")),
+                to: End::Node(id(&replica.name, "postgres")),
                 label: if sync > 0 {
                     "streaming (sync)".into()
                 } else {
@@ -192,22 +237,42 @@ fn model(d: &Deployment, derived: &Derived) -> (Vec<Node>, Vec<Edge>) {
             });
         }
     }
-    for monitor in d.hosts_with(Role::Monitoring) {
+    // Prometheus scrapes every host: one edge per target host, from the group
+    // when several monitoring hosts scrape the same targets.
+    let monitors: Vec<&str> = d
+        .hosts_with(Role::Monitoring)
+        .map(|h| h.name.as_str())
+        .collect();
+    let scraper = match monitors.as_slice() {
+        [] => None,
+        [one] => Some(End::Node(id(one, "prometheus"))),
+        _ => Some(End::Monitoring),
+    };
+    if let Some(scraper) = scraper {
         for host in &d.hosts {
-            if let Some(target) = nodes
+            let is_monitor = monitors.contains(&host.name.as_str());
+            let has_target = nodes
                 .iter()
-                .find(|n| n.host == host.name && n.id != id(&monitor.name, "prometheus"))
-            {
-                edges.push(Edge {
-                    from: id(&monitor.name, "prometheus"),
-                    to: target.id.clone(),
-                    label: "scrape".into(),
-                    dashed: true,
-                });
+                .any(|n| n.host == host.name && n.id != id(&host.name, "prometheus"));
+            // A host's own Prometheus scrapes it locally, and monitoring
+            // hosts in a group scrape one another: both are said in labels.
+            if is_monitor || !has_target {
+                continue;
             }
+            edges.push(Edge {
+                from: scraper.clone(),
+                to: End::Host(host.name.clone()),
+                label: "scrape".into(),
+                dashed: true,
+            });
         }
     }
-    edges.retain(|e| has(&e.from) && has(&e.to));
+    let exists = |end: &End| match end {
+        End::Node(node_id) => nodes.iter().any(|n| &n.id == node_id),
+        End::Host(host) => nodes.iter().any(|n| &n.host == host),
+        End::Monitoring => !monitors.is_empty(),
+    };
+    edges.retain(|e| exists(&e.from) && exists(&e.to));
     (nodes, edges)
 }
 
@@ -215,35 +280,78 @@ fn label_text(label: &str) -> String {
     label.replace('"', "'")
 }
 
+/// The hosts in drawing order: the others as the profile lists them, then
+/// the monitoring hosts, which share a box when there are several.
+fn host_order(d: &Deployment) -> (Vec<&HostSpec>, Vec<&HostSpec>) {
+    d.hosts.iter().partition(|h| !h.has(Role::Monitoring))
+}
+
+fn monitoring_group_label(monitors: &[&HostSpec]) -> String {
+    let names: Vec<&str> = monitors.iter().map(|h| h.name.as_str()).collect();
+    format!(
+        "monitoring: {}, each scrapes every host and the others",
+        names.join(", ")
+    )
+}
+
 pub fn mermaid(d: &Deployment, derived: &Derived) -> String {
     let (nodes, edges) = model(d, derived);
     let mut out = String::from("flowchart LR\n");
-    for host in &d.hosts {
+    let host_box = |out: &mut String, host: &HostSpec, indent: &str| {
         let roles: Vec<&str> = host.roles.iter().map(|r| r.as_str()).collect();
         let _ = writeln!(
             out,
-            "  subgraph {}[\"{} {}\"]",
-            host.name.replace('-', "_"),
+            "{indent}subgraph {}[\"{} {}\"]",
+            host_id(&host.name),
             host.name,
             host.address
         );
-        let _ = writeln!(out, "    %% roles: {}", roles.join(", "));
+        let _ = writeln!(out, "{indent}  %% roles: {}", roles.join(", "));
         for node in nodes.iter().filter(|n| n.host == host.name) {
-            let _ = writeln!(out, "    {}[\"{}\"]", node.id, label_text(&node.label));
+            let _ = writeln!(
+                out,
+                "{indent}  {}[\"{}\"]",
+                node.id,
+                label_text(&node.label)
+            );
+        }
+        let _ = writeln!(out, "{indent}end");
+    };
+    let (others, monitors) = host_order(d);
+    for host in others {
+        host_box(&mut out, host, "  ");
+    }
+    if monitors.len() > 1 {
+        let _ = writeln!(
+            out,
+            "  subgraph {MONITORING_GROUP}[\"{}\"]",
+            monitoring_group_label(&monitors)
+        );
+        for host in &monitors {
+            host_box(&mut out, host, "    ");
         }
         out.push_str("  end\n");
+    } else {
+        for host in &monitors {
+            host_box(&mut out, host, "  ");
+        }
     }
+    let end_id = |end: &End| match end {
+        End::Node(node_id) => node_id.clone(),
+        End::Host(host) => host_id(host),
+        End::Monitoring => MONITORING_GROUP.to_string(),
+    };
     for edge in &edges {
         let arrow = if edge.dashed { "-.->" } else { "-->" };
         if edge.label.is_empty() {
-            let _ = writeln!(out, "  {} {arrow} {}", edge.from, edge.to);
+            let _ = writeln!(out, "  {} {arrow} {}", end_id(&edge.from), end_id(&edge.to));
         } else {
             let _ = writeln!(
                 out,
                 "  {} {arrow}|\"{}\"| {}",
-                edge.from,
+                end_id(&edge.from),
                 label_text(&edge.label),
-                edge.to
+                end_id(&edge.to)
             );
         }
     }
@@ -252,39 +360,74 @@ pub fn mermaid(d: &Deployment, derived: &Derived) -> String {
 
 pub fn dot(d: &Deployment, derived: &Derived) -> String {
     let (nodes, edges) = model(d, derived);
+    // `compound` lets an edge end at a cluster's border (lhead/ltail).
     let mut out = format!(
-        "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+        "digraph \"{}\" {{\n  rankdir=LR;\n  compound=true;\n  node [shape=box, fontname=\"Helvetica\"];\n",
         d.profile
     );
-    for host in &d.hosts {
+    let host_box = |out: &mut String, host: &HostSpec, indent: &str| {
         let _ = writeln!(
             out,
-            "  subgraph \"cluster_{}\" {{\n    label=\"{} {}\";",
+            "{indent}subgraph \"cluster_{}\" {{\n{indent}  label=\"{} {}\";",
             host.name, host.name, host.address
         );
         for node in nodes.iter().filter(|n| n.host == host.name) {
             let _ = writeln!(
                 out,
-                "    {} [label=\"{}\"];",
+                "{indent}  {} [label=\"{}\"];",
                 node.id,
                 label_text(&node.label)
             );
         }
-        out.push_str("  }\n");
+        let _ = writeln!(out, "{indent}}}");
+    };
+    let (others, monitors) = host_order(d);
+    for host in others {
+        host_box(&mut out, host, "  ");
     }
-    for edge in &edges {
-        let style = if edge.dashed {
-            ", style=dashed, color=gray"
-        } else {
-            ""
-        };
+    if monitors.len() > 1 {
         let _ = writeln!(
             out,
-            "  {} -> {} [label=\"{}\"{style}];",
-            edge.from,
-            edge.to,
-            label_text(&edge.label)
+            "  subgraph \"cluster_{MONITORING_GROUP}\" {{\n    label=\"{}\";",
+            monitoring_group_label(&monitors)
         );
+        for host in &monitors {
+            host_box(&mut out, host, "    ");
+        }
+        out.push_str("  }\n");
+    } else {
+        for host in &monitors {
+            host_box(&mut out, host, "  ");
+        }
+    }
+    // dot draws edges between nodes: a host or group end is its first node,
+    // with the edge clipped at the cluster's border.
+    let first_node = |host: &str| nodes.iter().find(|n| n.host == host).map(|n| n.id.clone());
+    let end = |end: &End| -> Option<(String, Option<String>)> {
+        match end {
+            End::Node(node_id) => Some((node_id.clone(), None)),
+            End::Host(host) => first_node(host).map(|n| (n, Some(format!("cluster_{host}")))),
+            End::Monitoring => monitors
+                .first()
+                .and_then(|h| first_node(&h.name))
+                .map(|n| (n, Some(format!("cluster_{MONITORING_GROUP}")))),
+        }
+    };
+    for edge in &edges {
+        let (Some((from, tail)), Some((to, head))) = (end(&edge.from), end(&edge.to)) else {
+            continue;
+        };
+        let mut attributes = format!("label=\"{}\"", label_text(&edge.label));
+        if let Some(tail) = tail {
+            let _ = write!(attributes, ", ltail=\"{tail}\"");
+        }
+        if let Some(head) = head {
+            let _ = write!(attributes, ", lhead=\"{head}\"");
+        }
+        if edge.dashed {
+            attributes.push_str(", style=dashed, color=gray");
+        }
+        let _ = writeln!(out, "  {from} -> {to} [{attributes}];");
     }
     out.push_str("}\n");
     out
