@@ -383,3 +383,19 @@ fn an_unknown_profile_is_a_usage_error_listing_the_known_ones() {
         run.stderr
     );
 }
+
+#[test]
+fn image_outside_the_reference_grammar() {
+    for (image, says) in [
+        (
+            "ghcr.io/Shop/api:1.0.0",
+            "upper-case letters in its repository path",
+        ),
+        ("ghcr.io/shop/api:-bad", "malformed tag"),
+    ] {
+        let stderr = build_fails(&valid_with("ghcr.io/shop/api:1.0.0", image));
+        assert!(stderr.contains("`services.api.image`"), "{stderr}");
+        assert!(stderr.contains(says), "{image}: {stderr}");
+        assert!(stderr.contains("profiles/shop.toml:"), "{stderr}");
+    }
+}
