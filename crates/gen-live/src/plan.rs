@@ -104,7 +104,10 @@ pub struct Change {
 pub struct Activations {
     /// Units whose unit file the change removes, stopped first: a unit
     /// dropped from the profile must not keep running until the next boot.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Always written, like every field: diff, plan, apply, activate and
+    /// rollback show activations in this one shape (`default` reads records
+    /// written before gen knew stops).
+    #[serde(default)]
     pub stop: Vec<String>,
     pub daemon_reload: bool,
     pub restart: Vec<String>,
@@ -113,7 +116,7 @@ pub struct Activations {
     /// Compose services restarted, after the units (the compose unit may
     /// have just recreated them). Absent from records written before gen
     /// knew them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub compose_restart: Vec<ComposeService>,
 }
 

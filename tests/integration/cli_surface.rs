@@ -1,0 +1,181 @@
+//! The CLI's surface: one shape for activations in diff, plan and apply; a
+//! declined prompt that says so.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::support::{gen_command, run, Project, Run, SMALL};
+
+/// A built `SMALL` project and an empty live root beside it.
+fn built() -> (Project, tempfile::TempDir) {
+    let project = Project::new().profile("shop", SMALL);
+    let out = project.gen(&["build"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    (project, tempfile::tempdir().expect("root"))
+}
+
+fn live(project: &Project, root: &Path, args: &[&str]) -> Command {
+    let mut command = gen_command();
+    command
+        .current_dir(project.path())
+        .args(args)
+        .args(["--profile", "shop", "--host", "web1", "--root"])
+        .arg(root)
+        .env("GEN_SYSTEMCTL", "true")
+        .stdin(Stdio::null());
+    command
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn activations_have_one_shape_in_diff_plan_and_apply() {
+    let (project, root) = built();
+    let diff = run(&mut live(
+        &project,
+        root.path(),
+        &["diff", "--format", "json"],
+    ));
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    let plan = run(&mut live(
+        &project,
+        root.path(),
+        &["plan", "--format", "json"],
+    ));
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let apply = run(&mut live(
+        &project,
+        root.path(),
+        &[
+            "apply",
+            "--format",
+            "json",
+            "--yes",
+            "--skip-validation",
+            "--no-reload",
+        ],
+    ));
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+
+    let from_diff = json(&diff.stdout)["hosts"][0]["activations"].clone();
+    let from_plan = json(&plan.stdout)["activations"].clone();
+    let applied = json(&apply.stdout);
+    let from_apply = applied["activations"].clone();
+    // Every field, always, in all three: a consumer reads one type.
+    let object = from_diff.as_object().expect("an object");
+    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "compose_restart",
+            "daemon_reload",
+            "reload",
+            "restart",
+            "stop"
+        ],
+        "{from_diff}"
+    );
+    assert_eq!(from_diff["daemon_reload"], true, "{from_diff}");
+    assert_eq!(from_diff, from_plan, "diff and plan");
+    assert_eq!(from_diff, from_apply, "diff and apply");
+    // `--no-reload`: nothing ran, the activations are still what it asks.
+    assert_eq!(applied["ran"], serde_json::json!([]), "{applied}");
+
+    // In text, the same line in the diff and from the apply.
+    let root = tempfile::tempdir().expect("root");
+    let text = run(&mut live(&project, root.path(), &["diff"]));
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("activations: "))
+        .unwrap_or_else(|| panic!("no activations line: {}", text.stdout))
+        .to_string();
+    assert!(line.contains("systemctl daemon-reload"), "{line}");
+    let applied = run(&mut live(
+        &project,
+        root.path(),
+        &["apply", "--yes", "--skip-validation", "--no-reload"],
+    ));
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(
+        applied.stderr.lines().any(|l| l == line),
+        "{line} in {}",
+        applied.stderr
+    );
+}
+
+/// gen run on a terminal (`script` gives it one) whose operator types `answer`.
+fn on_a_terminal(command: &Command, answer: &str) -> Run {
+    let argv: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| shell_quote(&a.to_string_lossy()))
+        .collect();
+    let mut child = Command::new("script")
+        .args(["--quiet", "--return", "--command"])
+        .arg(argv.join(" "))
+        .arg("/dev/null")
+        .current_dir(command.get_current_dir().expect("a directory"))
+        .envs(
+            command
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) runs");
+    // Sent before gen asks: the terminal keeps the line until gen reads it.
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("answer");
+    let output = child.wait_with_output().expect("script ends");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[test]
+fn declining_the_apply_prompt_says_so_writes_nothing_and_exits_2() {
+    let (project, root) = built();
+    let mut command = live(&project, root.path(), &["apply", "--skip-validation"]);
+    command.arg("--no-reload");
+    let out = on_a_terminal(&command, "n\n");
+    assert!(
+        out.stdout.contains("? [y/N]"),
+        "gen asked: {}{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("apply declined; nothing written"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.code, 2,
+        "README: 2 for a declined apply: {}",
+        out.stdout
+    );
+    let written: Vec<_> = walkdir::WalkDir::new(root.path())
+        .min_depth(1)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| !e.file_type().is_dir())
+        .filter(|e| !e.path().starts_with(root.path().join("var/lib/gen")))
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(written.is_empty(), "nothing written: {written:?}");
+}
