@@ -2,7 +2,6 @@
 //! and the dispatch to each command. Exit codes follow diff(1) and git:
 //! 0 success / no differences, 1 differences found, 2 error.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -26,6 +25,10 @@ pub struct Cli {
     /// Output format (default human); each command takes only the formats it writes, and with json an error is JSON too.
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
+
+    /// When to colour the output and error reports: auto (a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces it), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::colour::When::Auto)]
+    pub color: crate::colour::When,
 
     #[command(subcommand)]
     pub command: Command,
@@ -340,7 +343,6 @@ pub enum Outcome {
 }
 
 pub fn main() -> ExitCode {
-    install_error_hook();
     survive_file_size_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -354,6 +356,8 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    crate::colour::choose(cli.color);
+    install_error_hook();
     let outcome = run(&cli);
     // A signal's exit code and cleanup win over whatever the command ended in.
     crate::sandboxes::wait_if_interrupted();
@@ -666,11 +670,11 @@ fn survive_file_size_limit() {
     }
 }
 
-/// Colour only on a terminal, never with `NO_COLOR`; fixed width so messages
-/// are the same in CI logs as in tests.
+/// Colour as `--color` decides for standard error (`crate::colour`), so
+/// miette's theme follows the same choice as gen's own output; fixed width
+/// so messages are the same in CI logs as in tests.
 fn install_error_hook() {
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = crate::colour::stderr();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()

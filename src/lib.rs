@@ -10,5 +10,6 @@
 //! - `gen-check`: the real validators, run on a staged copy of a host's tree.
 
 pub mod cli;
+pub mod colour;
 pub mod commands;
 pub mod sandboxes;

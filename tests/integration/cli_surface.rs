@@ -1,5 +1,5 @@
 //! The CLI's surface: one shape for activations in diff, plan and apply; a
-//! declined prompt that says so.
+//! declined prompt that says so; `--color`.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -178,4 +178,84 @@ fn declining_the_apply_prompt_says_so_writes_nothing_and_exits_2() {
         .map(|e| e.path().display().to_string())
         .collect();
     assert!(written.is_empty(), "nothing written: {written:?}");
+}
+
+fn has_escapes(text: &str) -> bool {
+    text.contains("\u{1b}[")
+}
+
+#[test]
+fn color_follows_the_flag_no_color_and_clicolor_force() {
+    let (project, root) = built();
+    let diff = |flags: &[&str], env: &[(&str, &str)]| {
+        let mut command = live(&project, root.path(), &["diff"]);
+        command
+            .args(flags)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = run(&mut command);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        out.stdout
+    };
+    // Into a pipe: plain, unless asked.
+    assert!(!has_escapes(&diff(&[], &[])));
+    let always = diff(&["--color", "always"], &[]);
+    assert!(has_escapes(&always), "{always}");
+    assert!(
+        always.contains("\u{1b}[32m+"),
+        "added lines green: {always}"
+    );
+    // The flag is what the user typed last: it wins over the environment.
+    assert!(has_escapes(&diff(
+        &["--color", "always"],
+        &[("NO_COLOR", "1")]
+    )));
+    assert!(!has_escapes(&diff(
+        &["--color", "never"],
+        &[("CLICOLOR_FORCE", "1")]
+    )));
+    // `auto` honours both variables; NO_COLOR wins over CLICOLOR_FORCE.
+    assert!(has_escapes(&diff(&[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!has_escapes(&diff(&[], &[("NO_COLOR", "1")])));
+    assert!(!has_escapes(&diff(
+        &[],
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")]
+    )));
+
+    // miette's report follows the same choice on standard error.
+    let error = |flags: &[&str], env: &[(&str, &str)]| {
+        let mut command = gen_command();
+        command
+            .current_dir(project.path())
+            .args(["graph", "--profile", "nope"])
+            .args(flags)
+            .env_remove("NO_COLOR");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = run(&mut command);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        out.stderr
+    };
+    let coloured = error(&["--color", "always"], &[]);
+    assert!(has_escapes(&coloured), "{coloured}");
+    assert!(has_escapes(&error(&[], &[("CLICOLOR_FORCE", "1")])));
+    assert!(!has_escapes(&error(&["--color", "never"], &[])));
+    assert!(!has_escapes(&error(&[], &[("NO_COLOR", "1")])));
+
+    // gen check's status words.
+    let mut command = gen_command();
+    command
+        .current_dir(project.path())
+        .args(["check", "--color", "always"]);
+    let out = run(&mut command);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("\u{1b}[")),
+        "{}",
+        out.stdout
+    );
 }
