@@ -55,7 +55,7 @@ pub enum Command {
     )]
     Build {
         /// Only these profiles (default: every `profiles/*.toml` not starting with `_`).
-        #[arg(long = "profile", value_name = "NAME")]
+        #[arg(long = "profile", value_name = "NAME", add = crate::complete::profiles())]
         profiles: Vec<String>,
         /// Compare instead of writing: exit 1 if `generated/` differs from what the profiles produce.
         #[arg(long)]
@@ -89,10 +89,10 @@ pub enum Command {
     )]
     Check {
         /// Only these profiles (default: every profile under `generated/`).
-        #[arg(long = "profile", value_name = "NAME")]
+        #[arg(long = "profile", value_name = "NAME", add = crate::complete::profiles())]
         profiles: Vec<String>,
         /// Only these hosts.
-        #[arg(long = "host", value_name = "NAME")]
+        #[arg(long = "host", value_name = "NAME", add = crate::complete::hosts())]
         hosts: Vec<String>,
         /// A validator that is not installed fails the file instead of skipping it.
         #[arg(long)]
@@ -118,10 +118,10 @@ pub enum Command {
     )]
     Diff {
         /// The profile whose generated tree is used (required against the live root; with `--against`, default every profile of both trees).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: Option<String>,
         /// The host (against the live root, default: this machine's hostname, when the profile has it).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = crate::complete::hosts())]
         host: Option<String>,
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
@@ -252,9 +252,11 @@ pub enum Command {
     Explain {
         /// The file's absolute path on the host.
         path: String,
-        #[arg(long)]
+        /// The profile that produces the file.
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: String,
-        #[arg(long)]
+        /// The host whose copy of the file is explained.
+        #[arg(long, value_name = "NAME", add = crate::complete::hosts())]
         host: String,
     },
 
@@ -263,7 +265,8 @@ pub enum Command {
         after_help = "Examples:\n  gen graph --profile production > production.mmd\n  gen graph --profile production --as svg > production.svg   # needs Graphviz `dot`"
     )]
     Graph {
-        #[arg(long)]
+        /// The profile drawn.
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: String,
         /// Picture format.
         #[arg(long = "as", value_enum, default_value_t = GraphFormat::Mermaid)]
@@ -275,7 +278,8 @@ pub enum Command {
         after_help = "Examples:\n  gen ansible --profile production                 # writes ansible/production/\n  ansible-playbook -i ansible/production/inventory.ini ansible/production/playbook.yml"
     )]
     Ansible {
-        #[arg(long)]
+        /// The profile rolled out.
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: String,
         /// Directory for inventory.ini and playbook.yml (default `<project>/ansible/<profile>`).
         #[arg(long, value_name = "DIR")]
@@ -298,11 +302,16 @@ pub enum Command {
     )]
     Init,
 
-    /// Print a shell completion script.
+    /// Print a shell's completion registration: at each <TAB> the shell asks gen, which completes commands, flags, and the project's profile and host names.
+    ///
+    /// The same as `COMPLETE=<shell> gen`.
     #[command(
-        after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
+        after_help = "Examples:\n  echo 'source <(gen completions bash)' >> ~/.bashrc\n  echo 'source <(gen completions zsh)' >> ~/.zshrc\n  gen completions fish > ~/.config/fish/completions/gen.fish"
     )]
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
 
     /// Print the man page (roff).
     #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
@@ -320,10 +329,10 @@ pub enum GraphFormat {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LiveArgs {
     /// The profile whose generated tree is used.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
     pub profile: String,
     /// The host (default: this machine's hostname, when the profile has it).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::complete::hosts())]
     pub host: Option<String>,
     /// The live filesystem root.
     #[arg(long, value_name = "DIR", default_value = "/")]
@@ -343,6 +352,11 @@ pub enum Outcome {
 }
 
 pub fn main() -> ExitCode {
+    // `COMPLETE=<shell> gen …` is the shell asking for completions: answer
+    // and exit before anything else is written.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(crate::complete::VAR)
+        .complete();
     survive_file_size_limit();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -426,8 +440,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             commands::ansible::run(project, profile, out.as_deref())
         }
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "gen", &mut std::io::stdout());
+            crate::complete::registration(*shell)?;
             Ok(Outcome::Clean)
         }
         Command::Init => commands::init::run(project),
@@ -531,7 +544,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 /// Like git and cargo: the nearest directory holding `profiles/`, from the
 /// current one up, as a relative path (`.`, `..`, `../..`) so messages stay
 /// short; `.` when there is none (the command then says what is missing).
-fn find_project() -> Utf8PathBuf {
+pub(crate) fn find_project() -> Utf8PathBuf {
     let Ok(here) = std::env::current_dir() else {
         return ".".into();
     };

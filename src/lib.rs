@@ -12,4 +12,5 @@
 pub mod cli;
 pub mod colour;
 pub mod commands;
+pub mod complete;
 pub mod sandboxes;

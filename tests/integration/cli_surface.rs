@@ -1,5 +1,6 @@
 //! The CLI's surface: one shape for activations in diff, plan and apply; a
-//! declined prompt that says so; `--color`.
+//! declined prompt that says so; `--color`; help on every flag; completion
+//! of the project's profile and host names.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -257,5 +258,101 @@ fn color_follows_the_flag_no_color_and_clicolor_force() {
         out.stdout.lines().any(|l| l.starts_with("\u{1b}[")),
         "{}",
         out.stdout
+    );
+}
+
+#[test]
+fn every_argument_has_help_text() {
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut command = <gen::cli::Cli as clap::CommandFactory>::command();
+    command.build();
+    let mut missing = Vec::new();
+    walk(&command, "gen", &mut missing);
+    assert!(missing.is_empty(), "arguments without help: {missing:?}");
+}
+
+/// What the shell gets for the last word of `words` (`gen …`), as bash asks.
+fn complete(dir: &Path, words: &[&str]) -> Vec<String> {
+    let mut command = gen_command();
+    command
+        .current_dir(dir)
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .arg("--")
+        .args(words);
+    let out = run(&mut command);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
+        .split(['\n', '\u{b}'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn completion_lists_the_projects_profiles_and_the_hosts_of_the_chosen_one() {
+    let two_hosts = SMALL.replace(
+        "[services.api]",
+        "[hosts.web2]\naddress = \"10.1.0.11\"\nroles = [\"api\"]\nhardware = { cores = 2, memory = \"4GiB\", storage = \"ssd\" }\n\n[services.api]",
+    );
+    let project = Project::new()
+        .profile("shop", SMALL)
+        .profile("staging", &two_hosts)
+        .profile("_shared", "");
+    // One profile built, one not: both complete, from generated/ or the file.
+    let out = project.gen(&["build", "--profile", "shop"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let dir = project.path();
+    assert_eq!(
+        complete(dir, &["gen", "diff", "--profile", ""]),
+        ["shop", "staging"]
+    );
+    assert_eq!(
+        complete(dir, &["gen", "apply", "--profile", "st"]),
+        ["staging"]
+    );
+    assert_eq!(
+        complete(dir, &["gen", "diff", "--profile", "staging", "--host", ""]),
+        ["web1", "web2"]
+    );
+    assert_eq!(
+        complete(dir, &["gen", "plan", "--profile=shop", "--host", ""]),
+        ["web1"]
+    );
+    // From a subdirectory, and with `-C` from elsewhere.
+    std::fs::create_dir_all(dir.join("docs/deep")).expect("subdirectory");
+    assert_eq!(
+        complete(&dir.join("docs/deep"), &["gen", "graph", "--profile", ""]),
+        ["shop", "staging"]
+    );
+    let elsewhere = tempfile::tempdir().expect("elsewhere");
+    let c = dir.to_str().expect("utf-8");
+    assert_eq!(
+        complete(
+            elsewhere.path(),
+            &["gen", "-C", c, "check", "--profile", ""]
+        ),
+        ["shop", "staging"]
+    );
+    // No project: nothing to offer, and no failure.
+    assert!(complete(elsewhere.path(), &["gen", "diff", "--profile", ""]).is_empty());
+    assert!(complete(elsewhere.path(), &["gen", "diff", "--host", ""]).is_empty());
+    // Subcommands still complete, and the registration names gen.
+    assert!(complete(dir, &["gen", "ap"]).contains(&"apply".to_string()));
+    let script = run(gen_command().current_dir(dir).args(["completions", "bash"]));
+    assert_eq!(script.code, 0, "{}", script.stderr);
+    assert!(
+        script.stdout.contains("COMPLETE=\"bash\""),
+        "{}",
+        script.stdout
     );
 }
