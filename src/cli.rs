@@ -313,9 +313,15 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff).
-    #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
-    Man,
+    /// Print the man page (roff), or write one per subcommand with `--out`.
+    #[command(
+        after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1\n  gen man --out /usr/local/share/man/man1   # gen.1, gen-build.1, gen-apply.1, ..."
+    )]
+    Man {
+        /// Write gen.1 and one page per subcommand (gen-build.1, …) into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<Utf8PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -444,14 +450,8 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Init => commands::init::run(project),
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut page)
-                .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
-            std::io::Write::write_all(&mut std::io::stdout(), &page)
-                .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
+        Command::Man { out } => {
+            crate::manual::run(out.as_deref())?;
             Ok(Outcome::Clean)
         }
         Command::Diff {
@@ -578,7 +578,7 @@ fn formats(command: &Command) -> (&'static str, &'static [Format]) {
         Command::Ansible { .. } => ("ansible", &[]),
         Command::Schema { .. } => ("schema", &[]),
         Command::Completions { .. } => ("completions", &[]),
-        Command::Man => ("man", &[]),
+        Command::Man { .. } => ("man", &[]),
         Command::Init => ("init", &[]),
     }
 }

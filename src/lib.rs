@@ -13,4 +13,5 @@ pub mod cli;
 pub mod colour;
 pub mod commands;
 pub mod complete;
+pub mod manual;
 pub mod sandboxes;

@@ -1,6 +1,7 @@
 //! The CLI's surface: one shape for activations in diff, plan and apply; a
 //! declined prompt that says so; `--color`; help on every flag; completion
-//! of the project's profile and host names.
+//! of the project's profile and host names; a man page per subcommand with
+//! its ENVIRONMENT.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -355,4 +356,105 @@ fn completion_lists_the_projects_profiles_and_the_hosts_of_the_chosen_one() {
         "{}",
         script.stdout
     );
+}
+
+#[test]
+fn each_subcommand_has_a_man_page_with_environment_and_exit_status() {
+    let out_dir = tempfile::tempdir().expect("man dir");
+    let out = run(gen_command().arg("man").arg("--out").arg(out_dir.path()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let command = <gen::cli::Cli as clap::CommandFactory>::command();
+    let mut names = vec!["gen".to_string()];
+    names.extend(
+        command
+            .get_subcommands()
+            .map(|s| format!("gen-{}", s.get_name())),
+    );
+    for name in names {
+        let page = out_dir.path().join(format!("{name}.1"));
+        assert!(page.is_file(), "{page:?}");
+        let rendered = Command::new("groff")
+            .args(["-k", "-man", "-Tutf8", "-ww", "-rLL=200n"])
+            .arg(&page)
+            .output()
+            .expect("groff runs (groff-base; -k: preconv, as man(1) runs it)");
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        let warnings = String::from_utf8_lossy(&rendered.stderr);
+        assert!(
+            rendered.status.success() && warnings.is_empty(),
+            "{name}: {warnings}"
+        );
+        // Without its bold/underline overstrikes.
+        let plain: String = text
+            .split('\u{8}')
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part
+                } else {
+                    part.get(1..).unwrap_or("")
+                }
+            })
+            .collect();
+        for section in ["ENVIRONMENT", "EXIT STATUS", "SYNOPSIS"] {
+            assert!(plain.contains(section), "{name}: {section} in {plain}");
+        }
+        for variable in [
+            "GEN_SYSTEMCTL",
+            "GEN_THREADS",
+            "GEN_DOCKER",
+            "GEN_PG_BIN_<major>",
+            "NO_COLOR",
+            "CLICOLOR_FORCE",
+            "COMPLETE",
+        ] {
+            assert!(plain.contains(variable), "{name}: {variable} in {plain}");
+        }
+    }
+}
+
+#[test]
+fn every_gen_variable_the_sources_read_is_in_the_environment_section() {
+    let repo = super::support::repo();
+    let documented: Vec<&str> = gen::manual::ENVIRONMENT.iter().map(|(n, _)| *n).collect();
+    let mut read = std::collections::BTreeSet::new();
+    let dirs = std::iter::once(repo.join("src")).chain(
+        std::fs::read_dir(repo.join("crates"))
+            .expect("crates")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("src")),
+    );
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(|e| e.ok())
+        {
+            if entry.path().extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).expect("source");
+            for (i, _) in text.match_indices("\"GEN_") {
+                let name: String = text[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                // One variable per PostgreSQL major: `GEN_PG_BIN_{major}`, `GEN_PG_BIN_16`.
+                let name = match name.strip_prefix("GEN_PG_BIN_") {
+                    Some(major) if major.chars().all(|c| c.is_ascii_digit()) => {
+                        "GEN_PG_BIN_<major>".to_string()
+                    }
+                    _ => name,
+                };
+                read.insert(name);
+            }
+        }
+    }
+    // Set by gen for the programs it starts, not read from the user.
+    read.remove("GEN_CHECK_SANDBOX");
+    let missing: Vec<_> = read
+        .iter()
+        .filter(|n| !documented.contains(&n.as_str()))
+        .collect();
+    assert!(read.contains("GEN_THREADS"), "{read:?}");
+    assert!(missing.is_empty(), "not in ENVIRONMENT: {missing:?}");
 }
