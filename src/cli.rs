@@ -364,6 +364,7 @@ pub fn main() -> ExitCode {
         .var(crate::complete::VAR)
         .complete();
     survive_file_size_limit();
+    crate::colour::choose(crate::colour::from_args());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

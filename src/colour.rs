@@ -29,6 +29,31 @@ pub fn choose(when: When) {
     .write_global();
 }
 
+/// `--color` as typed, read before clap parses so that clap's own help and
+/// usage errors follow it too (they go through anstream's global choice);
+/// anything clap will reject counts as `auto` here.
+pub fn from_args() -> When {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut when = When::Auto;
+    for (i, arg) in args.iter().enumerate() {
+        // Only gen's own arguments: after `--` they are someone else's.
+        if arg == "--" {
+            break;
+        }
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.get(i + 1).map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(parsed) = value.and_then(|v| When::from_str(v, false).ok()) {
+            when = parsed;
+        }
+    }
+    when
+}
+
 /// Whether standard output gets colour.
 pub fn stdout() -> bool {
     anstream::AutoStream::choice(&std::io::stdout()) != ColorChoice::Never

@@ -249,6 +249,18 @@ fn color_follows_the_flag_no_color_and_clicolor_force() {
     assert!(!has_escapes(&error(&["--color", "never"], &[])));
     assert!(!has_escapes(&error(&[], &[("NO_COLOR", "1")])));
 
+    // clap's own help and usage errors too.
+    let help = |flags: &[&str]| {
+        let mut command = gen_command();
+        command
+            .args(["diff", "--help"])
+            .args(flags)
+            .env_remove("NO_COLOR");
+        run(&mut command).stdout
+    };
+    assert!(has_escapes(&help(&["--color", "always"])));
+    assert!(!has_escapes(&help(&["--color=never"])));
+
     // gen check's status words.
     let mut command = gen_command();
     command
