@@ -22,7 +22,7 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
         match format {
             Format::Json => println!(
                 "{}",
-                serde_json::json!({ "activations": owed, "ran": Vec::<String>::new() })
+                serde_json::json!({ "activations": owed.shown(), "ran": Vec::<String>::new() })
             ),
             _ => eprintln!("no activation is pending under {root}"),
         }
@@ -30,7 +30,10 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
     }
     let ran = activating.run(&session, &Activations::default())?;
     match format {
-        Format::Json => println!("{}", serde_json::json!({ "activations": owed, "ran": ran })),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({ "activations": owed.shown(), "ran": ran })
+        ),
         _ => {
             eprintln!("{}", gen_live::activate::summary(&owed));
             for command in &ran {

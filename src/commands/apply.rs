@@ -239,7 +239,7 @@ pub fn run(
                 // What this apply asks of the host, in the shape `gen diff`
                 // and `gen plan` show; `ran` is every command that ran
                 // (earlier runs' pending ones included).
-                "activations": plan.activations,
+                "activations": plan.activations.shown(),
                 "ran": ran,
             })
         );

@@ -30,7 +30,7 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
         if format == Format::Json {
             println!(
                 "{}",
-                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded, "activations": owed, "ran": ran})
+                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded, "activations": owed.shown(), "ran": ran})
             );
         } else {
             for command in &ran {
@@ -49,7 +49,7 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len(), "activations": restore, "ran": ran})
+                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len(), "activations": restore.shown(), "ran": ran})
                 ),
                 _ => eprintln!(
                     "rolled back generation {} ({}/{}): {} file(s) restored under {root}",

@@ -306,8 +306,8 @@ pub fn json(diffs: &[HostDiff]) -> String {
                 "tree_hash": diff.plan.tree_hash,
                 "unchanged": diff.plan.unchanged,
                 "changes": changes,
-                "activations": diff.plan.activations,
-                "pending": diff.pending,
+                "activations": diff.plan.activations.shown(),
+                "pending": diff.pending.shown(),
                 "presence": diff.presence,
             })
         })
