@@ -7,7 +7,9 @@ here=$(dirname "$0")
 # The validators gen check runs (nginx, PostgreSQL, PgBouncer, Redis, promtool, ...).
 bash "$here/install-validators.sh"
 
-packages=(nix-bin graphviz)
+# groff-base renders the man pages in tests/integration/cli_surface.rs;
+# bsdutils' script(1) gives `gen apply` a terminal to decline on.
+packages=(nix-bin graphviz groff-base bsdutils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,7 +2,6 @@
 //! and the dispatch to each command. Exit codes follow diff(1) and git:
 //! 0 success / no differences, 1 differences found, 2 error.
 
-use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use camino::Utf8PathBuf;
@@ -26,6 +25,10 @@ pub struct Cli {
     /// Output format (default human); each command takes only the formats it writes, and with json an error is JSON too.
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
+
+    /// When to colour the output and error reports: auto (a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` forces it), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = crate::colour::When::Auto)]
+    pub color: crate::colour::When,
 
     #[command(subcommand)]
     pub command: Command,
@@ -52,7 +55,7 @@ pub enum Command {
     )]
     Build {
         /// Only these profiles (default: every `profiles/*.toml` not starting with `_`).
-        #[arg(long = "profile", value_name = "NAME")]
+        #[arg(long = "profile", value_name = "NAME", add = crate::complete::profiles())]
         profiles: Vec<String>,
         /// Compare instead of writing: exit 1 if `generated/` differs from what the profiles produce.
         #[arg(long)]
@@ -86,10 +89,10 @@ pub enum Command {
     )]
     Check {
         /// Only these profiles (default: every profile under `generated/`).
-        #[arg(long = "profile", value_name = "NAME")]
+        #[arg(long = "profile", value_name = "NAME", add = crate::complete::profiles())]
         profiles: Vec<String>,
         /// Only these hosts.
-        #[arg(long = "host", value_name = "NAME")]
+        #[arg(long = "host", value_name = "NAME", add = crate::complete::hosts())]
         hosts: Vec<String>,
         /// A validator that is not installed fails the file instead of skipping it.
         #[arg(long)]
@@ -115,10 +118,10 @@ pub enum Command {
     )]
     Diff {
         /// The profile whose generated tree is used (required against the live root; with `--against`, default every profile of both trees).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: Option<String>,
         /// The host (against the live root, default: this machine's hostname, when the profile has it).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = crate::complete::hosts())]
         host: Option<String>,
         /// The live filesystem root.
         #[arg(long, value_name = "DIR", default_value = "/")]
@@ -249,9 +252,11 @@ pub enum Command {
     Explain {
         /// The file's absolute path on the host.
         path: String,
-        #[arg(long)]
+        /// The profile that produces the file.
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: String,
-        #[arg(long)]
+        /// The host whose copy of the file is explained.
+        #[arg(long, value_name = "NAME", add = crate::complete::hosts())]
         host: String,
     },
 
@@ -260,7 +265,8 @@ pub enum Command {
         after_help = "Examples:\n  gen graph --profile production > production.mmd\n  gen graph --profile production --as svg > production.svg   # needs Graphviz `dot`"
     )]
     Graph {
-        #[arg(long)]
+        /// The profile drawn.
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: String,
         /// Picture format.
         #[arg(long = "as", value_enum, default_value_t = GraphFormat::Mermaid)]
@@ -272,7 +278,8 @@ pub enum Command {
         after_help = "Examples:\n  gen ansible --profile production                 # writes ansible/production/\n  ansible-playbook -i ansible/production/inventory.ini ansible/production/playbook.yml"
     )]
     Ansible {
-        #[arg(long)]
+        /// The profile rolled out.
+        #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
         profile: String,
         /// Directory for inventory.ini and playbook.yml (default `<project>/ansible/<profile>`).
         #[arg(long, value_name = "DIR")]
@@ -295,15 +302,26 @@ pub enum Command {
     )]
     Init,
 
-    /// Print a shell completion script.
+    /// Print a shell's completion registration: at each <TAB> the shell asks gen, which completes commands, flags, and the project's profile and host names.
+    ///
+    /// The same as `COMPLETE=<shell> gen`.
     #[command(
-        after_help = "Examples:\n  gen completions bash > /etc/bash_completion.d/gen\n  gen completions zsh > ~/.zfunc/_gen"
+        after_help = "Examples:\n  echo 'source <(gen completions bash)' >> ~/.bashrc\n  echo 'source <(gen completions zsh)' >> ~/.zshrc\n  gen completions fish > ~/.config/fish/completions/gen.fish"
     )]
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
 
-    /// Print the man page (roff).
-    #[command(after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1")]
-    Man,
+    /// Print the man page (roff), or write one per subcommand with `--out`.
+    #[command(
+        after_help = "Examples:\n  gen man > /usr/local/share/man/man1/gen.1\n  gen man --out /usr/local/share/man/man1   # gen.1, gen-build.1, gen-apply.1, ..."
+    )]
+    Man {
+        /// Write gen.1 and one page per subcommand (gen-build.1, …) into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<Utf8PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -317,10 +335,10 @@ pub enum GraphFormat {
 #[derive(Debug, Clone, clap::Args)]
 pub struct LiveArgs {
     /// The profile whose generated tree is used.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::complete::profiles())]
     pub profile: String,
     /// The host (default: this machine's hostname, when the profile has it).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = crate::complete::hosts())]
     pub host: Option<String>,
     /// The live filesystem root.
     #[arg(long, value_name = "DIR", default_value = "/")]
@@ -340,8 +358,13 @@ pub enum Outcome {
 }
 
 pub fn main() -> ExitCode {
-    install_error_hook();
+    // `COMPLETE=<shell> gen …` is the shell asking for completions: answer
+    // and exit before anything else is written.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(crate::complete::VAR)
+        .complete();
     survive_file_size_limit();
+    crate::colour::choose(crate::colour::from_args());
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -354,6 +377,8 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    crate::colour::choose(cli.color);
+    install_error_hook();
     let outcome = run(&cli);
     // A signal's exit code and cleanup win over whatever the command ended in.
     crate::sandboxes::wait_if_interrupted();
@@ -422,19 +447,12 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             commands::ansible::run(project, profile, out.as_deref())
         }
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut command, "gen", &mut std::io::stdout());
+            crate::complete::registration(*shell)?;
             Ok(Outcome::Clean)
         }
         Command::Init => commands::init::run(project),
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command)
-                .render(&mut page)
-                .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
-            std::io::Write::write_all(&mut std::io::stdout(), &page)
-                .map_err(|e| gen_target::error::Error::write("<stdout>", e))?;
+        Command::Man { out } => {
+            crate::manual::run(out.as_deref())?;
             Ok(Outcome::Clean)
         }
         Command::Diff {
@@ -527,7 +545,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
 /// Like git and cargo: the nearest directory holding `profiles/`, from the
 /// current one up, as a relative path (`.`, `..`, `../..`) so messages stay
 /// short; `.` when there is none (the command then says what is missing).
-fn find_project() -> Utf8PathBuf {
+pub(crate) fn find_project() -> Utf8PathBuf {
     let Ok(here) = std::env::current_dir() else {
         return ".".into();
     };
@@ -561,7 +579,7 @@ fn formats(command: &Command) -> (&'static str, &'static [Format]) {
         Command::Ansible { .. } => ("ansible", &[]),
         Command::Schema { .. } => ("schema", &[]),
         Command::Completions { .. } => ("completions", &[]),
-        Command::Man => ("man", &[]),
+        Command::Man { .. } => ("man", &[]),
         Command::Init => ("init", &[]),
     }
 }
@@ -666,11 +684,11 @@ fn survive_file_size_limit() {
     }
 }
 
-/// Colour only on a terminal, never with `NO_COLOR`; fixed width so messages
-/// are the same in CI logs as in tests.
+/// Colour as `--color` decides for standard error (`crate::colour`), so
+/// miette's theme follows the same choice as gen's own output; fixed width
+/// so messages are the same in CI logs as in tests.
 fn install_error_hook() {
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = crate::colour::stderr();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()

@@ -10,5 +10,8 @@
 //! - `gen-check`: the real validators, run on a staged copy of a host's tree.
 
 pub mod cli;
+pub mod colour;
 pub mod commands;
+pub mod complete;
+pub mod manual;
 pub mod sandboxes;

@@ -20,16 +20,23 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
     let owed = session.outstanding()?;
     if owed.is_empty() {
         match format {
-            Format::Json => println!("{}", serde_json::json!({ "activations": [] })),
+            Format::Json => println!(
+                "{}",
+                serde_json::json!({ "activations": owed.shown(), "ran": Vec::<String>::new() })
+            ),
             _ => eprintln!("no activation is pending under {root}"),
         }
         return Ok(Outcome::Clean);
     }
-    let activations = activating.run(&session, &Activations::default())?;
+    let ran = activating.run(&session, &Activations::default())?;
     match format {
-        Format::Json => println!("{}", serde_json::json!({ "activations": activations })),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({ "activations": owed.shown(), "ran": ran })
+        ),
         _ => {
-            for command in &activations {
+            eprintln!("{}", gen_live::activate::summary(&owed));
+            for command in &ran {
                 eprintln!("ran {command}");
             }
         }

@@ -189,7 +189,7 @@ pub fn run(
     if !options.yes && !planned.is_empty() {
         diff::print(&[live_diff::against_live(&target, &planned)], Format::Human);
         if !confirm(&planned.plan, &args.root)? {
-            return Err(Error::NotConfirmed);
+            return Err(Error::Declined);
         }
     }
     // What was confirmed is `planned`: the apply refuses if any path it
@@ -210,9 +210,12 @@ pub fn run(
     }
     // Every apply, even one with nothing to write, runs what the host is
     // still owed: this apply's activations and those earlier runs left pending.
-    let activations = options.activating.run(&session, &plan.activations)?;
+    if format != Format::Json && !plan.activations.is_empty() {
+        eprintln!("{}", gen_live::activate::summary(&plan.activations));
+    }
+    let ran = options.activating.run(&session, &plan.activations)?;
     if format != Format::Json {
-        for command in &activations {
+        for command in &ran {
             eprintln!("ran {command}");
         }
     }
@@ -220,7 +223,7 @@ pub fn run(
     // any apply whose activations ran — also one that only re-ran what an
     // earlier apply left pending. That one wrote nothing, so a failing gate
     // rolls nothing back: it reports, and the operator decides.
-    if !activations.is_empty() {
+    if !ran.is_empty() {
         health_gate(&session, &target, applied.generation, options, format)?;
     }
     if format == Format::Json {
@@ -233,7 +236,11 @@ pub fn run(
                 "changes": applied.changes,
                 "unchanged": plan.unchanged,
                 "pruned": applied.pruned,
-                "activations": activations,
+                // What this apply asks of the host, in the shape `gen diff`
+                // and `gen plan` show; `ran` is every command that ran
+                // (earlier runs' pending ones included).
+                "activations": plan.activations.shown(),
+                "ran": ran,
             })
         );
     }

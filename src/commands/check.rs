@@ -120,16 +120,19 @@ fn check_all(dirs: &[Utf8PathBuf]) -> Result<Vec<HostReport>> {
 }
 
 fn print_human(report: &CheckReport) {
+    use anstyle::AnsiColor::{Green, Red, Yellow};
+    let colour = crate::colour::stdout();
     for host in &report.hosts {
         for file in &host.files {
-            let status = match file.status {
-                Status::Passed => "ok     ",
-                Status::Skipped if report.strict => "FAILED ",
-                Status::Skipped => "skipped",
-                Status::OverBudget if report.strict => "FAILED ",
-                Status::OverBudget => "exposed",
-                Status::Failed => "FAILED ",
+            let (status, style) = match file.status {
+                Status::Passed => ("ok     ", Green.on_default()),
+                Status::Skipped if report.strict => ("FAILED ", Red.on_default().bold()),
+                Status::Skipped => ("skipped", Yellow.on_default()),
+                Status::OverBudget if report.strict => ("FAILED ", Red.on_default().bold()),
+                Status::OverBudget => ("exposed", Yellow.on_default()),
+                Status::Failed => ("FAILED ", Red.on_default().bold()),
             };
+            let status = crate::colour::paint(colour, style, status);
             // A link has no file in the tree: its record in the manifest is named.
             let shown = match file.validator {
                 gen_target::Validator::SystemdEnable => {

@@ -120,10 +120,9 @@ pub fn refuse_if_stale(generated: &Utf8Path, profile: &str, host: &str, allow: b
     })
 }
 
-/// Colour only on a terminal and never with `NO_COLOR`.
+/// Whether standard output is coloured (`--color`, see `crate::colour`).
 pub fn colour_stdout() -> bool {
-    use std::io::IsTerminal as _;
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    crate::colour::stdout()
 }
 
 /// Whether an apply or rollback may tell systemd about what it changed.

@@ -25,14 +25,15 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
     // whole job. Walking further back takes another `gen rollback`.
     if session.recovered_anything() {
         // A rollback the interruption stopped owes what restoring asks.
-        let activations = activating.run(&session, &Activations::default())?;
+        let owed = session.outstanding()?;
+        let ran = activating.run(&session, &Activations::default())?;
         if format == Format::Json {
             println!(
                 "{}",
-                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded, "activations": activations})
+                serde_json::json!({"recovered": session.recovered, "discarded": session.discarded, "activations": owed.shown(), "ran": ran})
             );
         } else {
-            for command in &activations {
+            for command in &ran {
                 eprintln!("ran {command}");
             }
         }
@@ -43,11 +44,12 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
             // The restored files ask the same of the host as writing them
             // did; the session recorded that as the generation's pending
             // activations, run with what earlier runs left.
-            let activations = activating.run(&session, &restore_activations(&generation))?;
+            let restore = restore_activations(&generation);
+            let ran = activating.run(&session, &restore)?;
             match format {
                 Format::Json => println!(
                     "{}",
-                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len(), "activations": activations})
+                    serde_json::json!({"rolled_back": generation.number, "profile": generation.profile, "host": generation.host, "files": generation.before.len(), "activations": restore.shown(), "ran": ran})
                 ),
                 _ => eprintln!(
                     "rolled back generation {} ({}/{}): {} file(s) restored under {root}",
@@ -58,7 +60,10 @@ pub fn run(root: &Utf8Path, activating: Activating, format: Format) -> Result<Ou
                 ),
             }
             if format != Format::Json {
-                for command in &activations {
+                if !restore.is_empty() {
+                    eprintln!("{}", gen_live::activate::summary(&restore));
+                }
+                for command in &ran {
                     eprintln!("ran {command}");
                 }
             }

@@ -6,6 +6,7 @@ mod build_errors;
 mod bundled;
 mod check;
 mod cli_consistency;
+mod cli_surface;
 mod container_backup;
 mod container_bootstrap;
 mod container_datatier;

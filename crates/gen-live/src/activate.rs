@@ -58,6 +58,13 @@ pub fn shown_commands(activations: &Activations) -> Vec<String> {
         .collect()
 }
 
+/// The activations as one line of text, the same in `gen diff`, the apply
+/// prompt and `gen apply`: `activations: systemctl daemon-reload, systemctl
+/// restart x.service` (the JSON of all three is [`Activations`] itself).
+pub fn summary(activations: &Activations) -> String {
+    format!("activations: {}", shown_commands(activations).join(", "))
+}
+
 fn program_from(env: &str, default: &str) -> String {
     std::env::var(env)
         .ok()

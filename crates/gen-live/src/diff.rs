@@ -180,13 +180,16 @@ pub(crate) fn unified(diff: &HostDiff, change: &Change) -> Option<String> {
 
 /// Human text, one block per change, colour only when `colour`.
 pub fn human(diffs: &[HostDiff], colour: bool) -> String {
-    let paint = |code: &str, line: &str| {
+    // anstyle writes the escapes (the same crate clap colours its help with).
+    use anstyle::{AnsiColor, Style};
+    let paint = |style: Style, line: &str| {
         if colour {
-            format!("\x1b[{code}m{line}\x1b[0m")
+            format!("{}{line}{}", style.render(), style.render_reset())
         } else {
             line.to_string()
         }
     };
+    let bold = Style::new().bold();
     let mut out = String::new();
     for diff in diffs {
         let plan = &diff.plan;
@@ -194,7 +197,7 @@ pub fn human(diffs: &[HostDiff], colour: bool) -> String {
             out,
             "{}",
             paint(
-                "1",
+                bold,
                 &format!(
                     "{}/{}{}: {} change(s), {} unchanged",
                     plan.profile,
@@ -214,7 +217,7 @@ pub fn human(diffs: &[HostDiff], colour: bool) -> String {
                 out,
                 "{}",
                 paint(
-                    "1",
+                    bold,
                     &format!(
                         "pending from an earlier run (the next `gen apply` or `gen activate` runs them): {}",
                         pending_line(&diff.pending)
@@ -231,34 +234,33 @@ pub fn human(diffs: &[HostDiff], colour: bool) -> String {
             if !action.is_empty() {
                 let _ = write!(head, " [{action}]");
             }
-            let _ = writeln!(out, "{}", paint("1", &head));
+            let _ = writeln!(out, "{}", paint(bold, &head));
             if change.sensitive && change.kind != ChangeKind::UpdateMetadata {
                 let _ = writeln!(out, "  {HIDDEN}");
             }
             if let Some(text) = unified(diff, change) {
                 for line in text.lines() {
-                    let code = if line.starts_with("+++") || line.starts_with("---") {
-                        "1"
+                    let style = if line.starts_with("+++") || line.starts_with("---") {
+                        bold
                     } else if line.starts_with('+') {
-                        "32"
+                        AnsiColor::Green.on_default()
                     } else if line.starts_with('-') {
-                        "31"
+                        AnsiColor::Red.on_default()
                     } else if line.starts_with("@@") {
-                        "36"
+                        AnsiColor::Cyan.on_default()
                     } else {
-                        ""
+                        Style::new()
                     };
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        if code.is_empty() {
-                            line.to_string()
-                        } else {
-                            paint(code, line)
-                        }
-                    );
+                    let _ = writeln!(out, "{}", paint(style, line));
                 }
             }
+        }
+        if !plan.activations.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(bold, &crate::activate::summary(&plan.activations))
+            );
         }
     }
     out
@@ -304,8 +306,8 @@ pub fn json(diffs: &[HostDiff]) -> String {
                 "tree_hash": diff.plan.tree_hash,
                 "unchanged": diff.plan.unchanged,
                 "changes": changes,
-                "activations": diff.plan.activations,
-                "pending": diff.pending,
+                "activations": diff.plan.activations.shown(),
+                "pending": diff.pending.shown(),
                 "presence": diff.presence,
             })
         })

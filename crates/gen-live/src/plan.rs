@@ -46,7 +46,29 @@ pub struct Plan {
     pub unchanged: usize,
     /// Sorted by path.
     pub changes: Vec<Change>,
+    /// In the shape every output shows ([`Shown`]); read back either way.
+    #[serde(serialize_with = "shown")]
     pub activations: Activations,
+}
+
+/// Activations as gen shows them (diff, plan, apply, rollback, activate):
+/// every field, always, so a reader parses one type. Generation records
+/// keep [`Activations`]' own form, which leaves out empty `stop` and
+/// `compose_restart` so that a gen older than those fields still reads them.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Shown<'a> {
+    pub stop: &'a [String],
+    pub daemon_reload: bool,
+    pub restart: &'a [String],
+    pub reload: &'a [String],
+    pub compose_restart: &'a [ComposeService],
+}
+
+fn shown<S: serde::Serializer>(
+    activations: &Activations,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    activations.shown().serialize(serializer)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -127,6 +149,17 @@ pub struct ComposeService {
 }
 
 impl Activations {
+    /// These activations in the shape every output shows.
+    pub fn shown(&self) -> Shown<'_> {
+        Shown {
+            stop: &self.stop,
+            daemon_reload: self.daemon_reload,
+            restart: &self.restart,
+            reload: &self.reload,
+            compose_restart: &self.compose_restart,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.stop.is_empty()
             && !self.daemon_reload

@@ -280,6 +280,13 @@ pub enum Error {
     )]
     NotConfirmed,
 
+    #[error("apply declined; nothing written")]
+    #[diagnostic(
+        code(gen::apply::declined),
+        help("the host is as it was; run `gen apply` again and answer `y` to apply the change")
+    )]
+    Declined,
+
     #[error("generation record `{path}` is unreadable: {message}")]
     #[diagnostic(
         code(gen::apply::generation),
