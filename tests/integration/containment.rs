@@ -305,8 +305,8 @@ fn a_rollback_that_stops_half_way_says_what_it_changed() {
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // Rollback removes created files in reverse path order: `/etc/cron.d/shop`
-    // comes last, after ten others (the exporters' /etc/default files, the
-    // compose unit's `[Install]` link and the health gate among them) are gone.
+    // comes last, after eleven others (the exporters' /etc/default files, the
+    // compose unit's `[Install]` link, nginx.conf and the health gate among them) are gone.
     std::fs::rename(root.join("etc/cron.d"), work.path().join("cron.d.away")).expect("move");
     std::os::unix::fs::symlink(&canary, root.join("etc/cron.d")).expect("link");
     let out = rollback(&root);
@@ -319,7 +319,7 @@ fn a_rollback_that_stops_half_way_says_what_it_changed() {
         out.stderr
     );
     assert!(
-        text.contains("rollback of generation 1 stopped after removing 10 file(s)")
+        text.contains("rollback of generation 1 stopped after removing 11 file(s)")
             && text.contains("/usr/local/sbin/shop-healthcheck")
             && text.contains("etc/cron.d` is a symbolic link"),
         "{}",
@@ -456,7 +456,7 @@ fn a_rollback_stopped_by_an_immutable_directory_says_what_it_changed() {
     let text = out.stderr.replace('\n', " ");
     assert!(
         !text.contains("nothing was written")
-            && text.contains("rollback of generation 1 stopped after removing 10 file(s)")
+            && text.contains("rollback of generation 1 stopped after removing 11 file(s)")
             && text.contains("Operation not permitted"),
         "{}",
         out.stderr

@@ -109,7 +109,7 @@ fn apply_refuses_a_host_missing_packages_naming_each_and_writes_nothing() {
         applied.stderr
     );
     assert!(
-        applied.stderr.contains("applied 11 change(s)"),
+        applied.stderr.contains("applied 12 change(s)"),
         "{}",
         applied.stderr
     );
@@ -191,7 +191,7 @@ fn a_manifest_listing_only_files_as_before_still_applies() {
     dpkg.on(&mut command);
     let out = run(&mut command);
     assert!(
-        out.stderr.contains("applied 11 change(s)"),
+        out.stderr.contains("applied 12 change(s)"),
         "{}",
         out.stderr
     );

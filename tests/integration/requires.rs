@@ -94,7 +94,7 @@ fn an_activated_apply_refuses_a_host_without_its_certificate_and_key() {
     // Past the check, the apply writes (its health gate then fails here, with
     // no services behind it, and rolls back: that is the gate's business).
     assert!(
-        present.stderr.contains("applied 11 change(s)"),
+        present.stderr.contains("applied 12 change(s)"),
         "{}",
         present.stderr
     );

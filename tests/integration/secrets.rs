@@ -18,6 +18,7 @@ fn profile_with_secret_files(dir: &Path) -> String {
         "jobs_token",
         "redis_password",
         "userlist",
+        "exporter_pgpass",
         "pgpass",
         "tls_key",
         "site_key",
@@ -42,7 +43,11 @@ fn profile_with_secret_files(dir: &Path) -> String {
     )
     .replace(
         "pool_mode = \"transaction\"\n",
-        &format!("pool_mode = \"transaction\"\nauth_file = \"{}\"\n", at("userlist")),
+        &format!(
+            "pool_mode = \"transaction\"\nauth_file = \"{}\"\nexporter_passfile = \"{}\"\n",
+            at("userlist"),
+            at("exporter_pgpass")
+        ),
     )
     .replace(
         "queues = true\n",

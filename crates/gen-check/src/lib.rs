@@ -11,6 +11,7 @@ pub mod environment_file;
 pub mod namespaces;
 pub mod nftables;
 pub mod nginx;
+pub mod nginx_main;
 pub mod owner;
 pub mod pgbackrest;
 pub mod postgres;

@@ -23,6 +23,14 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
     std::fs::create_dir_all(sandbox.join("logs")).map_err(|e| Error::write(sandbox.clone(), e))?;
     let (cert, key) = (sandbox.join("cert.pem"), sandbox.join("key.pem"));
     let made = stand_in_certificate(host.command(&openssl), cert.as_ref(), key.as_ref());
+    // With the tree's own main file, `nginx -t` reads it: a site is checked
+    // inside it, and it is checked with every site of the tree.
+    let has_main = files.iter().any(|f| f.path == super::nginx_main::PATH);
+    let sites: Vec<String> = files
+        .iter()
+        .filter(|f| f.path != super::nginx_main::PATH)
+        .map(|f| f.path.clone())
+        .collect();
     for file in files {
         if !made.success {
             file.fail(format!(
@@ -43,8 +51,34 @@ pub fn check(host: &mut HostCheck, files: &mut [FileReport]) -> Result<()> {
         } else {
             file.note("no private network namespace here: `listen` binds this machine's ports");
         }
-        let conf = sandbox.join("nginx.conf");
-        host.staging.write(&conf, &main_conf(&sandbox, &staged))?;
+        let conf = if has_main {
+            let included = if file.path == super::nginx_main::PATH {
+                let mut staged_sites = Vec::new();
+                for site in &sites {
+                    let site = host
+                        .staging
+                        .stage_with(site, |line| rewrite(line, &cert, &key, &logs))?;
+                    let text = std::fs::read_to_string(&site).unwrap_or_default();
+                    if let Some(namespaces) = &host.namespaces {
+                        for address in listen_addresses(&text) {
+                            namespaces.add_address(&address);
+                        }
+                    }
+                    staged_sites.push(site);
+                }
+                staged_sites
+            } else {
+                vec![staged.clone()]
+            };
+            host.staging.stage_with(super::nginx_main::PATH, |line| {
+                super::nginx_main::rewrite(line, &sandbox, &included)
+                    .or_else(|| rewrite(line, &cert, &key, &logs))
+            })?
+        } else {
+            let conf = sandbox.join("nginx.conf");
+            host.staging.write(&conf, &main_conf(&sandbox, &staged))?;
+            conf
+        };
         let mut cmd = host.command(&nginx);
         file.ran("nginx -t");
         let out = run(cmd

@@ -74,6 +74,14 @@ pub enum ArtifactKind {
     RestoreTestService,
     /// `<project>-restore-test.timer`.
     RestoreTestTimer,
+    /// `/etc/systemd/system/prometheus-{pgbouncer,redis}-exporter.service`:
+    /// Debian's exporter unit, replaced so the exporter can log in.
+    ExporterUnit,
+    /// `/usr/local/sbin/<project>-redis-exporter-auth`: redis_exporter's
+    /// password map from Redis's `requirepass` file, at the unit's start.
+    RedisExporterAuth,
+    /// `/etc/nginx/nginx.conf`: nginx's main file, workers sized from the cores.
+    NginxConf,
 }
 
 /// The fixed facts of a kind.
@@ -135,7 +143,7 @@ const fn entry(
 impl ArtifactKind {
     /// Every kind. A kind missing here has its template missing from
     /// [`templates`], which `render`'s test of the templates on disk catches.
-    pub const ALL: [ArtifactKind; 36] = [
+    pub const ALL: [ArtifactKind; 39] = [
         ArtifactKind::ComposeFile,
         ArtifactKind::ComposeUnit,
         ArtifactKind::NativeUnit,
@@ -172,6 +180,9 @@ impl ArtifactKind {
         ArtifactKind::RestoreTestScript,
         ArtifactKind::RestoreTestService,
         ArtifactKind::RestoreTestTimer,
+        ArtifactKind::ExporterUnit,
+        ArtifactKind::RedisExporterAuth,
+        ArtifactKind::NginxConf,
     ];
 
     /// The table. Modes: files that name credential files or hold access
@@ -396,6 +407,22 @@ impl ArtifactKind {
                 "root",
             )
             .wanted_by("timers.target"),
+            // No `[Install]`: the package's own link (made at install) names
+            // the unit, and systemd loads this file under that name.
+            K::ExporterUnit => entry(
+                template!("exporters/exporter.service.j2"),
+                V::Systemd,
+                0o644,
+                "root",
+            ),
+            // Holds no secret: it reads one from the unit's credentials.
+            K::RedisExporterAuth => entry(
+                template!("exporters/redis-exporter-auth.sh.j2"),
+                V::Shell,
+                0o755,
+                "root",
+            ),
+            K::NginxConf => entry(template!("nginx/nginx.conf.j2"), V::Nginx, 0o644, "root"),
         }
     }
 
@@ -431,6 +458,11 @@ impl ArtifactKind {
                 25,
                 "runs as root to reach the Docker daemon's socket, which is                  root-equivalent; the containers' own sandbox is the compose file's",
             ),
+            K::ExporterUnit => (
+                45,
+                "a metrics exporter as `prometheus`: listens on the private address and \
+                 reads its source over the network or a Unix socket",
+            ),
             K::PullService => (
                 30,
                 "gen apply writes host configuration owned by other users anywhere                  its manifest says: root, a writable system, file capabilities",
@@ -460,7 +492,9 @@ impl ArtifactKind {
             | K::AlertmanagerConfig
             | K::ExporterDefaults
             | K::RestoreTestScript
-            | K::RestoreTestTimer => return None,
+            | K::RestoreTestTimer
+            | K::RedisExporterAuth
+            | K::NginxConf => return None,
         };
         match Exposure::tenths(tenths) {
             Some(budget) => Some((budget, why)),

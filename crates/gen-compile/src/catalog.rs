@@ -421,6 +421,28 @@ fn place(kind: ArtifactKind, at: &Placement<'_>) -> Vec<ArtifactSpec> {
                 )
             },
         ),
+        // A changed unit: daemon-reload, then a restart of the exporter.
+        K::ExporterUnit => crate::derive::exporter_units::units(at.d, at.host)
+            .into_iter()
+            .map(|u| {
+                let mut spec = ArtifactSpec::new(kind, u.path(), daemon_reload(&u.unit()));
+                spec.service = Some(u.exporter.name.to_string());
+                spec
+            })
+            .collect(),
+        // Run at the exporter's next start: a change restarts it.
+        K::RedisExporterAuth => when(
+            crate::derive::exporter_units::redis_auth(at.d, at.host),
+            &|| {
+                (
+                    crate::derive::exporter_units::redis_auth_script(p),
+                    restart("prometheus-redis-exporter.service"),
+                )
+            },
+        ),
+        K::NginxConf => when(at.load_balancer(), &|| {
+            ("/etc/nginx/nginx.conf".into(), reload("nginx.service"))
+        }),
         K::ExporterDefaults => crate::derive::exporters::exporters(at.d, at.host)
             .into_iter()
             .map(|e| {

@@ -342,11 +342,27 @@ pub fn input_keys(d: &Deployment, host: &HostSpec, spec: &ArtifactSpec) -> Vec<S
                 "postgres.version".into(),
             ]);
         }
+        K::ExporterUnit => match spec.service.as_deref() {
+            Some("redis-exporter") => keys.extend([
+                format!("{host_key}.address"),
+                "redis.port".into(),
+                "redis.password_file".into(),
+            ]),
+            _ => keys.push("pgbouncer.exporter_passfile".into()),
+        },
+        K::RedisExporterAuth => keys.push("redis.password_file".into()),
+        K::NginxConf => keys.push(format!("{host_key}.hardware.cores")),
         K::ExporterDefaults => {
             keys.push(format!("{host_key}.address"));
             match spec.service.as_deref() {
                 Some("postgres-exporter") => keys.push("postgres.port".into()),
-                Some("redis-exporter") => keys.push("redis.port".into()),
+                Some("redis-exporter") => {
+                    keys.extend(["redis.port".into(), "redis.password_file".into()])
+                }
+                Some("pgbouncer-exporter") => keys.extend([
+                    "pgbouncer.port".into(),
+                    "pgbouncer.exporter_passfile".into(),
+                ]),
                 Some("alertmanager") => keys.push("alerting".into()),
                 _ => {}
             }
@@ -791,6 +807,28 @@ pub fn derived_values(
                     ));
                 }
             }
+        }
+        K::ExporterUnit | K::RedisExporterAuth => {}
+        K::NginxConf => {
+            let w = crate::derive::nginx_main::workers(host);
+            out.push(value(
+                "worker_processes",
+                w.processes.to_string(),
+                "the host's cores: one single-threaded worker per core",
+                format!("hosts.{}.hardware.cores = {}", host.name, w.cores),
+            ));
+            out.push(value(
+                "worker_connections",
+                w.connections.to_string(),
+                "4096 per worker (the SmartAttend guide's); a proxied request holds two, so the host serves worker_processes x worker_connections / 2 clients at once",
+                format!("{} x {} / 2 = {} clients", w.processes, w.connections, w.proxied_clients),
+            ));
+            out.push(value(
+                "worker_rlimit_nofile",
+                w.rlimit_nofile.to_string(),
+                "2 x worker_connections: a descriptor per connection, and room for served files and logs",
+                format!("2 x {}", w.connections),
+            ));
         }
         K::ExporterDefaults => {
             let exporters = crate::derive::exporters::exporters(d, host);

@@ -446,6 +446,7 @@ fn references_credential(path: &str) -> bool {
             "password_file",
             "auth_file",
             "replication_passfile",
+            "exporter_passfile",
             "tls_key",
             "certificate_key",
         ]

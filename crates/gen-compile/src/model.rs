@@ -299,6 +299,8 @@ pub struct PgbouncerSpec {
     pub default_pool_size: Option<u32>,
     pub reserve_pool_size: Option<u32>,
     pub auth_file: String,
+    /// PgBouncer's exporter's libpq password file.
+    pub exporter_passfile: String,
     pub extra: ExtraSpec,
 }
 

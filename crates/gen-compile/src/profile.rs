@@ -439,6 +439,11 @@ pub struct Pgbouncer {
     pub reserve_pool_size: Option<u32>,
     /// File with the SCRAM secrets of the pooled roles (default `/etc/pgbouncer/userlist.txt`).
     pub auth_file: Option<String>,
+    /// The libpq password file (`*:*:pgbouncer:prometheus:<password>`, owned by
+    /// user `prometheus`, mode 0600) PgBouncer's exporter logs into the admin
+    /// console with, as the stats user `prometheus`, whose secret `auth_file`
+    /// holds (default `/etc/pgbouncer/exporter.pgpass`).
+    pub exporter_passfile: Option<String>,
     /// Settings of the `[pgbouncer]` section typed by hand. Names gen writes are refused.
     #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
     pub extra: Option<Extra>,

@@ -6,10 +6,11 @@
 //! targets, and gives it its credentials without a secret in the tree
 //! (PostgreSQL by peer over the socket).
 //!
-//! Not here: PgBouncer's exporter (Debian 12's is a Python program whose
-//! unit reads `/etc/prometheus-pgbouncer-exporter.conf`, not
-//! `/etc/default`), and Redis's password (`--redis.password-file` of
-//! redis_exporter 1.45 is a JSON map of URI → password, not the plain file
+//! Two exporters need more than Debian's unit gives them, and gen replaces
+//! their units (`derive::exporter_units`): PgBouncer's (Debian 12's is a
+//! Python program whose unit reads no `/etc/default` file and has no way to
+//! a password), and Redis's (`--redis.password-file` of redis_exporter 1.45
+//! is a JSON map of URI → password, not the `requirepass` file that
 //! `redis.password_file` names).
 
 use serde::Serialize;
@@ -17,6 +18,33 @@ use serde::Serialize;
 use crate::model::{exporter_port, Deployment, HostSpec};
 use crate::model_alerting::{ALERTMANAGER_CLUSTER_PORT, ALERTMANAGER_PORT};
 use crate::profile::Role;
+
+/// The user PgBouncer's exporter logs into the admin console as: one of
+/// pgbouncer.ini's `stats_users` (read-only `SHOW` commands), the same name
+/// as postgres_exporter's role.
+pub const PGBOUNCER_STATS_USER: &str = "prometheus";
+
+/// The one database Debian 12's PgBouncer exporter is told to report,
+/// which no pool has. Its 1.7 reads `total_requests` from `SHOW STATS`, a
+/// column PgBouncer 1.8 renamed (Debian 12 ships 1.18): any row it reads
+/// there raises `KeyError` and the exporter exits at start. Its `--database`
+/// filter (one list for `SHOW STATS`, `POOLS` and `DATABASES`) naming no
+/// database leaves it `SHOW LISTS`: clients and servers used, free and
+/// logging in, and the number of databases, users and pools. gen's
+/// databases are lower-case identifiers: none has this name.
+pub const PGBOUNCER_NO_DATABASE: &str = "gen-none";
+
+/// Where PgBouncer's Unix socket is (pgbouncer.ini's `unix_socket_dir`).
+pub const PGBOUNCER_SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// The JSON map redis_exporter reads its password from, which its unit
+/// writes at every start into its runtime directory (gone when it stops).
+pub const REDIS_PASSWORD_MAP: &str = "/run/prometheus-redis-exporter/password.json";
+
+/// The URI redis_exporter scrapes, and the key of its password map.
+pub fn redis_uri(host: &HostSpec, port: u16) -> String {
+    format!("redis://{}:{port}", host.address)
+}
 
 /// One `/etc/default/prometheus-<name>` file.
 #[derive(Debug, Clone, Serialize)]
@@ -56,7 +84,14 @@ fn exporter(
     mut args: Vec<String>,
     env: Vec<(String, String)>,
 ) -> Exporter {
-    args.insert(0, format!("--web.listen-address={}:{port}", host.address));
+    // prometheus-pgbouncer-exporter (configargparse) has `--host` and
+    // `--port`; the Go exporters one `--web.listen-address`.
+    if name == "pgbouncer-exporter" {
+        args.insert(0, format!("--port={port}"));
+        args.insert(0, format!("--host={}", host.address));
+    } else {
+        args.insert(0, format!("--web.listen-address={}:{port}", host.address));
+    }
     Exporter {
         name,
         binary: match name {
@@ -64,6 +99,7 @@ fn exporter(
             "postgres-exporter" => "/usr/bin/prometheus-postgres-exporter",
             "redis-exporter" => "/usr/bin/prometheus-redis-exporter",
             "nginx-exporter" => "/usr/bin/prometheus-nginx-exporter",
+            "pgbouncer-exporter" => "/usr/bin/prometheus-pgbouncer-exporter",
             _ => "/usr/bin/prometheus-alertmanager",
         },
         port,
@@ -90,7 +126,12 @@ pub fn postgres_exporter(d: &Deployment, host: &HostSpec) -> bool {
 /// - postgres_exporter on native database hosts: `DATA_SOURCE_NAME` is a
 ///   libpq keyword string to the socket directory as user `prometheus`,
 ///   which `pg_hba.conf` admits by peer (see [`postgres_exporter`]);
-/// - redis_exporter on the cache host, reading Redis on the private address;
+/// - pgbouncer_exporter on a pooler: PgBouncer's admin console (database
+///   `pgbouncer`) over the Unix socket as the stats user `prometheus`, its
+///   password from `pgbouncer.exporter_passfile` (libpq's `PGPASSFILE`);
+/// - redis_exporter on the cache host, reading Redis on the private address,
+///   with `redis.password_file`'s password through the JSON map its unit
+///   builds at start ([`REDIS_PASSWORD_MAP`]);
 /// - nginx_exporter where sites are served, reading stub_status on loopback;
 /// - Alertmanager: its API on the private address, and with other
 ///   monitoring hosts a cluster gossiping on the private addresses
@@ -121,15 +162,31 @@ pub fn exporters(d: &Deployment, host: &HostSpec) -> Vec<Exporter> {
             ));
         }
     }
+    if let Some(pgbouncer) = d.pgbouncer.as_ref().filter(|_| host.has(Role::Pooler)) {
+        out.push(exporter(
+            "pgbouncer-exporter",
+            exporter_port::PGBOUNCER,
+            host,
+            vec![
+                format!("--pgbouncer-host={PGBOUNCER_SOCKET_DIR}"),
+                format!("--pgbouncer-port={}", pgbouncer.port),
+                format!("--pgbouncer-user={PGBOUNCER_STATS_USER}"),
+                format!("--database={PGBOUNCER_NO_DATABASE}"),
+                "--licence-location=/usr/share/doc/prometheus-pgbouncer-exporter/copyright".into(),
+            ],
+            vec![("PGPASSFILE".into(), pgbouncer.exporter_passfile.clone())],
+        ));
+    }
     if let Some(redis) = d.redis.as_ref().filter(|_| host.has(Role::Cache)) {
+        let mut args = vec![format!("--redis.addr={}", redis_uri(host, redis.port))];
+        if redis.password_file.is_some() {
+            args.push(format!("--redis.password-file={REDIS_PASSWORD_MAP}"));
+        }
         out.push(exporter(
             "redis-exporter",
             exporter_port::REDIS,
             host,
-            vec![format!(
-                "--redis.addr=redis://{}:{}",
-                host.address, redis.port
-            )],
+            args,
             Vec::new(),
         ));
     }

@@ -16,7 +16,7 @@ use crate::profile::{Role, Runtime};
 /// sites it serves and of PostgreSQL's TLS, a replica's replication
 /// passfile, a containerised PostgreSQL's superuser password file, the
 /// role password files the primary's bootstrap reads,
-/// PgBouncer's auth file, Redis's password file and the pull
+/// PgBouncer's auth file and its exporter's passfile, Redis's password file and the pull
 /// mode's signers, deploy key and known hosts.
 pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -55,6 +55,7 @@ pub fn files(d: &Deployment, host: &HostSpec) -> Vec<String> {
     }
     if let Some(pgbouncer) = d.pgbouncer.as_ref().filter(|_| host.has(Role::Pooler)) {
         out.push(pgbouncer.auth_file.clone());
+        out.push(pgbouncer.exporter_passfile.clone());
     }
     if let Some(redis) = d.redis.as_ref().filter(|_| host.has(Role::Cache)) {
         out.extend(redis.password_file.clone());

@@ -278,6 +278,11 @@ impl Checker<'_> {
             .clone()
             .unwrap_or_else(|| "/etc/pgbouncer/userlist.txt".into());
         self.secret_path("pgbouncer.auth_file", &auth_file);
+        let exporter_passfile = b
+            .exporter_passfile
+            .clone()
+            .unwrap_or_else(|| "/etc/pgbouncer/exporter.pgpass".into());
+        self.secret_path("pgbouncer.exporter_passfile", &exporter_passfile);
         let port = b.port.unwrap_or(6432);
         self.unprivileged_port(
             "pgbouncer.port",
@@ -299,6 +304,7 @@ impl Checker<'_> {
             default_pool_size: b.default_pool_size,
             reserve_pool_size: b.reserve_pool_size,
             auth_file,
+            exporter_passfile,
             extra: self.extra(
                 "pgbouncer",
                 super::extra::Syntax::Pgbouncer,

@@ -8,11 +8,13 @@ mod alerting;
 mod bootstrap;
 mod container;
 mod datatier;
+mod exporter_units;
 mod firewall;
 mod health_gate;
 mod jobs;
 mod monitoring;
 mod nginx;
+mod nginx_main;
 mod pgbackrest;
 mod postgres;
 mod redis;
@@ -112,6 +114,9 @@ pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
         K::RestoreTestScript | K::RestoreTestService | K::RestoreTestTimer => {
             scope.value(restore_test::restore_test(scope)?)
         }
+        K::ExporterUnit => scope.value(exporter_units::unit(scope)?),
+        K::RedisExporterAuth => scope.value(exporter_units::redis_auth(scope)?),
+        K::NginxConf => scope.value(nginx_main::conf(scope)),
     })
 }
 

@@ -125,6 +125,8 @@ pub struct Pgbouncer<'a> {
     max_db_connections: u64,
     /// `pgbouncer.extra` as `[pgbouncer]` settings.
     extra: Vec<String>,
+    /// The exporter's login, one of `stats_users`.
+    stats_user: &'static str,
 }
 
 pub fn pgbouncer<'a>(scope: &Scope<'a>) -> Option<Pgbouncer<'a>> {
@@ -136,5 +138,6 @@ pub fn pgbouncer<'a>(scope: &Scope<'a>) -> Option<Pgbouncer<'a>> {
         extra: crate::validate::extra::ini_lines(&pgbouncer.extra),
         max_db_connections: pools.max_db_connections(),
         pools,
+        stats_user: crate::derive::exporters::PGBOUNCER_STATS_USER,
     })
 }
