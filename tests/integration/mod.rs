@@ -21,6 +21,7 @@ mod firewall;
 mod fixtures;
 mod fuzz;
 mod health;
+mod incremental;
 mod init;
 mod injection;
 mod jobs;
