@@ -24,8 +24,11 @@ fn build(dir: &Path) -> super::support::Run {
     run(gen_command().current_dir(dir).arg("build"))
 }
 
-/// Every entry under `dir`: its kind, mode and (for files) bytes, by relative path.
-fn entries(dir: &Path) -> BTreeMap<String, (char, u32, Vec<u8>)> {
+/// Every entry of a tree: its kind (`d`, `f`, `l`), mode and (for files)
+/// bytes, by relative path.
+type Entries = BTreeMap<String, (char, u32, Vec<u8>)>;
+
+fn entries(dir: &Path) -> Entries {
     walkdir::WalkDir::new(dir)
         .sort_by_file_name()
         .into_iter()
@@ -73,7 +76,7 @@ fn inodes(dir: &Path) -> BTreeMap<String, u64> {
 }
 
 /// The tree a clean build of `profiles` makes, in a project of its own.
-fn clean_build(profiles: &Path) -> Result<BTreeMap<String, (char, u32, Vec<u8>)>, String> {
+fn clean_build(profiles: &Path) -> Result<Entries, String> {
     let dir = tempfile::tempdir().expect("tmp");
     let to = dir.path().join("profiles");
     std::fs::create_dir_all(&to).expect("profiles dir");

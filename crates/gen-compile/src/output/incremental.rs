@@ -149,21 +149,21 @@ impl Fingerprint {
 /// part of gen, hence of the salt), so an equal key means equal bytes.
 /// `None` when the context cannot be serialised: the file is then always rendered.
 pub(super) fn key(spec: &ArtifactSpec, context: &minijinja::Value) -> Option<String> {
-    struct Hashing<'a>(&'a mut Sha256);
-    impl std::io::Write for Hashing<'_> {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+    thread_local! {
+        // The context's JSON, serialised into one reused buffer and hashed in
+        // one pass: many small writes into the hasher cost more than the copy.
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut hasher = Sha256::new();
-    hasher.update(spec.template.as_bytes());
-    hasher.update([0]);
-    serde_json::to_writer(Hashing(&mut hasher), context).ok()?;
-    Some(manifest::hex(&hasher.finalize()))
+    BUFFER.with(|buffer| {
+        let mut json = buffer.borrow_mut();
+        json.clear();
+        serde_json::to_writer(&mut *json, context).ok()?;
+        let mut hasher = Sha256::new();
+        hasher.update(spec.template.as_bytes());
+        hasher.update([0]);
+        hasher.update(&*json);
+        Some(manifest::hex(&hasher.finalize()))
+    })
 }
 
 fn salt() -> String {
