@@ -781,5 +781,122 @@ fn main() {
         mb(rss_mb.get(&largest).copied().flatten()),
         "MB",
     );
+    incremental_rebuilds(&o, &work, largest, &mut report);
     report.print();
+}
+
+/// Incremental rebuilds of the largest fleet beside a full clean build of it,
+/// all in this run: after one host's memory changes (its files and every
+/// manifest of the profile differ), and after a value every host reads
+/// changes (the rollout repository) — the latter also beside the same rebuild
+/// without the cache, which takes the full staged path every build took before.
+fn incremental_rebuilds(o: &Options, work: &Path, n: usize, report: &mut Report) {
+    let gen = o.gen.as_path();
+    let project = work.join(format!("fleet{n}-incremental"));
+    let profile = project.join("profiles/fleet.toml");
+    let base = fleet_profile(n, 0);
+    write_project(&project, "fleet", &base);
+    let generated = project.join("generated");
+    let cache = project.join("generated.gen-cache");
+    let (clean, _, code) = median(
+        o.runs,
+        || {
+            remove(&generated);
+            let _ = fs::remove_file(&cache);
+        },
+        || run(&project, gen, &["build"], work),
+    );
+    assert_eq!(code, Some(0), "gen build of {n} hosts failed");
+    // Each timed run flips the value, so every run rebuilds after a change.
+    // An api + worker host (32GiB) in every fleet size.
+    let host = if n >= 100 {
+        "[hosts.h0014]"
+    } else {
+        "[hosts.h0006]"
+    };
+    let memory = |text: &str, flip: bool| -> String {
+        let at = text.find(host).expect("the edited host");
+        let (head, tail) = text.split_at(at);
+        let (from, to) = if flip {
+            ("memory = \"32GiB\"", "memory = \"48GiB\"")
+        } else {
+            ("memory = \"48GiB\"", "memory = \"32GiB\"")
+        };
+        format!("{head}{}", tail.replacen(from, to, 1))
+    };
+    let mut flip = false;
+    let mut text = base.clone();
+    let (one, _, code) = median(
+        o.runs,
+        || {
+            flip = !flip;
+            text = memory(&text, flip);
+            fs::write(&profile, &text).expect("edit the profile");
+        },
+        || run(&project, gen, &["build"], work),
+    );
+    assert_eq!(code, Some(0), "gen build after one host's memory changed");
+    let repository = |text: &str, flip: bool| -> String {
+        let (from, to) = ("ops/fleet.git", "ops/fleet-next.git");
+        if flip {
+            text.replacen(from, to, 1)
+        } else {
+            text.replacen(to, from, 1)
+        }
+    };
+    let all = |keep_cache: bool| {
+        let mut flip = false;
+        let mut text = fs::read_to_string(&profile).expect("the profile");
+        let (took, _, code) = median(
+            o.runs,
+            || {
+                flip = !flip;
+                text = repository(&text, flip);
+                fs::write(&profile, &text).expect("edit the profile");
+                if !keep_cache {
+                    let _ = fs::remove_file(&cache);
+                }
+            },
+            || run(&project, gen, &["build"], work),
+        );
+        assert_eq!(
+            code,
+            Some(0),
+            "gen build after a value every host reads changed"
+        );
+        took
+    };
+    let every = all(true);
+    let every_full = all(false);
+    report.row(
+        format!("rebuild {n} hosts after one host's memory changed"),
+        format!("{:.0} ms", ms(one)),
+        format!("clean build {:.0} ms", ms(clean)),
+    );
+    report.row(
+        format!("rebuild {n} hosts after a value every host reads changed"),
+        format!("{:.0} ms", ms(every)),
+        format!(
+            "clean build {:.0} ms, same rebuild without the cache {:.0} ms",
+            ms(clean),
+            ms(every_full)
+        ),
+    );
+    report.bench(&format!("rebuild_one_host_{n}_ms"), ms(one), "ms");
+    report.bench(
+        &format!("rebuild_one_host_{n}_vs_build_ratio"),
+        one.as_secs_f64() / clean.as_secs_f64(),
+        "x",
+    );
+    report.bench(&format!("rebuild_all_hosts_{n}_ms"), ms(every), "ms");
+    report.bench(
+        &format!("rebuild_all_hosts_{n}_vs_build_ratio"),
+        every.as_secs_f64() / clean.as_secs_f64(),
+        "x",
+    );
+    report.bench(
+        &format!("rebuild_all_hosts_{n}_vs_uncached_ratio"),
+        every.as_secs_f64() / every_full.as_secs_f64(),
+        "x",
+    );
 }

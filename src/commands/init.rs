@@ -14,7 +14,7 @@ const FILES: [(&str, &str); 4] = [
     ("profiles/pilot.toml", include_str!("init/pilot.toml")),
     (
         ".gitignore",
-        "# gen's scratch trees while it builds (generated/ itself is committed:\n# the pull-request review is its diff).\n/generated.gen-new\n/generated.gen-old\n/generated/.*.gen-new\n/generated/.*.gen-old\n",
+        "# gen's scratch trees while it builds (generated/ itself is committed:\n# the pull-request review is its diff).\n/generated.gen-new\n/generated.gen-old\n/generated/.*.gen-new\n/generated/.*.gen-old\n# What each generated file was rendered from, so a rebuild renders only\n# what changed (a cache: never committed, rebuilt when missing).\n/generated.gen-cache\n/generated.gen-cache.tmp\n",
     ),
     (
         ".github/workflows/gen.yml",

@@ -23,6 +23,7 @@ mod firewall;
 mod fixtures;
 mod fuzz;
 mod health;
+mod incremental;
 mod init;
 mod injection;
 mod internal_network;

@@ -5,6 +5,7 @@ use camino::Utf8Path;
 use sha2::{Digest, Sha256};
 
 use crate::artifact_kind::{templates, ArtifactKind};
+use crate::catalog::ArtifactSpec;
 use crate::derive::{self, Derived};
 use crate::lints::{self, Lint};
 use crate::load::{self, DiskProfiles, LoadedProfile, MemoryProfiles, ProfileFiles};
@@ -87,52 +88,83 @@ impl Analysed {
     pub fn compile_host(&self, host: &HostSpec, renderer: &Renderer) -> Result<CompiledHost> {
         let artifacts =
             renderer.render_host(&self.deployment, &self.derived, host, &self.profile_file)?;
-        let mut records: Vec<FileRecord> = artifacts
-            .iter()
-            .map(|a| FileRecord {
-                path: a.spec.path.clone(),
-                link: None,
-                sha256: manifest::sha256_hex(&a.content),
-                size: a.content.len() as u64,
-                mode: manifest::mode_string(a.spec.mode),
-                owner: a.spec.owner.to_string(),
-                group: a.spec.group.to_string(),
-                sensitive: a.spec.sensitive,
-                template: a.spec.template.to_string(),
-                source: self.profile_file.clone(),
-                activation: a.spec.activation.clone(),
-                validator: a.spec.validator,
-                health_gate: a.spec.kind == ArtifactKind::HealthGate,
-                exposure_budget: a.spec.kind.exposure_budget().map(|(budget, _)| budget),
+        let manifest = self.manifest(
+            host,
+            artifacts.iter().map(|a| {
+                (
+                    &a.spec,
+                    manifest::sha256_hex(&a.content),
+                    a.content.len() as u64,
+                )
+            }),
+        );
+        Ok(CompiledHost {
+            host: host.name.clone(),
+            manifest,
+            artifacts,
+        })
+    }
+
+    /// The renderer's view of `host`: every artifact with its template context.
+    pub fn contexts(
+        &self,
+        host: &HostSpec,
+        renderer: &Renderer,
+    ) -> Result<Vec<(ArtifactSpec, minijinja::Value)>> {
+        renderer.contexts(&self.deployment, &self.derived, host, &self.profile_file)
+    }
+
+    /// `host`'s manifest from its artifacts' specs, sha256 (hex) and sizes:
+    /// all it needs of the files, so a rebuild that reuses a file never reads it.
+    pub fn manifest<'s>(
+        &self,
+        host: &HostSpec,
+        files: impl Iterator<Item = (&'s ArtifactSpec, String, u64)>,
+    ) -> Manifest {
+        let files: Vec<(&ArtifactSpec, FileRecord)> = files
+            .map(|(spec, sha256, size)| {
+                let record = FileRecord {
+                    path: spec.path.clone(),
+                    link: None,
+                    sha256,
+                    size,
+                    mode: manifest::mode_string(spec.mode),
+                    owner: spec.owner.to_string(),
+                    group: spec.group.to_string(),
+                    sensitive: spec.sensitive,
+                    template: spec.template.to_string(),
+                    source: self.profile_file.clone(),
+                    activation: spec.activation.clone(),
+                    validator: spec.validator,
+                    health_gate: spec.kind == ArtifactKind::HealthGate,
+                    exposure_budget: spec.kind.exposure_budget().map(|(budget, _)| budget),
+                };
+                (spec, record)
             })
             .collect();
         // Each unit with an `[Install]` section is enabled: the link
         // `systemctl enable` would make is one more record, applied, diffed
         // and rolled back like a file.
-        let links: Vec<FileRecord> = artifacts
+        let links: Vec<FileRecord> = files
             .iter()
-            .zip(&records)
-            .filter_map(|(a, record)| FileRecord::enabling(record, a.spec.kind.entry().enables?))
+            .filter_map(|(spec, record)| FileRecord::enabling(record, spec.kind.entry().enables?))
             .collect();
+        let mut records: Vec<FileRecord> = files.into_iter().map(|(_, record)| record).collect();
         records.extend(links);
-        Ok(CompiledHost {
-            host: host.name.clone(),
-            manifest: Manifest {
-                requires: gen_target::manifest::Requires {
-                    files: derive::requirements::files(&self.deployment, host),
-                    packages: derive::requirements::packages(&self.deployment, host),
-                },
-                ssh_sources: derive::firewall::applies(&self.deployment, host)
-                    .then(|| derive::firewall::ssh_sources(&self.deployment)),
-                ..Manifest::new(
-                    &self.deployment.profile,
-                    &host.name,
-                    self.input_hash.clone(),
-                    records,
-                )
+        Manifest {
+            requires: gen_target::manifest::Requires {
+                files: derive::requirements::files(&self.deployment, host),
+                packages: derive::requirements::packages(&self.deployment, host),
             },
-            artifacts,
-        })
+            ssh_sources: derive::firewall::applies(&self.deployment, host)
+                .then(|| derive::firewall::ssh_sources(&self.deployment)),
+            ..Manifest::new(
+                &self.deployment.profile,
+                &host.name,
+                self.input_hash.clone(),
+                records,
+            )
+        }
     }
 
     /// `f` applied to every compiled host, on `threads` threads, results in

@@ -12,6 +12,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub use gen_target::layout::{tree_path, MANIFEST_FILE, ROOT_DIR};
 
+mod incremental;
+
+pub use incremental::cache_path;
+
 use crate::compile::{Analysed, CompiledHost};
 use crate::render::Renderer;
 use gen_target::error::{Error, Result};
@@ -38,23 +42,28 @@ pub fn write(
     scope: &Scope,
 ) -> Result<usize> {
     let threads = parallel::threads();
-    match scope {
+    if let Some(files) = incremental::write(generated, profiles, renderer, scope, threads)? {
+        return Ok(files);
+    }
+    let mut recorded = BTreeMap::new();
+    let files = match scope {
         Scope::All => {
             let staging = sibling(generated, STAGING_SUFFIX);
             let stager = Stager::prepare(&staging)?;
             let staged = profiles.iter().try_fold(0, |sum, profile| {
-                let files = stager.profile(
+                let (files, cache) = stager.profile(
                     &staging.join(&profile.name),
                     &generated.join(&profile.name),
                     profile,
                     renderer,
                     threads,
                 )?;
+                recorded.insert(profile.name.clone(), cache);
                 Ok(sum + files)
             });
             let files = discard_on_error(&staging, staged)?;
             swap(&staging, generated, threads)?;
-            Ok(files)
+            files
         }
         Scope::Profiles(names) => {
             fs::create_dir_all(generated).map_err(|e| Error::write(generated, e))?;
@@ -64,12 +73,16 @@ pub fn write(
                 let staging = generated.join(format!(".{}{STAGING_SUFFIX}", profile.name));
                 let stager = Stager::prepare(&staging)?;
                 let staged = stager.profile(&staging, &target, profile, renderer, threads);
-                files += discard_on_error(&staging, staged)?;
+                let (count, cache) = discard_on_error(&staging, staged)?;
+                files += count;
+                recorded.insert(profile.name.clone(), cache);
                 swap(&staging, &target, threads)?;
             }
-            Ok(files)
+            files
         }
-    }
+    };
+    incremental::record(generated, recorded, scope);
+    Ok(files)
 }
 
 /// A failed build leaves no staging folder behind.
@@ -122,8 +135,16 @@ impl Stager {
         Ok(Stager { modes_kept })
     }
 
+    /// A stager for a staging folder that already exists.
+    fn existing(staging: &Utf8Path) -> Stager {
+        let modes_kept =
+            fs::metadata(staging).is_ok_and(|m| m.permissions().mode() & 0o777 == DIR_MODE);
+        Stager { modes_kept }
+    }
+
     /// Renders every host of `profile` into `dir`, reusing unchanged files
-    /// of `previous` (the profile's folder in the tree being replaced).
+    /// of `previous` (the profile's folder in the tree being replaced), and
+    /// records what each file was rendered from for the next build.
     fn profile(
         &self,
         dir: &Utf8Path,
@@ -131,34 +152,52 @@ impl Stager {
         profile: &Analysed,
         renderer: &Renderer,
         threads: usize,
-    ) -> Result<usize> {
+    ) -> Result<(usize, incremental::ProfileCache)> {
         self.create_dir(dir)?;
-        let counts = profile.map_hosts(renderer, threads, |host| {
-            let host_dir = dir.join(&host.host);
-            let previous = previous.join(&host.host);
+        let hosts = parallel::map(&profile.deployment.hosts, threads, |host| {
+            let host_dir = dir.join(&host.name);
+            let previous = previous.join(&host.name);
             self.create_dir(&host_dir)?;
+            let files = incremental::host_files(profile, host, renderer, None)?;
             let mut dirs = BTreeSet::new();
-            for artifact in &host.artifacts {
-                let relative = tree_path(Utf8Path::new(""), &artifact.spec.path);
-                self.file(
-                    &host_dir,
-                    &previous,
-                    &relative,
-                    &artifact.content,
-                    &mut dirs,
-                )?;
+            let mut written = Vec::with_capacity(files.len());
+            for file in &files {
+                let content = file.content.as_deref().unwrap_or_default();
+                let fingerprint =
+                    self.file(&host_dir, &previous, &file.relative, content, &mut dirs)?;
+                written.push((file, fingerprint));
             }
-            let manifest = host.manifest.to_json();
-            self.file(
-                &host_dir,
-                &previous,
-                Utf8Path::new(MANIFEST_FILE),
-                &manifest,
-                &mut dirs,
-            )?;
-            Ok(host.artifacts.len() + 1)
+            let cache = incremental::HostCache::new(&host_dir, written)?;
+            Ok((host.name.clone(), files.len(), cache))
         })?;
-        Ok(counts.into_iter().sum())
+        let mut cache = incremental::ProfileCache::default();
+        let mut count = 0;
+        for (name, files, host) in hosts {
+            count += files;
+            cache.insert(name, host);
+        }
+        Ok((count, cache))
+    }
+
+    /// Hard-links the previous tree's `old` (a file known to hold the right
+    /// bytes) into `dir/relative`, or copies it if it cannot be linked.
+    fn link(
+        &self,
+        dir: &Utf8Path,
+        old: &Utf8Path,
+        relative: &Utf8Path,
+        dirs: &mut BTreeSet<Utf8PathBuf>,
+    ) -> Result<incremental::Fingerprint> {
+        if let Some(parent) = relative.parent().filter(|p| !p.as_str().is_empty()) {
+            self.create_dirs(dir, parent, dirs)?;
+        }
+        let path = dir.join(relative);
+        if fs::hard_link(old, &path).is_err() {
+            let content = fs::read(old).map_err(|e| Error::read(old, e))?;
+            return self.file(dir, Utf8Path::new("/nonexistent"), relative, &content, dirs);
+        }
+        let metadata = fs::symlink_metadata(&path).map_err(|e| Error::read(&path, e))?;
+        Ok(incremental::Fingerprint::of(&metadata))
     }
 
     fn file(
@@ -168,14 +207,16 @@ impl Stager {
         relative: &Utf8Path,
         content: &[u8],
         dirs: &mut BTreeSet<Utf8PathBuf>,
-    ) -> Result<()> {
+    ) -> Result<incremental::Fingerprint> {
         let path = dir.join(relative);
         if let Some(parent) = relative.parent().filter(|p| !p.as_str().is_empty()) {
             self.create_dirs(dir, parent, dirs)?;
         }
         let old = previous.join(relative);
-        if unchanged(&old, content) && fs::hard_link(&old, &path).is_ok() {
-            return Ok(());
+        if let Some(metadata) = unchanged(&old, content) {
+            if fs::hard_link(&old, &path).is_ok() {
+                return Ok(incremental::Fingerprint::of(&metadata));
+            }
         }
         let mut file = fs::OpenOptions::new()
             .write(true)
@@ -189,7 +230,8 @@ impl Stager {
             file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
                 .map_err(|e| Error::write(&path, e))?;
         }
-        Ok(())
+        let metadata = file.metadata().map_err(|e| Error::write(&path, e))?;
+        Ok(incremental::Fingerprint::of(&metadata))
     }
 
     /// `base/relative` and the folders on the way, each created once per host.
@@ -229,18 +271,19 @@ fn set_mode(path: &Utf8Path, mode: u32) -> Result<()> {
 }
 
 /// The previous tree holds exactly `content` at `old`, as a plain file with
-/// the tree's mode (a symbolic link or a hand-edited file is never reused).
-fn unchanged(old: &Utf8Path, content: &[u8]) -> bool {
-    let Ok(metadata) = fs::symlink_metadata(old) else {
-        return false;
-    };
+/// the tree's mode (a symbolic link or a hand-edited file is never reused);
+/// its metadata when it does.
+fn unchanged(old: &Utf8Path, content: &[u8]) -> Option<fs::Metadata> {
+    let metadata = fs::symlink_metadata(old).ok()?;
     if !metadata.file_type().is_file()
         || metadata.len() != content.len() as u64
         || metadata.permissions().mode() & 0o7777 != FILE_MODE
     {
-        return false;
+        return None;
     }
-    fs::read(old).is_ok_and(|bytes| bytes == content)
+    fs::read(old)
+        .is_ok_and(|bytes| bytes == content)
+        .then_some(metadata)
 }
 
 /// Puts the staged tree in place of `target`, then removes the old tree

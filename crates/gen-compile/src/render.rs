@@ -66,13 +66,28 @@ impl Renderer {
         host: &HostSpec,
         profile_file: &str,
     ) -> Result<Vec<Artifact>> {
+        self.contexts(d, derived, host, profile_file)?
+            .into_iter()
+            .map(|(spec, context)| {
+                let content = self.render(&spec, &context)?;
+                Ok(Artifact { spec, content })
+            })
+            .collect()
+    }
+
+    /// Every artifact of `host` with the template context it renders from:
+    /// the file is a function of its template and this value alone, which is
+    /// what lets a rebuild skip a file whose context did not change.
+    pub fn contexts(
+        &self,
+        d: &Deployment,
+        derived: &Derived,
+        host: &HostSpec,
+        profile_file: &str,
+    ) -> Result<Vec<(ArtifactSpec, minijinja::Value)>> {
         crate::catalog::artifacts_for(d, host)
             .into_iter()
             .map(|spec| {
-                let render_error = |message: String| Error::Render {
-                    template: spec.template.to_string(),
-                    message,
-                };
                 let scope = views::Scope {
                     d,
                     derived,
@@ -80,20 +95,29 @@ impl Renderer {
                     spec: &spec,
                     profile_file,
                 };
-                let context = views::context(&scope).ok_or_else(|| {
-                    render_error(format!("the deployment lacks what a {:?} needs", spec.kind))
+                let context = views::context(&scope).ok_or_else(|| Error::Render {
+                    template: spec.template.to_string(),
+                    message: format!("the deployment lacks what a {:?} needs", spec.kind),
                 })?;
-                let template = self
-                    .env
-                    .get_template(spec.template)
-                    .map_err(|e| render_error(format!("{e:#}")))?;
-                let text = template
-                    .render(&context)
-                    .map_err(|e| render_error(format!("{e:#}")))?;
-                let content = normalise(&text).into_bytes();
-                Ok(Artifact { spec, content })
+                Ok((spec, context))
             })
             .collect()
+    }
+
+    /// One artifact's bytes: its template rendered over `context`, normalised.
+    pub fn render(&self, spec: &ArtifactSpec, context: &minijinja::Value) -> Result<Vec<u8>> {
+        let render_error = |message: String| Error::Render {
+            template: spec.template.to_string(),
+            message,
+        };
+        let template = self
+            .env
+            .get_template(spec.template)
+            .map_err(|e| render_error(format!("{e:#}")))?;
+        let text = template
+            .render(context)
+            .map_err(|e| render_error(format!("{e:#}")))?;
+        Ok(normalise(&text).into_bytes())
     }
 }
 
