@@ -281,15 +281,18 @@ pub enum Command {
 
     /// Print the JSON Schema of the profile format (or its Markdown reference).
     #[command(
-        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --markdown > docs/profile.md"
+        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --base > docs/profile-base.schema.json\n  gen schema --markdown > docs/profile.md"
     )]
     Schema {
         /// The human reference (docs/profile.md) instead of JSON Schema.
         #[arg(long)]
         markdown: bool,
+        /// The schema of a base other profiles extend (docs/profile-base.schema.json).
+        #[arg(long, conflicts_with = "markdown")]
+        base: bool,
     },
 
-    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore and the CI workflows; never overwrites.
+    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore, the CI workflows and the editor schemas (docs/); never overwrites.
     #[command(
         after_help = "Examples:\n  mkdir deploy && cd deploy && gen init && gen build && gen check\n  gen -C deploy init"
     )]
@@ -401,9 +404,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             )
         }
         Command::Lints { name } => commands::lints::run(name.as_deref(), format),
-        Command::Schema { markdown } => {
+        Command::Schema { markdown, base } => {
             if *markdown {
                 print!("{}", gen_compile::schema::reference_markdown());
+            } else if *base {
+                print!("{}", gen_compile::schema::base_schema_json());
             } else {
                 print!("{}", gen_compile::schema::profile_schema_json());
             }

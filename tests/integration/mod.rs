@@ -13,6 +13,7 @@ mod container_network;
 mod containment;
 mod content;
 mod data_roles;
+mod editor_schema;
 mod enable;
 mod explain;
 mod exposure;
