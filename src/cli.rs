@@ -292,6 +292,19 @@ pub enum Command {
         base: bool,
     },
 
+    /// Format profiles as the repository keeps them (taplo's formatter, the options of .taplo.toml); comments are kept.
+    #[command(
+        after_help = "Examples:\n  gen fmt                                  # every profiles/*.toml, in place\n  gen fmt --check                          # CI: exit 1 naming each unformatted file\n  gen fmt --check tests/fixtures/*/profiles/*.toml"
+    )]
+    Fmt {
+        /// Change nothing; exit 1 naming every file that is not formatted.
+        #[arg(long)]
+        check: bool,
+        /// Files to format (default: every `profiles/*.toml` of the project, bases included).
+        #[arg(value_name = "FILE")]
+        files: Vec<Utf8PathBuf>,
+    },
+
     /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore, the CI workflows and the editor schemas (docs/); never overwrites.
     #[command(
         after_help = "Examples:\n  mkdir deploy && cd deploy && gen init && gen build && gen check\n  gen -C deploy init"
@@ -432,6 +445,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Init => commands::init::run(project),
+        Command::Fmt { check, files } => commands::fmt::run(project, *check, files),
         Command::Man => {
             let command = <Cli as clap::CommandFactory>::command();
             let mut page = Vec::new();
@@ -568,6 +582,7 @@ fn formats(command: &Command) -> (&'static str, &'static [Format]) {
         Command::Completions { .. } => ("completions", &[]),
         Command::Man => ("man", &[]),
         Command::Init => ("init", &[]),
+        Command::Fmt { .. } => ("fmt", &[]),
     }
 }
 

@@ -20,6 +20,7 @@ mod exposure;
 mod faults;
 mod firewall;
 mod fixtures;
+mod fmt;
 mod fuzz;
 mod health;
 mod init;
