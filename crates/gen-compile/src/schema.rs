@@ -93,8 +93,10 @@ fn without_null(schema: &mut schemars::Schema) {
         let Some(Value::Array(branches)) = object.get_mut(combinator) else {
             continue;
         };
+        let before = branches.len();
         branches.retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
-        if branches.len() == 1 {
+        // Only an `Option` loses a branch here; a one-variant enum keeps its `oneOf`.
+        if branches.len() == 1 && before == 2 {
             let Some(Value::Object(only)) = branches.pop() else {
                 continue;
             };
@@ -412,5 +414,47 @@ fn type_name(schema: &Value) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// TOML cannot write null, so no branch of either schema may offer it.
+    #[test]
+    fn neither_schema_offers_null() {
+        for schema in [profile_schema(), base_schema()] {
+            let text = serde_json::to_string(&schema).unwrap_or_default();
+            assert!(!text.contains("\"null\""), "{text}");
+        }
+    }
+
+    /// A one-variant enum is not an `Option`: it keeps its `oneOf`, and the
+    /// reference still lists its value.
+    #[test]
+    fn a_one_variant_enum_keeps_its_value() {
+        let schema = full_schema();
+        assert!(schema["$defs"]["Resource"]["oneOf"].is_array(), "{schema}");
+        assert!(reference_markdown().contains("One of: `database`."));
+    }
+
+    /// The base schema requires nothing at all; the profile schema requires
+    /// only through its `else` (no `extends`) and inside array elements.
+    #[test]
+    fn required_keys_sit_where_the_merge_rule_needs_them() {
+        let base = serde_json::to_string(&base_schema()).unwrap_or_default();
+        assert!(!base.contains("\"else\":{\"properties\""), "{base}");
+        let profile = profile_schema();
+        assert_eq!(
+            profile["else"]["required"],
+            serde_json::json!(["project", "network", "hosts"])
+        );
+        assert!(profile["$defs"]["Project"].get("required").is_none());
+        let locations = &profile["$defs"]["Site"]["properties"]["locations"]["items"];
+        assert_eq!(
+            locations["allOf"][1]["required"],
+            serde_json::json!(["path"])
+        );
     }
 }
