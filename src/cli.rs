@@ -305,7 +305,7 @@ pub enum Command {
         files: Vec<Utf8PathBuf>,
     },
 
-    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore, the CI workflows and the editor schemas (docs/); never overwrites.
+    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore, the CI workflows, the editor schemas (docs/) and .taplo.toml; never overwrites.
     #[command(
         after_help = "Examples:\n  mkdir deploy && cd deploy && gen init && gen build && gen check\n  gen -C deploy init"
     )]

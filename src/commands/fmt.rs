@@ -152,9 +152,30 @@ mod tests {
     /// taplo and Even Better TOML read `.taplo.toml`; `gen fmt` must format
     /// the profiles exactly as they do.
     #[test]
-    fn the_repository_taplo_config_has_the_same_options() {
-        let config: toml::Table =
-            toml::from_str(include_str!("../../.taplo.toml")).expect(".taplo.toml is TOML");
+    fn the_taplo_configs_have_the_same_options() {
+        // The repository's, and the one `gen init` writes into a new project.
+        for (name, text, globs) in [
+            (
+                ".taplo.toml",
+                include_str!("../../.taplo.toml"),
+                &[
+                    "profiles/*.toml",
+                    "tests/fixtures/*/profiles/*.toml",
+                    "src/commands/init/*.toml",
+                ][..],
+            ),
+            (
+                "init/taplo.toml",
+                include_str!("init/taplo.toml"),
+                &["profiles/*.toml"][..],
+            ),
+        ] {
+            same_options(name, text, globs);
+        }
+    }
+
+    fn same_options(name: &str, text: &str, globs: &[&str]) {
+        let config: toml::Table = toml::from_str(text).expect("TOML");
         let rule = &config["rule"].as_array().expect("[[rule]]")[0];
         let formatting = rule["formatting"].as_table().expect("[rule.formatting]");
         let theirs: std::collections::BTreeMap<String, String> = formatting
@@ -165,14 +186,13 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        assert_eq!(theirs, ours);
+        assert_eq!(theirs, ours, "{name}");
         let include = rule["include"].as_array().expect("include");
-        for glob in [
-            "profiles/*.toml",
-            "tests/fixtures/*/profiles/*.toml",
-            "src/commands/init/*.toml",
-        ] {
-            assert!(include.iter().any(|g| g.as_str() == Some(glob)), "{glob}");
+        for glob in globs {
+            assert!(
+                include.iter().any(|g| g.as_str() == Some(*glob)),
+                "{name}: {glob}"
+            );
         }
     }
 

@@ -2,7 +2,8 @@
 //! commented one-host profile that builds without a lint and passes
 //! `gen check --strict`, a `.gitignore` for gen's scratch trees, the CI
 //! workflows of `docs/examples/` (the same files, compiled in), and the
-//! editor schemas the profile's `#:schema` line names. It never
+//! editor schemas the profile's `#:schema` line names, with a `.taplo.toml`
+//! that formats profiles as `gen fmt` does. It never
 //! overwrites: when any of its files exists, it writes none and names them.
 
 use camino::Utf8Path;
@@ -11,7 +12,7 @@ use crate::cli::Outcome;
 use gen_target::error::{Error, Result};
 
 /// What `gen init` writes, relative to the project directory.
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 7] = [
     ("profiles/pilot.toml", include_str!("init/pilot.toml")),
     // The editor schema the profile's `#:schema` line names, at the same
     // relative path as in gen's repository: it works offline, with no URL to
@@ -25,6 +26,8 @@ const FILES: [(&str, &str); 6] = [
         "docs/profile-base.schema.json",
         include_str!("../../docs/profile-base.schema.json"),
     ),
+    // An editor formats the profiles as `gen fmt` does.
+    (".taplo.toml", include_str!("init/taplo.toml")),
     (
         ".gitignore",
         "# gen's scratch trees while it builds (generated/ itself is committed:\n# the pull-request review is its diff).\n/generated.gen-new\n/generated.gen-old\n/generated/.*.gen-new\n/generated/.*.gen-old\n",

@@ -307,6 +307,12 @@ fn an_initialised_project_points_its_editor_at_a_schema_it_holds() {
     }
     let (ok, out) = check_jsonschema(&schema, std::slice::from_ref(&profile));
     assert!(ok, "{out}");
+    // Its editor formats as `gen fmt` does, and the profile is formatted.
+    assert!(dir.path().join(".taplo.toml").is_file());
+    let fmt = run(super::support::gen_command()
+        .current_dir(dir.path())
+        .args(["fmt", "--check"]));
+    assert_eq!(fmt.code, 0, "{}{}", fmt.stdout, fmt.stderr);
     // And it is the profile schema, which catches a misspelt key.
     std::fs::write(
         &profile,
