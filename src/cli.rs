@@ -288,15 +288,31 @@ pub enum Command {
 
     /// Print the JSON Schema of the profile format (or its Markdown reference).
     #[command(
-        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --markdown > docs/profile.md"
+        after_help = "Examples:\n  gen schema > docs/profile.schema.json\n  gen schema --base > docs/profile-base.schema.json\n  gen schema --markdown > docs/profile.md"
     )]
     Schema {
         /// The human reference (docs/profile.md) instead of JSON Schema.
         #[arg(long)]
         markdown: bool,
+        /// The schema of a base other profiles extend (docs/profile-base.schema.json).
+        #[arg(long, conflicts_with = "markdown")]
+        base: bool,
     },
 
-    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore and the CI workflows; never overwrites.
+    /// Format profiles as the repository keeps them (taplo's formatter, the options of .taplo.toml); comments are kept.
+    #[command(
+        after_help = "Examples:\n  gen fmt                                  # every profiles/*.toml, in place\n  gen fmt --check                          # CI: exit 1 naming each unformatted file\n  gen fmt --check tests/fixtures/*/profiles/*.toml"
+    )]
+    Fmt {
+        /// Change nothing; exit 1 naming every file that is not formatted.
+        #[arg(long)]
+        check: bool,
+        /// Files to format (default: every `profiles/*.toml` of the project, bases included).
+        #[arg(value_name = "FILE")]
+        files: Vec<Utf8PathBuf>,
+    },
+
+    /// Start a project: a commented one-host profile (profiles/pilot.toml), .gitignore, the CI workflows, the editor schemas (docs/) and .taplo.toml; never overwrites.
     #[command(
         after_help = "Examples:\n  mkdir deploy && cd deploy && gen init && gen build && gen check\n  gen -C deploy init"
     )]
@@ -426,9 +442,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             )
         }
         Command::Lints { name } => commands::lints::run(name.as_deref(), format),
-        Command::Schema { markdown } => {
+        Command::Schema { markdown, base } => {
             if *markdown {
                 print!("{}", gen_compile::schema::reference_markdown());
+            } else if *base {
+                print!("{}", gen_compile::schema::base_schema_json());
             } else {
                 print!("{}", gen_compile::schema::profile_schema_json());
             }
@@ -451,6 +469,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Init => commands::init::run(project),
+        Command::Fmt { check, files } => commands::fmt::run(project, *check, files),
         Command::Man { out } => {
             crate::manual::run(out.as_deref())?;
             Ok(Outcome::Clean)
@@ -581,6 +600,7 @@ fn formats(command: &Command) -> (&'static str, &'static [Format]) {
         Command::Completions { .. } => ("completions", &[]),
         Command::Man { .. } => ("man", &[]),
         Command::Init => ("init", &[]),
+        Command::Fmt { .. } => ("fmt", &[]),
     }
 }
 

@@ -1,7 +1,9 @@
 //! `gen init`: a starter deployment repository in the project directory — a
 //! commented one-host profile that builds without a lint and passes
-//! `gen check --strict`, a `.gitignore` for gen's scratch trees, and the CI
-//! workflows of `docs/examples/` (the same files, compiled in). It never
+//! `gen check --strict`, a `.gitignore` for gen's scratch trees, the CI
+//! workflows of `docs/examples/` (the same files, compiled in), and the
+//! editor schemas the profile's `#:schema` line names, with a `.taplo.toml`
+//! that formats profiles as `gen fmt` does. It never
 //! overwrites: when any of its files exists, it writes none and names them.
 
 use camino::Utf8Path;
@@ -10,8 +12,22 @@ use crate::cli::Outcome;
 use gen_target::error::{Error, Result};
 
 /// What `gen init` writes, relative to the project directory.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 7] = [
     ("profiles/pilot.toml", include_str!("init/pilot.toml")),
+    // The editor schema the profile's `#:schema` line names, at the same
+    // relative path as in gen's repository: it works offline, with no URL to
+    // keep alive, and describes exactly the gen that wrote it (after
+    // upgrading gen, `gen schema > docs/profile.schema.json` refreshes it).
+    (
+        "docs/profile.schema.json",
+        include_str!("../../docs/profile.schema.json"),
+    ),
+    (
+        "docs/profile-base.schema.json",
+        include_str!("../../docs/profile-base.schema.json"),
+    ),
+    // An editor formats the profiles as `gen fmt` does.
+    (".taplo.toml", include_str!("init/taplo.toml")),
     (
         ".gitignore",
         "# gen's scratch trees while it builds (generated/ itself is committed:\n# the pull-request review is its diff).\n/generated.gen-new\n/generated.gen-old\n/generated/.*.gen-new\n/generated/.*.gen-old\n# What each generated file was rendered from, so a rebuild renders only\n# what changed (a cache: never committed, rebuilt when missing).\n/generated.gen-cache\n/generated.gen-cache.tmp\n",

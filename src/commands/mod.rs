@@ -7,6 +7,7 @@ pub mod build;
 pub mod check;
 pub mod diff;
 pub mod explain;
+pub mod fmt;
 pub mod graph;
 pub mod init;
 pub mod install_validators;

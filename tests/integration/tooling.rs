@@ -13,6 +13,15 @@ fn validator() -> jsonschema::Validator {
     jsonschema::validator_for(&schema()).expect("schema compiles")
 }
 
+/// The schema of a base (`_base.toml`), which may leave anything to the
+/// profiles that extend it.
+fn base_validator() -> jsonschema::Validator {
+    let out = run(gen_command().args(["schema", "--base"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
 fn toml_as_json(text: &str) -> serde_json::Value {
     let table: toml::Table = toml::from_str(text).expect("valid TOML");
     serde_json::to_value(table).expect("JSON")
@@ -27,6 +36,13 @@ fn committed_schema_and_reference_are_current() {
         out.stdout == committed,
         "docs/profile.schema.json is stale: run `gen schema > docs/profile.schema.json`"
     );
+    let out = run(gen_command().args(["schema", "--base"]));
+    let committed = std::fs::read_to_string(repo().join("docs/profile-base.schema.json"))
+        .expect("docs/profile-base.schema.json");
+    assert!(
+        out.stdout == committed,
+        "docs/profile-base.schema.json is stale: run `gen schema --base > docs/profile-base.schema.json`"
+    );
     let out = run(gen_command().args(["schema", "--markdown"]));
     let committed =
         std::fs::read_to_string(repo().join("docs/profile.md")).expect("docs/profile.md");
@@ -38,7 +54,10 @@ fn committed_schema_and_reference_are_current() {
 
 #[test]
 fn every_bundled_and_fixture_profile_satisfies_the_schema() {
+    // The Rust `jsonschema` crate, which taplo validates with; the test in
+    // editor_schema.rs runs check-jsonschema over the same files.
     let validator = validator();
+    let base_validator = base_validator();
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(repo().join("profiles"))
         .expect("profiles")
         .map(|e| e.expect("entry").path())
@@ -53,7 +72,10 @@ fn every_bundled_and_fixture_profile_satisfies_the_schema() {
     assert!(files.len() >= 7);
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable");
-        let errors: Vec<String> = validator
+        let base = file
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('_'));
+        let errors: Vec<String> = if base { &base_validator } else { &validator }
             .iter_errors(&toml_as_json(&text))
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect();
@@ -66,8 +88,16 @@ fn bundled_profiles_point_editors_at_the_schema() {
     for entry in std::fs::read_dir(repo().join("profiles")).expect("profiles") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("readable");
+        let base = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('_'));
+        let directive = if base {
+            "#:schema ../docs/profile-base.schema.json\n"
+        } else {
+            "#:schema ../docs/profile.schema.json\n"
+        };
         assert!(
-            text.starts_with("#:schema ../docs/profile.schema.json\n"),
+            text.starts_with(directive),
             "{} lacks the schema directive",
             path.display()
         );

@@ -341,6 +341,12 @@ impl JsonSchema for Duration {
     }
 }
 
+/// The `pattern` of a network in the profile schema.
+const CIDR_PATTERN: &str = concat!(
+    r"^(((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(/0{0,2}(3[0-2]|[12]?[0-9]))?",
+    r"|[0-9a-fA-F.]*:[0-9a-fA-F:.]*(/0{0,2}(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
+);
+
 impl JsonSchema for Cidr {
     fn schema_name() -> Cow<'static, str> {
         "Network".into()
@@ -349,7 +355,10 @@ impl JsonSchema for Cidr {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "pattern": "^[0-9a-fA-F:.]+(/[0-9]{1,3})?$",
+            // JSON Schema has no CIDR format: an IPv4 network exactly (four
+            // octets of 0-255, a prefix of 0-32), an IPv6 one by its alphabet
+            // (a prefix of 0-128); gen's parser has the last word on both.
+            "pattern": CIDR_PATTERN,
             "description": "An IP network in CIDR notation (`10.0.0.0/8`), or a single address.",
             "examples": ["10.0.0.0/16"]
         })
