@@ -2,6 +2,7 @@ mod alerting;
 mod ansible;
 mod bootstrap_sql;
 mod build_check;
+mod build_check_untrusted;
 mod build_errors;
 mod bundled;
 mod check;
