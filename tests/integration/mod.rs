@@ -48,6 +48,7 @@ mod requires;
 mod restore_test;
 mod review;
 mod review_tree;
+mod review_tree_listing;
 mod sandboxes;
 mod secrets;
 mod sensitive;
