@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The fleet benchmark: builds gen in release mode, then measures gen build,
-# build --check, diff --against, diff and apply on synthetic fleets of 10, 100
-# and 1000 hosts beside their floors (cp -r, diff -ruN / -rq, a durable-write
-# loop). Prints a table and `BENCH <name> <value> <unit>` lines.
+# build --check, diff --against (and the whole-tree markdown review), diff and
+# apply on synthetic fleets of 10, 100 and 1000 hosts beside their floors
+# (cp -r, diff -ruN / -rq, a durable-write loop), the build's linearity against
+# cp -r's own, builds on tmpfs with gen's CPU time, and the share of the tree
+# that lists every host. Prints a table and `BENCH <name> <value> <unit>` lines.
 #   bash bench/run.sh [--runs N] [--sizes 10,100,1000] [--work DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -112,9 +112,14 @@ admin_email = "ops@fleet.example.com"
 
 [network]
 internal = ["10.0.0.0/8"]
+admin = ["10.0.0.0/24"]
 
 [rollout]
 repository = "https://git.example.com/ops/fleet.git"
+
+# An nftables table on every host (firewall), with one extra opening.
+[firewall]
+allow = [{ port = 9100, from = ["@monitoring"] }]
 
 "#,
     );
@@ -144,11 +149,12 @@ replicas = 2
 user = "10001:10001"
 metrics_path = "/metrics"
 environment = { FLEET_ENV = "production", LOG_LEVEL = "info" }
-secrets = { database_password = "/etc/fleet/secrets/database_password" }
+secrets = { database_password = "/etc/fleet/secrets/database_password", redis_password = "/etc/fleet/secrets/redis_password" }
 database = { user = "fleet_app" }
 redis = true
 healthcheck = { http = "/health", interval = "30s", timeout = "5s", retries = 3 }
 limits = { cpus = 1.0, memory = "1GiB" }
+extra = { shm_size = "256mb", stop_signal = "SIGTERM" }
 
 [services.worker]
 runtime = "container"
@@ -157,7 +163,7 @@ image = "ghcr.io/fleet/api:v3.1.0"
 command = ["celery", "--app", "fleet", "worker", "--concurrency", "4"]
 user = "10001:10001"
 environment = { FLEET_ENV = "production" }
-secrets = { database_password = "/etc/fleet/secrets/database_password" }
+secrets = { database_password = "/etc/fleet/secrets/database_password", redis_password = "/etc/fleet/secrets/redis_password" }
 database = { user = "fleet_app" }
 redis = true
 limits = { cpus = 1.0, memory = "768MiB" }
@@ -169,8 +175,9 @@ limits = { cpus = 1.0, memory = "768MiB" }
             let level = "info";
             let _ = writeln!(
                 p,
-                "[services.{role}-agent-{k:02}]\nruntime = \"native\"\nrole = \"{role}\"\ncommand = [\"/opt/fleet/bin/agent-{k:02}\", \"--interval\", \"{}s\"]\nuser = \"fleet\"\nworking_directory = \"/var/lib/fleet\"\nenvironment = {{ AGENT = \"{role}-{k:02}\", LOG_LEVEL = \"{level}\" }}\nlimits = {{ memory = \"64MiB\" }}\n",
-                10 + k
+                "[services.{role}-agent-{k:02}]\nruntime = \"native\"\nrole = \"{role}\"\ncommand = [\"/opt/fleet/bin/agent-{k:02}\", \"--interval\", \"{}s\"]\nuser = \"fleet\"\nworking_directory = \"/var/lib/fleet\"\nenvironment = {{ AGENT = \"{role}-{k:02}\", LOG_LEVEL = \"{level}\" }}\nlimits = {{ memory = \"64MiB\" }}\n{}",
+                10 + k,
+                if k == 0 { "extra = { Nice = 5 }\n" } else { "" }
             );
         }
     }
@@ -179,37 +186,114 @@ limits = { cpus = 1.0, memory = "768MiB" }
         r#"[postgres]
 version = 15
 workload = "{}"
-database = "fleet"
-users = ["fleet_app"]
 synchronous_replicas = {}
+
+# Created by the primary's bootstrap SQL; replicas are initialised from it.
+[postgres.roles.fleet_app]
+password_file = "/etc/fleet/secrets/database_password"
+
+[postgres.roles.replicator]
+replication = true
+password_file = "/etc/fleet/secrets/replication_password"
+
+[postgres.databases.fleet]
+owner = "fleet_app"
+extensions = ["pg_stat_statements", "uuid-ossp"]
 
 [pgbouncer]
 pool_mode = "transaction"
+extra = {{ server_check_delay = 10 }}
 
+# The data tier's container: Redis in the cache host's compose file.
 [redis]
+runtime = "container"
+image = "redis:7.2.5-bookworm"
 maxmemory = "{}"
+password_file = "/etc/fleet/redis/requirepass.conf"
+extra = {{ latency-monitor-threshold = 100 }}
 
-[monitoring]
-alertmanagers = ["10.0.0.13:9093"]
+# Alertmanager on the monitoring hosts.
+[alerting]
+default_receiver = "ops"
+
+[alerting.smtp]
+smarthost = "smtp.fleet.example.com:587"
+from = "alerts@fleet.example.com"
+username = "alerts"
+password_file = "/etc/prometheus/secrets/smtp_password"
+
+[alerting.receivers.ops]
+email = ["ops@fleet.example.com"]
+
+[alerting.receivers.oncall]
+pagerduty = {{ routing_key_file = "/etc/prometheus/secrets/pagerduty_routing_key" }}
+
+[[alerting.routes]]
+severity = ["critical"]
+receivers = ["oncall", "ops"]
 
 [alerts]
 error_ratio = {}
+
+[nginx]
+keepalive_requests = 500
+extra = {{ server_names_hash_bucket_size = 128 }}
 
 [sites.main]
 server_names = ["fleet.example.com"]
 certificate = "/etc/letsencrypt/live/fleet.example.com/fullchain.pem"
 certificate_key = "/etc/letsencrypt/live/fleet.example.com/privkey.pem"
 client_max_body_size = "{}"
+rate_limit = {{ requests_per_second = 20, burst = 40 }}
+headers = {{ frame_options = "SAMEORIGIN" }}
+extra = {{ ssl_buffer_size = "4k" }}
 
 [[sites.main.locations]]
 path = "/"
 service = "api"
 port = 8000
+read_timeout = "120s"
+extra = {{ proxy_max_temp_file_size = "0" }}
 
+[[sites.main.locations]]
+path = "/metrics"
+service = "api"
+allow = ["10.0.0.0/8"]
+
+[[sites.main.locations]]
+path = "/events/"
+service = "api"
+buffering = false
+websocket = true
+
+# Jobs: a migration gating the api, a nightly report, and a native job on
+# every api host (a timer each).
+[jobs.migrate]
+service = "api"
+command = ["fleet-manage", "migrate"]
+before = ["api"]
+
+[jobs.report]
+service = "worker"
+command = ["celery", "--app", "fleet", "call", "fleet.report"]
+schedule = "*-*-* 04:30:00"
+
+[jobs.rotate]
+runtime = "native"
+role = "api"
+placement = "each"
+command = ["/opt/fleet/bin/rotate", "--keep", "7"]
+user = "fleet"
+schedule = "hourly"
+
+# pgBackRest with WAL archiving, and a weekly restore test.
 [backup]
-schedule = "*-*-* 03:15:00"
-retention_days = 14
-destination = "/var/backups/fleet"
+method = "pgbackrest"
+repository = {{ path = "/srv/pgbackrest" }}
+
+[backup.restore_test]
+schedule = "Sat *-*-* 05:00:00"
+verify_query = "SELECT 1 FROM pg_tables WHERE schemaname = 'public' LIMIT 1"
 "#,
         if variant == 1 { "oltp" } else { "web" },
         usize::from(replicas > 0),
@@ -439,6 +523,273 @@ fn write_project(dir: &Path, name: &str, text: &str) {
     fs::write(dir.join("profiles").join(format!("{name}.toml")), text).expect("write profile");
 }
 
+/// Bytes of each file of a generated tree, summed over hosts, keyed by its
+/// path inside a host's folder (`root/etc/…`, `manifest.json`).
+fn bytes_by_path(generated: &Path) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![generated.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().expect("file type");
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(generated).expect("under the tree");
+            // `<profile>/<host>/…`: the host's part is what hosts share.
+            let in_host: PathBuf = relative.components().skip(2).collect();
+            let len = entry.metadata().map_or(0, |m| m.len());
+            *out.entry(in_host.display().to_string()).or_insert(0) += len;
+        }
+    }
+    out
+}
+
+/// `program args` under `/usr/bin/time`: wall time and CPU time (user +
+/// system), or `None` for the CPU time without it.
+fn run_cpu(dir: &Path, program: &Path, args: &[&str], work: &Path) -> (Run, Option<Duration>) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        return (run_bare(dir, program, args, work), None);
+    }
+    let out = work.join("cpu.txt");
+    let started = Instant::now();
+    let status = Command::new(time)
+        .arg("-f")
+        .arg("%U %S")
+        .arg("-o")
+        .arg(&out)
+        .arg(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("start the command");
+    let wall = started.elapsed();
+    let cpu = fs::read_to_string(&out).ok().and_then(|s| {
+        let line = s.lines().last()?.to_string();
+        let mut parts = line.split_whitespace().map(|p| p.parse::<f64>().ok());
+        Some(Duration::from_secs_f64(parts.next()?? + parts.next()??))
+    });
+    let _ = fs::remove_file(&out);
+    (
+        Run {
+            wall,
+            max_rss_kib: None,
+            code: status.code(),
+        },
+        cpu,
+    )
+}
+
+/// Linearity (item 4 of the performance issue): gen's build 1000 / build 100
+/// against `cp -r`'s own ratio in the same run (the disk's non-linearity is
+/// not gen's); the same builds with the tree on tmpfs and gen's CPU time,
+/// which show gen's own cost without a disk; and the files whose bytes grow
+/// faster than the hosts (they list every host), with their share of the tree.
+fn linearity(
+    o: &Options,
+    work: &Path,
+    build_ms: &BTreeMap<usize, Duration>,
+    cp_ms: &BTreeMap<usize, Duration>,
+    report: &mut Report,
+) {
+    let (Some(big), Some(small), Some(cp_big), Some(cp_small)) = (
+        build_ms.get(&1000),
+        build_ms.get(&100),
+        cp_ms.get(&1000),
+        cp_ms.get(&100),
+    ) else {
+        return;
+    };
+    let gen_ratio = big.as_secs_f64() / small.as_secs_f64();
+    let cp_ratio = cp_big.as_secs_f64() / cp_small.as_secs_f64();
+    report.row(
+        "build 1000 hosts / build 100 hosts",
+        format!("{gen_ratio:.2}x ({:.2}x of cp's)", gen_ratio / cp_ratio),
+        format!("cp -r 1000 / cp -r 100 {cp_ratio:.2}x"),
+    );
+    report.bench("cp_r_1000_over_100_ratio", cp_ratio, "x");
+    report.bench("build_1000_over_100_vs_cp_ratio", gen_ratio / cp_ratio, "x");
+
+    // What grows faster than the hosts: a file whose bytes over the fleet
+    // grow more than 1.5 times the hosts' growth lists every host.
+    let hosts_growth = 10.0;
+    let small_bytes = bytes_by_path(&work.join("fleet100/generated"));
+    let big_bytes = bytes_by_path(&work.join("fleet1000/generated"));
+    let mut fast: Vec<(String, f64)> = big_bytes
+        .iter()
+        .filter_map(|(path, &bytes)| {
+            let before = small_bytes.get(path).copied().unwrap_or(0).max(1);
+            let growth = bytes as f64 / before as f64;
+            (growth > 1.5 * hosts_growth).then(|| (path.clone(), growth))
+        })
+        .collect();
+    fast.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let share = |bytes: &BTreeMap<String, u64>| {
+        let total: u64 = bytes.values().sum();
+        let listed: u64 = fast.iter().filter_map(|(p, _)| bytes.get(p)).sum();
+        100.0 * listed as f64 / total.max(1) as f64
+    };
+    let (share_small, share_large) = (share(&small_bytes), share(&big_bytes));
+    let named: Vec<String> = fast
+        .iter()
+        .map(|(p, g)| format!("{} ({g:.0}x)", p.trim_start_matches("root/")))
+        .collect();
+    eprintln!(
+        "grows faster than the hosts (x{hosts_growth:.0}): {}; {share_small:.1}% of the tree's bytes at 100 hosts, {share_large:.1}% at 1000",
+        named.join(", ")
+    );
+    report.row(
+        format!(
+            "files listing every host, bytes x10 hosts: {}",
+            named.join(", ")
+        ),
+        format!("{share_small:.1}% of the tree at 100 hosts, {share_large:.1}% at 1000"),
+        "—",
+    );
+    report.bench("fleet_wide_files_share_100_pct", share_small, "%");
+    report.bench("fleet_wide_files_share_1000_pct", share_large, "%");
+
+    // The same builds on tmpfs: no disk, so what is left is gen's own cost.
+    let shm = Path::new("/dev/shm");
+    if !shm.is_dir() {
+        return;
+    }
+    let base = shm.join(format!("gen-fleet-bench-{}", std::process::id()));
+    let mut tmpfs = BTreeMap::new();
+    for n in [100, 1000] {
+        let project = base.join(format!("fleet{n}"));
+        write_project(&project, "fleet", &fleet_profile(n, 0));
+        let generated = project.join("generated");
+        let mut cpu = Vec::new();
+        let (build, _, code) = median(
+            o.runs,
+            || remove(&generated),
+            || {
+                let (run, used) = run_cpu(&project, &o.gen, &["build"], work);
+                cpu.extend(used);
+                run
+            },
+        );
+        assert_eq!(code, Some(0), "gen build of {n} hosts on tmpfs failed");
+        cpu.sort();
+        let cpu = cpu.get(cpu.len() / 2).copied();
+        let copy = project.join("copy");
+        let (cp, _, _) = median(
+            o.runs,
+            || remove(&copy),
+            || {
+                run_bare(
+                    &project,
+                    Path::new("/bin/cp"),
+                    &["-r", "generated", "copy"],
+                    work,
+                )
+            },
+        );
+        report.row(
+            format!("build {n} hosts, tree on tmpfs (--work /dev/shm)"),
+            format!(
+                "{:.0} ms, CPU (user+sys) {}",
+                ms(build),
+                cpu.map_or("?".into(), |c| format!("{:.0} ms", ms(c)))
+            ),
+            format!("cp -r on tmpfs {:.0} ms", ms(cp)),
+        );
+        report.bench(&format!("build_{n}_tmpfs_ms"), ms(build), "ms");
+        if let Some(cpu) = cpu {
+            report.bench(&format!("build_{n}_cpu_ms"), ms(cpu), "ms");
+        }
+        report.bench(
+            &format!("build_{n}_tmpfs_vs_cp_ratio"),
+            build.as_secs_f64() / cp.as_secs_f64(),
+            "x",
+        );
+        tmpfs.insert(n, (build, cp));
+    }
+    let _ = fs::remove_dir_all(&base);
+    if let (Some((b1000, c1000)), Some((b100, c100))) = (tmpfs.get(&1000), tmpfs.get(&100)) {
+        let gen_ratio = b1000.as_secs_f64() / b100.as_secs_f64();
+        let cp_ratio = c1000.as_secs_f64() / c100.as_secs_f64();
+        report.bench(
+            "build_1000_over_100_tmpfs_vs_cp_ratio",
+            gen_ratio / cp_ratio,
+            "x",
+        );
+    }
+}
+
+/// The whole-tree review a pull request gets: `gen diff --against OLD
+/// --format markdown` over every profile and host (no `--profile`), beside
+/// `diff -ruN` of the same two trees.
+fn review_markdown(
+    o: &Options,
+    work: &Path,
+    changed_project: &Path,
+    old_arg: &str,
+    diff_run: Duration,
+    report: &mut Report,
+) {
+    let (review, _, code) = median(
+        o.runs,
+        || {},
+        || {
+            run(
+                changed_project,
+                &o.gen,
+                &["diff", "--against", old_arg, "--format", "markdown"],
+                work,
+            )
+        },
+    );
+    assert_eq!(code, Some(1), "gen diff --against finds the changes");
+    report.row(
+        "diff --against --format markdown (the whole-tree review)",
+        format!("{:.0} ms", ms(review)),
+        format!("diff -ruN {:.0} ms", ms(diff_run)),
+    );
+    report.bench("diff_against_review_ms", ms(review), "ms");
+    report.bench(
+        "diff_against_review_speedup_vs_diff_ruN",
+        diff_run.as_secs_f64() / review.as_secs_f64(),
+        "x",
+    );
+}
+
+/// CPU time (user + system) of `build --check` and of `diff -rq` on the
+/// same unchanged tree: on a machine other processes load, wall time says
+/// more about the scheduler than about the work; CPU time does not.
+fn check_cpu(o: &Options, work: &Path, project: &Path, report: &mut Report) {
+    let cpu = |program: &Path, args: &[&str]| {
+        let mut times: Vec<Duration> = (0..o.runs)
+            .filter_map(|_| run_cpu(project, program, args, work).1)
+            .collect();
+        times.sort();
+        times.get(times.len() / 2).copied()
+    };
+    let check = cpu(&o.gen, &["build", "--check"]);
+    let diff = cpu(Path::new("/usr/bin/diff"), &["-rq", "generated", "copy"]);
+    let (Some(check), Some(diff)) = (check, diff) else {
+        return;
+    };
+    report.row(
+        "build --check, unchanged, CPU time (user+sys)",
+        format!("{:.0} ms", ms(check)),
+        format!("diff -rq {:.0} ms", ms(diff)),
+    );
+    report.bench("check_cpu_ms", ms(check), "ms");
+    report.bench("diff_rq_cpu_ms", ms(diff), "ms");
+    report.bench(
+        "check_cpu_vs_diff_rq_cpu_ratio",
+        check.as_secs_f64() / diff.as_secs_f64(),
+        "x",
+    );
+}
+
 fn main() {
     let o = options();
     remove(&o.work);
@@ -457,6 +808,7 @@ fn main() {
     // -- gen build at each size, and cp -r of its output --------------------
     let mut build_ms = BTreeMap::new();
     let mut rss_mb = BTreeMap::new();
+    let mut cp_ms = BTreeMap::new();
     for &n in &o.sizes {
         let project = work.join(format!("fleet{n}"));
         write_project(&project, "fleet", &fleet_profile(n, 0));
@@ -519,6 +871,7 @@ fn main() {
         report.bench(&format!("build_{n}_peak_rss_mb"), mb(rss), "MB");
         build_ms.insert(n, build);
         rss_mb.insert(n, rss);
+        cp_ms.insert(n, cp);
     }
     if let (Some(big), Some(small)) = (build_ms.get(&1000), build_ms.get(&100)) {
         report.bench(
@@ -527,6 +880,7 @@ fn main() {
             "x",
         );
     }
+    linearity(&o, &work, &build_ms, &cp_ms, &mut report);
 
     // -- build --check on the unchanged largest tree vs diff -rq ------------
     let project = work.join(format!("fleet{largest}"));
@@ -560,6 +914,7 @@ fn main() {
         check.as_secs_f64() / diff_rq_same.as_secs_f64(),
         "x",
     );
+    check_cpu(&o, &work, &project, &mut report);
 
     // -- diff --against two largest trees with ~1% of files changed --------
     let changed_project = work.join(format!("fleet{largest}-changed"));
@@ -632,6 +987,7 @@ fn main() {
         diff_run.as_secs_f64() / against.as_secs_f64(),
         "x",
     );
+    review_markdown(&o, &work, &changed_project, old_arg, diff_run, &mut report);
 
     // -- gen diff of one host against a live root it was applied to --------
     let host = "h0014"; // an api + worker host in every fleet of 100 or more

@@ -3,9 +3,9 @@
 //! A build is written beside the old tree and swapped in only when complete,
 //! so a failed build leaves the previous `generated/` untouched.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
-use std::io::{Read as _, Write as _};
+use std::io::{ErrorKind, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -382,40 +382,78 @@ pub fn check(
 }
 
 /// One host's folder (`host_dir`, relative to `generated`) against its files.
+/// The folder is read once: each file found is looked up among the expected
+/// ones and compared with them on the spot (size first, then the bytes
+/// through one fixed buffer, stopping at the first difference); what is
+/// left expected was missing. The manifest on disk is compared like any
+/// other file, never trusted.
 fn check_host(
     generated: &Utf8Path,
     host_dir: &Utf8Path,
     host: &CompiledHost,
 ) -> Result<Vec<(Utf8PathBuf, Discrepancy)>> {
     let manifest = host.manifest.to_json();
-    let mut expected: BTreeMap<Utf8PathBuf, &[u8]> = host
+    let mut expected: HashMap<Utf8PathBuf, &[u8]> = host
         .artifacts
         .iter()
-        .map(|a| (tree_path(host_dir, &a.spec.path), a.content.as_slice()))
+        .map(|a| {
+            (
+                tree_path(Utf8Path::new(""), &a.spec.path),
+                a.content.as_slice(),
+            )
+        })
         .collect();
-    expected.insert(host_dir.join(MANIFEST_FILE), &manifest);
+    expected.insert(Utf8PathBuf::from(MANIFEST_FILE), &manifest);
     let mut out = Vec::new();
     let dir = generated.join(host_dir);
-    if dir.exists() {
-        for entry in walkdir::WalkDir::new(&dir) {
-            let entry = entry.map_err(|e| Error::read(dir.clone(), e.into()))?;
-            if entry.file_type().is_dir() {
+    let mut buffer = vec![0u8; COMPARE_BUFFER];
+    // Folders still to read, relative to the host's folder.
+    let mut pending = vec![Utf8PathBuf::new()];
+    while let Some(relative_dir) = pending.pop() {
+        let path = dir.join(&relative_dir);
+        let entries = match fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if relative_dir.as_str().is_empty() && e.kind() == ErrorKind::NotFound => {
+                break;
+            }
+            Err(e) => return Err(Error::read(&path, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read(&path, e))?;
+            let file_type = entry.file_type().map_err(|e| Error::read(&path, e))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                out.push((relative(generated, &entry.path()), Discrepancy::Extra));
+                continue;
+            };
+            let relative = relative_dir.join(name);
+            if file_type.is_dir() {
+                pending.push(relative);
                 continue;
             }
-            let relative = relative(generated, entry.path());
             match expected.remove(&relative) {
-                None => out.push((relative, Discrepancy::Extra)),
+                None => out.push((host_dir.join(relative), Discrepancy::Extra)),
                 Some(content) => {
-                    if !same_content(&generated.join(&relative), content)? {
-                        out.push((relative, Discrepancy::Stale));
+                    // A symbolic link is never what gen writes.
+                    let same = file_type.is_file()
+                        && same_content(&dir.join(&relative), content, &mut buffer)?;
+                    if !same {
+                        out.push((host_dir.join(relative), Discrepancy::Stale));
                     }
                 }
             }
         }
     }
-    out.extend(expected.into_keys().map(|p| (p, Discrepancy::Missing)));
+    out.extend(
+        expected
+            .into_keys()
+            .map(|p| (host_dir.join(p), Discrepancy::Missing)),
+    );
     Ok(out)
 }
+
+/// Bytes compared per read: larger than nearly every generated file, so a
+/// file is one read; the buffer is allocated once per host.
+const COMPARE_BUFFER: usize = 64 * 1024;
 
 /// A path under `generated`, relative to it (lossily, if it is not UTF-8:
 /// gen never writes such a name, so it is reported as extra).
@@ -426,15 +464,81 @@ fn relative(generated: &Utf8Path, path: &std::path::Path) -> Utf8PathBuf {
     }
 }
 
-/// The file holds exactly `content`; its bytes are read only when the size matches.
-fn same_content(path: &Utf8Path, content: &[u8]) -> Result<bool> {
+/// The file holds exactly `content`: its size (from the open file's metadata)
+/// first, then its bytes, read through `buffer` and compared as they come,
+/// stopping at the first chunk that differs.
+fn same_content(path: &Utf8Path, content: &[u8], buffer: &mut [u8]) -> Result<bool> {
     let mut file = fs::File::open(path).map_err(|e| Error::read(path, e))?;
     let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
     if len != content.len() as u64 {
         return Ok(false);
     }
-    let mut bytes = Vec::with_capacity(content.len());
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::read(path, e))?;
-    Ok(bytes == content)
+    let mut rest = content;
+    while !rest.is_empty() {
+        let want = rest.len().min(buffer.len());
+        let read = match file.read(&mut buffer[..want]) {
+            Ok(0) => return Ok(false),
+            Ok(read) => read,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::read(path, e)),
+        };
+        if buffer[..read] != rest[..read] {
+            return Ok(false);
+        }
+        rest = &rest[read..];
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Content larger than the buffer, so a comparison takes several reads.
+    fn content() -> Vec<u8> {
+        (0..(COMPARE_BUFFER * 2 + 17))
+            .map(|i| (i % 251) as u8)
+            .collect()
+    }
+
+    fn file(dir: &tempfile::TempDir, bytes: &[u8]) -> Utf8PathBuf {
+        let path = Utf8Path::from_path(dir.path())
+            .expect("utf-8 temporary directory")
+            .join("f");
+        fs::write(&path, bytes).expect("write");
+        path
+    }
+
+    #[test]
+    fn a_difference_in_any_chunk_of_a_large_file_is_found() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let expected = content();
+        let mut buffer = vec![0u8; COMPARE_BUFFER];
+        let path = file(&dir, &expected);
+        assert!(same_content(&path, &expected, &mut buffer).expect("read"));
+        for at in [0, COMPARE_BUFFER - 1, COMPARE_BUFFER, expected.len() - 1] {
+            let mut other = expected.clone();
+            other[at] ^= 0x20;
+            let path = file(&dir, &other);
+            assert!(
+                !same_content(&path, &expected, &mut buffer).expect("read"),
+                "byte {at} of {} changed",
+                expected.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_longer_or_shorter_file_differs_and_an_empty_one_matches_empty() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let expected = content();
+        let mut buffer = vec![0u8; COMPARE_BUFFER];
+        let mut longer = expected.clone();
+        longer.push(b'x');
+        assert!(!same_content(&file(&dir, &longer), &expected, &mut buffer).expect("read"));
+        let shorter = &expected[..expected.len() - 1];
+        assert!(!same_content(&file(&dir, shorter), &expected, &mut buffer).expect("read"));
+        assert!(same_content(&file(&dir, b""), b"", &mut buffer).expect("read"));
+        assert!(!same_content(&file(&dir, b""), b"x", &mut buffer).expect("read"));
+    }
 }

@@ -27,32 +27,25 @@ pub fn against_tree(
     host: Option<&str>,
 ) -> Result<Vec<HostDiff>> {
     let profiles = match profile {
-        Some(profile) => {
-            let mut known = profiles(generated);
-            known.extend(profiles(old_generated));
-            known.sort();
-            known.dedup();
-            if !known.iter().any(|k| k == profile) {
-                return Err(Error::unknown_profile(
-                    profile,
-                    &known,
-                    format!("the profiles of `{generated}` and `{old_generated}`"),
-                ));
-            }
-            vec![profile.to_string()]
-        }
+        // Only a plain folder name: anything else is no profile of either
+        // tree (the error below names the ones there are).
+        Some(profile) if profile.contains('/') || profile.starts_with('.') => Vec::new(),
+        Some(profile) => vec![profile.to_string()],
         None => {
-            let mut all = profiles(generated);
-            all.extend(profiles(old_generated));
+            let mut all = host_dirs(generated);
+            all.extend(host_dirs(old_generated));
             all.sort();
             all.dedup();
             all
         }
     };
+    // Profile and host folders are listed from the directory entries alone:
+    // a folder without a manifest in either tree is dropped once its
+    // manifests are read, so no host costs a `stat` of its manifest first.
     let mut pairs = Vec::new();
     for profile in &profiles {
-        let mut hosts = layout::hosts(&generated.join(profile));
-        hosts.extend(layout::hosts(&old_generated.join(profile)));
+        let mut hosts = host_dirs(&generated.join(profile));
+        hosts.extend(host_dirs(&old_generated.join(profile)));
         hosts.sort();
         hosts.dedup();
         pairs.extend(
@@ -62,19 +55,8 @@ pub fn against_tree(
                 .map(|h| (profile.clone(), h)),
         );
     }
-    if pairs.is_empty() {
-        let what = match (profile, host) {
-            (Some(profile), Some(host)) => format!("host `{host}` of profile `{profile}`"),
-            (Some(profile), None) => format!("hosts for profile `{profile}`"),
-            (None, Some(host)) => format!("host `{host}` in any profile"),
-            (None, None) => "profiles".to_string(),
-        };
-        return Err(Error::usage(format!(
-            "neither `{generated}` nor `{old_generated}` has {what}"
-        )));
-    }
     // Hosts are independent: read and compare them on every core, in order.
-    gen_target::parallel::map(
+    let diffs: Vec<HostDiff> = gen_target::parallel::map(
         &pairs,
         gen_target::parallel::threads(),
         |(profile, host)| {
@@ -85,7 +67,50 @@ pub fn against_tree(
                 host,
             )
         },
-    )
+    )?
+    .into_iter()
+    .flatten()
+    .collect();
+    if diffs.is_empty() {
+        if let Some(profile) = profile {
+            let mut known = self::profiles(generated);
+            known.extend(self::profiles(old_generated));
+            known.sort();
+            known.dedup();
+            if !known.iter().any(|k| k == profile) {
+                return Err(Error::unknown_profile(
+                    profile,
+                    &known,
+                    format!("the profiles of `{generated}` and `{old_generated}`"),
+                ));
+            }
+        }
+        let what = match (profile, host) {
+            (Some(profile), Some(host)) => format!("host `{host}` of profile `{profile}`"),
+            (Some(profile), None) => format!("hosts for profile `{profile}`"),
+            (None, Some(host)) => format!("host `{host}` in any profile"),
+            (None, None) => "profiles".to_string(),
+        };
+        return Err(Error::usage(format!(
+            "neither `{generated}` nor `{old_generated}` has {what}"
+        )));
+    }
+    Ok(diffs)
+}
+
+/// The folders of `dir` that may be profiles or hosts (not hidden), from the
+/// directory entries alone; a missing folder has none.
+fn host_dirs(dir: &Utf8Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink()))
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|name| !name.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The profiles of a `generated/` tree: its folders holding at least one
@@ -111,7 +136,7 @@ fn host_against_tree(
     old_dir: &Utf8Path,
     profile: &str,
     host: &str,
-) -> Result<HostDiff> {
+) -> Result<Option<HostDiff>> {
     let bytes = |dir: &Utf8Path| -> Result<Option<Vec<u8>>> {
         let path = dir.join(host).join(MANIFEST_FILE);
         match std::fs::read(&path) {
@@ -121,6 +146,9 @@ fn host_against_tree(
         }
     };
     let (new_bytes, old_bytes) = (bytes(new_dir)?, bytes(old_dir)?);
+    if new_bytes.is_none() && old_bytes.is_none() {
+        return Ok(None);
+    }
     // Most hosts of a review are untouched: their manifests differ at most in
     // what produced them, so there is nothing to parse, plan or read.
     if let (Some(new), Some(old)) = (&new_bytes, &old_bytes) {
@@ -136,14 +164,14 @@ fn host_against_tree(
                     changes: Vec::new(),
                     activations: Default::default(),
                 };
-                return Ok(HostDiff {
+                return Ok(Some(HostDiff {
                     plan,
                     before: BTreeMap::new(),
                     old: BTreeMap::new(),
                     new: BTreeMap::new(),
                     pending: Default::default(),
                     presence: Presence::Both,
-                });
+                }));
             }
         }
     }
@@ -208,7 +236,7 @@ fn host_against_tree(
             );
         }
     }
-    Ok(HostDiff {
+    Ok(Some(HostDiff {
         plan,
         before,
         old,
@@ -219,5 +247,5 @@ fn host_against_tree(
             (None, Some(_)) => Presence::Removed,
             _ => Presence::Both,
         },
-    })
+    }))
 }

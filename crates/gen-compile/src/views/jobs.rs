@@ -120,10 +120,30 @@ pub fn job_unit<'a>(scope: &Scope<'a>) -> Option<JobUnit<'a>> {
             protect_home,
             explained: jobs::explained(job)
                 .into_iter()
-                .map(|(name, value, _, _)| (name, value))
+                .map(|(name, value, _, _)| match name.as_str() {
+                    "hosts" => (name, header_hosts(&job.hosts)),
+                    _ => (name, value),
+                })
                 .collect(),
         },
     })
+}
+
+/// Hosts the unit's header names before it only counts the rest.
+const HEADER_HOSTS: usize = 8;
+
+/// The job's hosts as its unit's header says them: a job placed on each host
+/// of a role would otherwise list the whole role in every one of its units,
+/// bytes growing with the square of the fleet. `gen explain` lists them all.
+fn header_hosts(hosts: &[String]) -> String {
+    if hosts.len() <= HEADER_HOSTS {
+        return hosts.join(", ");
+    }
+    format!(
+        "{} and {} more (`gen explain` lists them)",
+        hosts[..HEADER_HOSTS].join(", "),
+        hosts.len() - HEADER_HOSTS
+    )
 }
 
 #[derive(Serialize)]
@@ -136,5 +156,20 @@ pub struct SqlRunner<'a> {
 pub fn sql_runner<'a>(scope: &Scope<'a>) -> SqlRunner<'a> {
     SqlRunner {
         project: &scope.d.project,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_on_many_hosts_names_a_few_and_counts_the_rest() {
+        let hosts: Vec<String> = (0..500).map(|i| format!("h{i:04}")).collect();
+        assert_eq!(
+            header_hosts(&hosts),
+            "h0000, h0001, h0002, h0003, h0004, h0005, h0006, h0007 and 492 more (`gen explain` lists them)"
+        );
+        assert_eq!(header_hosts(&hosts[..8]), hosts[..8].join(", "));
     }
 }
