@@ -3,7 +3,7 @@
 //! A build is written beside the old tree and swapped in only when complete,
 //! so a failed build leaves the previous `generated/` untouched.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
