@@ -294,6 +294,32 @@ fn monitoring_group_label(monitors: &[&HostSpec]) -> String {
     )
 }
 
+/// Draws every host's box, the monitoring hosts inside one group box when
+/// there are several; `open_group` writes the group box's first lines.
+fn draw_hosts(
+    d: &Deployment,
+    out: &mut String,
+    host_box: impl Fn(&mut String, &HostSpec, &str),
+    open_group: impl Fn(&mut String, &str),
+    close_group: &str,
+) {
+    let (others, monitors) = host_order(d);
+    for host in others {
+        host_box(out, host, "  ");
+    }
+    if monitors.len() > 1 {
+        open_group(out, &monitoring_group_label(&monitors));
+        for host in &monitors {
+            host_box(out, host, "    ");
+        }
+        out.push_str(close_group);
+    } else {
+        for host in &monitors {
+            host_box(out, host, "  ");
+        }
+    }
+}
+
 pub fn mermaid(d: &Deployment, derived: &Derived) -> String {
     let (nodes, edges) = model(d, derived);
     let mut out = String::from("flowchart LR\n");
@@ -317,25 +343,15 @@ pub fn mermaid(d: &Deployment, derived: &Derived) -> String {
         }
         let _ = writeln!(out, "{indent}end");
     };
-    let (others, monitors) = host_order(d);
-    for host in others {
-        host_box(&mut out, host, "  ");
-    }
-    if monitors.len() > 1 {
-        let _ = writeln!(
-            out,
-            "  subgraph {MONITORING_GROUP}[\"{}\"]",
-            monitoring_group_label(&monitors)
-        );
-        for host in &monitors {
-            host_box(&mut out, host, "    ");
-        }
-        out.push_str("  end\n");
-    } else {
-        for host in &monitors {
-            host_box(&mut out, host, "  ");
-        }
-    }
+    draw_hosts(
+        d,
+        &mut out,
+        host_box,
+        |out, label| {
+            let _ = writeln!(out, "  subgraph {MONITORING_GROUP}[\"{label}\"]");
+        },
+        "  end\n",
+    );
     let end_id = |end: &End| match end {
         End::Node(node_id) => node_id.clone(),
         End::Host(host) => host_id(host),
@@ -381,25 +397,19 @@ pub fn dot(d: &Deployment, derived: &Derived) -> String {
         }
         let _ = writeln!(out, "{indent}}}");
     };
-    let (others, monitors) = host_order(d);
-    for host in others {
-        host_box(&mut out, host, "  ");
-    }
-    if monitors.len() > 1 {
-        let _ = writeln!(
-            out,
-            "  subgraph \"cluster_{MONITORING_GROUP}\" {{\n    label=\"{}\";",
-            monitoring_group_label(&monitors)
-        );
-        for host in &monitors {
-            host_box(&mut out, host, "    ");
-        }
-        out.push_str("  }\n");
-    } else {
-        for host in &monitors {
-            host_box(&mut out, host, "  ");
-        }
-    }
+    draw_hosts(
+        d,
+        &mut out,
+        host_box,
+        |out, label| {
+            let _ = writeln!(
+                out,
+                "  subgraph \"cluster_{MONITORING_GROUP}\" {{\n    label=\"{label}\";"
+            );
+        },
+        "  }\n",
+    );
+    let (_, monitors) = host_order(d);
     // dot draws edges between nodes: a host or group end is its first node,
     // with the edge clipped at the cluster's border.
     let first_node = |host: &str| nodes.iter().find(|n| n.host == host).map(|n| n.id.clone());

@@ -218,19 +218,24 @@ impl Stager {
                 return Ok(incremental::Fingerprint::of(&metadata));
             }
         }
+        self.create_file(&path, content)
+    }
+
+    /// Writes `content` as a new file at `path` with the tree's mode, and
+    /// returns its fingerprint, which a `rename` keeps.
+    fn create_file(&self, path: &Utf8Path, content: &[u8]) -> Result<incremental::Fingerprint> {
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(FILE_MODE)
-            .open(&path)
-            .map_err(|e| Error::write(&path, e))?;
-        file.write_all(content)
-            .map_err(|e| Error::write(&path, e))?;
+            .open(path)
+            .map_err(|e| Error::write(path, e))?;
+        file.write_all(content).map_err(|e| Error::write(path, e))?;
         if !self.modes_kept {
             file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
-                .map_err(|e| Error::write(&path, e))?;
+                .map_err(|e| Error::write(path, e))?;
         }
-        let metadata = file.metadata().map_err(|e| Error::write(&path, e))?;
+        let metadata = file.metadata().map_err(|e| Error::write(path, e))?;
         Ok(incremental::Fingerprint::of(&metadata))
     }
 

@@ -24,14 +24,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::MetadataExt as _;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{discard_on_error, sibling, Scope, Stager, FILE_MODE, MANIFEST_FILE};
+use super::{discard_on_error, sibling, Scope, Stager, MANIFEST_FILE};
 use crate::artifact_kind::templates;
 use crate::catalog::ArtifactSpec;
 use crate::compile::Analysed;
@@ -350,18 +349,22 @@ impl HostCache {
     pub(super) fn new(dir: &Utf8Path, files: Vec<(&HostFile, Fingerprint)>) -> Result<HostCache> {
         let mut cache = HostCache::default();
         for (file, fingerprint) in files {
-            cache.files.insert(
-                file.relative.to_string(),
-                FileEntry {
-                    key: file.key.clone(),
-                    sha256: file.sha256.clone(),
-                    size: file.size,
-                    fingerprint,
-                },
-            );
+            cache.insert(file, fingerprint);
         }
         cache.record_dirs(dir)?;
         Ok(cache)
+    }
+
+    fn insert(&mut self, file: &HostFile, fingerprint: Fingerprint) {
+        self.files.insert(
+            file.relative.to_string(),
+            FileEntry {
+                key: file.key.clone(),
+                sha256: file.sha256.clone(),
+                size: file.size,
+                fingerprint,
+            },
+        );
     }
 
     /// Fingerprints every folder holding one of the files, and the host folder.
@@ -599,15 +602,7 @@ fn plan_profile(
                 .collect();
             let mut cache = HostCache::default();
             for (file, fingerprint) in kept {
-                cache.files.insert(
-                    file.relative.to_string(),
-                    FileEntry {
-                        key: file.key.clone(),
-                        sha256: file.sha256.clone(),
-                        size: file.size,
-                        fingerprint,
-                    },
-                );
+                cache.insert(file, fingerprint);
             }
             if moved.is_empty() && removed.is_empty() {
                 let rekeyed = recorded.is_none_or(|old| {
@@ -668,21 +663,7 @@ fn stage(
     if let Some(parent) = relative.parent().filter(|p| !p.as_str().is_empty()) {
         stager.create_dirs(dir, parent, dirs)?;
     }
-    let path = dir.join(relative);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(FILE_MODE)
-        .open(&path)
-        .map_err(|e| Error::write(&path, e))?;
-    file.write_all(content)
-        .map_err(|e| Error::write(&path, e))?;
-    if !stager.modes_kept {
-        file.set_permissions(fs::Permissions::from_mode(FILE_MODE))
-            .map_err(|e| Error::write(&path, e))?;
-    }
-    let metadata = file.metadata().map_err(|e| Error::write(&path, e))?;
-    Ok(Fingerprint::of(&metadata))
+    stager.create_file(&dir.join(relative), content)
 }
 
 /// Moves one profile's staged changes into its folder, host by host, and
