@@ -7,6 +7,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cli::LiveArgs;
 use gen_compile::compile;
 use gen_compile::load::{self, PROFILES_DIR};
+use gen_compile::source::SourceFile;
 use gen_live::apply::Session;
 use gen_live::plan::Activations;
 use gen_target::error::{Error, Result};
@@ -84,14 +85,50 @@ pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<
     let project = generated.parent().unwrap_or(Utf8Path::new("."));
     let profile_file = project.join(PROFILES_DIR).join(format!("{profile}.toml"));
     if profile_file.exists() {
-        match load::load_profile(project, profile) {
-            Ok(loaded) if compile::input_hash(&loaded) != manifest.input_hash => reasons
+        let recorded = recorded_files(project, &manifest.profile_files);
+        let hash = match recorded
+            .or_else(|| load::chain_files(&load::DiskProfiles::new(project), profile))
+        {
+            Some(files) => Ok(compile::input_hash_of(&files)),
+            None => load::load_profile(project, profile).map(|loaded| compile::input_hash(&loaded)),
+        };
+        match hash {
+            Ok(hash) if hash != manifest.input_hash => reasons
                 .push("the profiles or gen's templates changed since `gen build`".to_string()),
             Ok(_) => {}
             Err(e) => reasons.push(format!("the profiles beside it do not load ({e})")),
         }
     }
     Ok(reasons)
+}
+
+/// The profile files a manifest says its input hash covers, read from the
+/// project. Their hash equals the input hash exactly when none of them
+/// changed, and then neither did their `extends`, so the chain is the same:
+/// no parse is needed either way. `None` (an older manifest, a file gone, a
+/// name that is not `profiles/<name>.toml`) makes the caller follow `extends`.
+fn recorded_files(project: &Utf8Path, names: &[String]) -> Option<Vec<SourceFile>> {
+    if names.is_empty() {
+        return None;
+    }
+    names
+        .iter()
+        .map(|name| {
+            let stem = name
+                .strip_prefix(PROFILES_DIR)?
+                .strip_prefix('/')?
+                .strip_suffix(".toml")?;
+            let plain = !stem.is_empty()
+                && stem.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !plain {
+                return None;
+            }
+            let text = std::fs::read_to_string(project.join(name)).ok()?;
+            Some(SourceFile::new(name.into(), text))
+        })
+        .collect()
 }
 
 /// Warns on standard error when the tree is stale (`gen diff`, `gen plan`).

@@ -114,3 +114,46 @@ fn a_root_that_does_not_exist_is_an_error_not_an_empty_host() {
     }
     assert!(!missing.exists());
 }
+
+/// A base edited after the build makes every extending tree stale, whether
+/// the manifest names the files its input hash covers (read without a parse)
+/// or is an older one without them (the `extends` chain is followed).
+#[test]
+fn an_edited_base_makes_the_tree_stale_with_or_without_the_recorded_files() {
+    let project = Project::new()
+        .profile("_base", "# shared by every profile\n")
+        .profile("shop", &format!("extends = \"_base.toml\"\n{VALID}"));
+    assert_eq!(project.gen(&["build"]).code, 0);
+    let root = tempfile::tempdir().expect("root");
+    let manifest_path = project.path().join("generated/shop/web1/manifest.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&manifest_path).expect("manifest")).expect("JSON");
+    assert_eq!(
+        manifest["profile_files"],
+        serde_json::json!(["profiles/_base.toml", "profiles/shop.toml"])
+    );
+    let fresh = live(&project, root.path(), &["diff"]);
+    assert!(!fresh.stderr.contains("stale"), "{}", fresh.stderr);
+
+    let base = project.path().join("profiles/_base.toml");
+    fs::write(&base, "# shared by every profile, edited\n").expect("edit base");
+    let diff = live(&project, root.path(), &["diff"]);
+    assert!(diff.stderr.contains("is stale"), "{}", diff.stderr);
+
+    // An older manifest: no `profile_files`.
+    let mut older = manifest.clone();
+    older
+        .as_object_mut()
+        .expect("object")
+        .remove("profile_files");
+    fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&older).expect("JSON"),
+    )
+    .expect("write");
+    let diff = live(&project, root.path(), &["diff"]);
+    assert!(diff.stderr.contains("is stale"), "{}", diff.stderr);
+    fs::write(&base, "# shared by every profile\n").expect("restore base");
+    let fresh = live(&project, root.path(), &["diff"]);
+    assert!(!fresh.stderr.contains("stale"), "{}", fresh.stderr);
+}

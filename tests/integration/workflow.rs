@@ -135,6 +135,7 @@ fn the_review_jobs_shell_steps_run_as_written_in_a_deployment_repository() {
     }
     for wanted in [
         "gen diff --against",
+        "gen fmt --check",
         "gen build --check --deny-warnings",
         "gen check --strict",
     ] {
@@ -145,7 +146,7 @@ fn the_review_jobs_shell_steps_run_as_written_in_a_deployment_repository() {
             "the workflow lacks `{wanted}`"
         );
     }
-    assert_eq!(ran.len(), 4, "{ran:?}");
+    assert_eq!(ran.len(), 5, "{ran:?}");
     let review = std::fs::read_to_string(workspace.path().join("review/review.md"))
         .expect("the review is written");
     assert!(review.contains("- profile `production` added"), "{review}");

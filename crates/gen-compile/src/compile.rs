@@ -61,6 +61,8 @@ pub struct Analysed {
     /// The lints that fired and are not allowed; they never change the tree.
     pub lints: Vec<Lint>,
     input_hash: String,
+    /// The files `input_hash` covers, base first, for each manifest.
+    profile_files: Vec<String>,
     profile_file: String,
 }
 
@@ -75,6 +77,7 @@ impl Analysed {
         Ok(Analysed {
             name: name.to_string(),
             input_hash: input_hash(&loaded),
+            profile_files: loaded.files().iter().map(|f| f.name.to_string()).collect(),
             profile_file: loaded.file.to_string(),
             lints: lints::lint(&loaded, &deployment, &derived),
             loaded,
@@ -158,6 +161,7 @@ impl Analysed {
             },
             ssh_sources: derive::firewall::applies(&self.deployment, host)
                 .then(|| derive::firewall::ssh_sources(&self.deployment)),
+            profile_files: self.profile_files.clone(),
             ..Manifest::new(
                 &self.deployment.profile,
                 &host.name,
@@ -207,13 +211,18 @@ pub fn compile_from(
 /// sha256 over gen's version, the profile files (root first, by project-relative
 /// name and content) and every embedded template.
 pub fn input_hash(loaded: &LoadedProfile) -> String {
+    input_hash_of(loaded.files())
+}
+
+/// [`input_hash`] of a profile's files, base first (`load::chain_files`).
+pub fn input_hash_of(files: &[crate::source::SourceFile]) -> String {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     };
     field(concat!("gen ", env!("CARGO_PKG_VERSION")).as_bytes());
-    for file in loaded.files() {
+    for file in files {
         field(file.name.as_str().as_bytes());
         field(file.text.as_bytes());
     }

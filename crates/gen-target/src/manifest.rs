@@ -31,6 +31,12 @@ pub struct Manifest {
     pub host: String,
     /// sha256 over gen's version, the profile files and every template.
     pub input_hash: String,
+    /// The profile files `input_hash` covers, base first
+    /// (`profiles/_base.toml`, `profiles/production.toml`): `gen diff`, `plan`
+    /// and `apply` re-hash exactly these to tell a stale tree without parsing
+    /// them. Empty in manifests of older gens (they then follow `extends`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile_files: Vec<String>,
     /// sha256 over the canonical JSON of `files`.
     pub tree_hash: String,
     /// Sorted by `path`.
@@ -239,6 +245,7 @@ impl Manifest {
             profile: profile.to_string(),
             host: host.to_string(),
             input_hash,
+            profile_files: Vec::new(),
             tree_hash,
             files,
             requires: Requires::default(),
