@@ -7,7 +7,6 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cli::LiveArgs;
 use gen_compile::compile;
 use gen_compile::load::{self, PROFILES_DIR};
-use gen_compile::source::SourceFile;
 use gen_live::apply::Session;
 use gen_live::plan::Activations;
 use gen_target::error::{Error, Result};
@@ -89,7 +88,11 @@ pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<
         let hash = match recorded
             .or_else(|| load::chain_files(&load::DiskProfiles::new(project), profile))
         {
-            Some(files) => Ok(compile::input_hash_of(&files)),
+            Some(files) => Ok(compile::input_hash_of(
+                files
+                    .iter()
+                    .map(|(name, text)| (name.as_str(), text.as_str())),
+            )),
             None => load::load_profile(project, profile).map(|loaded| compile::input_hash(&loaded)),
         };
         match hash {
@@ -107,7 +110,7 @@ pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<
 /// changed, and then neither did their `extends`, so the chain is the same:
 /// no parse is needed either way. `None` (an older manifest, a file gone, a
 /// name that is not `profiles/<name>.toml`) makes the caller follow `extends`.
-fn recorded_files(project: &Utf8Path, names: &[String]) -> Option<Vec<SourceFile>> {
+fn recorded_files(project: &Utf8Path, names: &[String]) -> Option<Vec<(String, String)>> {
     if names.is_empty() {
         return None;
     }
@@ -126,7 +129,7 @@ fn recorded_files(project: &Utf8Path, names: &[String]) -> Option<Vec<SourceFile
                 return None;
             }
             let text = std::fs::read_to_string(project.join(name)).ok()?;
-            Some(SourceFile::new(name.into(), text))
+            Some((name.clone(), text))
         })
         .collect()
 }

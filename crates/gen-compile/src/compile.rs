@@ -211,20 +211,26 @@ pub fn compile_from(
 /// sha256 over gen's version, the profile files (root first, by project-relative
 /// name and content) and every embedded template.
 pub fn input_hash(loaded: &LoadedProfile) -> String {
-    input_hash_of(loaded.files())
+    input_hash_of(
+        loaded
+            .files()
+            .iter()
+            .map(|f| (f.name.as_str(), f.text.as_str())),
+    )
 }
 
-/// [`input_hash`] of a profile's files, base first (`load::chain_files`).
-pub fn input_hash_of(files: &[crate::source::SourceFile]) -> String {
+/// [`input_hash`] of a profile's files as (name, text), base first
+/// (`load::chain_files`).
+pub fn input_hash_of<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
     };
     field(concat!("gen ", env!("CARGO_PKG_VERSION")).as_bytes());
-    for file in files {
-        field(file.name.as_str().as_bytes());
-        field(file.text.as_bytes());
+    for (name, text) in files {
+        field(name.as_bytes());
+        field(text.as_bytes());
     }
     for (name, source) in templates() {
         field(name.as_bytes());

@@ -242,17 +242,17 @@ pub fn load_from(files: &dyn ProfileFiles, name: &str) -> Result<LoadedProfile> 
 /// reading each file's top-level `extends` alone (one parse, no key spans,
 /// no merge, no typed profile). `gen diff`, `plan` and `apply` hash these to
 /// tell a stale tree, which a whole load made cost tens of milliseconds on a
-/// large fleet. `None` when the chain would not load; the caller then loads
-/// it fully to say why.
-pub fn chain_files(files: &dyn ProfileFiles, name: &str) -> Option<Vec<SourceFile>> {
+/// large fleet. Each file is (shown name, text). `None` when the chain would
+/// not load; the caller then loads it fully to say why.
+pub fn chain_files(files: &dyn ProfileFiles, name: &str) -> Option<Vec<(String, String)>> {
     if !is_profile_name(name) {
         return None;
     }
-    let mut chain: Vec<SourceFile> = Vec::new();
+    let mut chain: Vec<(String, String)> = Vec::new();
     let mut next = Some(name.to_string());
     while let Some(stem) = next.take() {
-        let shown = display_name(&stem);
-        if chain.len() >= MAX_EXTENDS_DEPTH || chain.iter().any(|f| f.name == shown) {
+        let shown = display_name(&stem).into_string();
+        if chain.len() >= MAX_EXTENDS_DEPTH || chain.iter().any(|(name, _)| *name == shown) {
             return None;
         }
         let text = files.read(&stem).ok()??;
@@ -269,7 +269,7 @@ pub fn chain_files(files: &dyn ProfileFiles, name: &str) -> Option<Vec<SourceFil
             Some(_) => return None,
         };
         drop(document);
-        chain.push(SourceFile::new(shown, text));
+        chain.push((shown, text));
     }
     chain.reverse();
     Some(chain)

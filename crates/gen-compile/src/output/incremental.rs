@@ -211,10 +211,13 @@ fn save(generated: &Utf8Path, profiles: BTreeMap<String, ProfileCache>, scope: &
     cache.profiles.extend(profiles);
     let path = cache_path(generated);
     let temp = sibling(&path, ".tmp");
-    let Ok(bytes) = serde_json::to_vec(&cache) else {
-        return;
-    };
-    if fs::write(&temp, bytes).is_err() || fs::rename(&temp, &path).is_err() {
+    // Streamed: a fleet's cache is megabytes, which a build need not hold twice.
+    let written = fs::File::create(&temp).ok().and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut out, &cache).ok()?;
+        std::io::Write::flush(&mut out).ok()
+    });
+    if written.is_none() || fs::rename(&temp, &path).is_err() {
         let _ = fs::remove_file(&temp);
         let _ = fs::remove_file(&path);
     }
