@@ -426,6 +426,11 @@ pub(super) fn write(
     scope: &Scope,
     threads: usize,
 ) -> Result<Option<usize>> {
+    // No tree, nothing to reuse: parsing a fleet's cache would only cost
+    // the full build that follows its time and memory.
+    if !generated.is_dir() {
+        return Ok(None);
+    }
     let Some((mut cache, racy_from)) = load(generated) else {
         return Ok(None);
     };
