@@ -1,7 +1,8 @@
 //! A stand-in `dpkg-query` put first on `PATH`: `gen apply` asks it whether
-//! each package of the manifest's `requires.packages` is installed. It
-//! answers like the real one (`install ok installed`, or exit 1 with
-//! "no packages found matching") and logs every name it was asked about.
+//! the packages of the manifest's `requires.packages` are installed. It
+//! answers like the real one (a `<name> install ok installed` line per known
+//! package; "no packages found matching" and exit 1 for the others) and logs
+//! every call's arguments.
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt as _;
@@ -23,16 +24,23 @@ impl FakeDpkg {
             .collect();
         let script = format!(
             "#!/bin/sh\n\
-             # dpkg-query -W -f=${{Status}} -- <name>\n\
-             for name; do :; done\n\
-             echo \"$*\" >> '{log}'\n\
-             missing=0\n\
-             case \"$name\" in\n{cases}    *) ;;\nesac\n\
-             if [ $missing = 1 ]; then\n\
-             \x20   echo \"dpkg-query: no packages found matching $name\" >&2\n\
-             \x20   exit 1\n\
-             fi\n\
-             printf 'install ok installed'\n",
+             # dpkg-query -W -f='${{Package}} ${{Status}}\\n' -- <names>\n\
+             printf '%s' \"$*\" | tr '\\n' ' ' >> '{log}'\n\
+             echo >> '{log}'\n\
+             while [ \"$1\" != -- ]; do shift; done\n\
+             shift\n\
+             status=0\n\
+             for name; do\n\
+             \x20   missing=0\n\
+             \x20   case \"$name\" in\n{cases}    *) ;;\n    esac\n\
+             \x20   if [ $missing = 1 ]; then\n\
+             \x20       echo \"dpkg-query: no packages found matching $name\" >&2\n\
+             \x20       status=1\n\
+             \x20   else\n\
+             \x20       printf '%s install ok installed\\n' \"$name\"\n\
+             \x20   fi\n\
+             done\n\
+             exit $status\n",
             log = log.display(),
         );
         let path = dir.path().join("dpkg-query");
