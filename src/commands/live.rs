@@ -84,9 +84,9 @@ pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<
     let project = generated.parent().unwrap_or(Utf8Path::new("."));
     let profile_file = project.join(PROFILES_DIR).join(format!("{profile}.toml"));
     if profile_file.exists() {
-        let recorded = recorded_files(project, &manifest.profile_files);
-        let hash = match recorded
-            .or_else(|| load::chain_files(&load::DiskProfiles::new(project), profile))
+        let disk = load::DiskProfiles::new(project);
+        let hash = match load::recorded_files(&disk, &manifest.profile_files)
+            .or_else(|| load::chain_files(&disk, profile))
         {
             Some(files) => Ok(compile::input_hash_of(
                 files
@@ -103,35 +103,6 @@ pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<
         }
     }
     Ok(reasons)
-}
-
-/// The profile files a manifest says its input hash covers, read from the
-/// project. Their hash equals the input hash exactly when none of them
-/// changed, and then neither did their `extends`, so the chain is the same:
-/// no parse is needed either way. `None` (an older manifest, a file gone, a
-/// name that is not `profiles/<name>.toml`) makes the caller follow `extends`.
-fn recorded_files(project: &Utf8Path, names: &[String]) -> Option<Vec<(String, String)>> {
-    if names.is_empty() {
-        return None;
-    }
-    names
-        .iter()
-        .map(|name| {
-            let stem = name
-                .strip_prefix(PROFILES_DIR)?
-                .strip_prefix('/')?
-                .strip_suffix(".toml")?;
-            let plain = !stem.is_empty()
-                && stem.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !plain {
-                return None;
-            }
-            let text = std::fs::read_to_string(project.join(name)).ok()?;
-            Some((name.clone(), text))
-        })
-        .collect()
 }
 
 /// Warns on standard error when the tree is stale (`gen diff`, `gen plan`).

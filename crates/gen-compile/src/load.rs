@@ -275,6 +275,33 @@ pub fn chain_files(files: &dyn ProfileFiles, name: &str) -> Option<Vec<(String, 
     Some(chain)
 }
 
+/// The profile files a manifest says its input hash covers
+/// (`profiles/<stem>.toml`, base first), read like every other profile
+/// file. Their hash equals the input hash exactly when none of them changed,
+/// and then neither did their `extends`, so the chain is the same: no parse
+/// is needed either way. `None` (an older manifest without the list, a file
+/// gone or unsafe, a name of another shape) sends the caller to
+/// [`chain_files`].
+pub fn recorded_files(files: &dyn ProfileFiles, names: &[String]) -> Option<Vec<(String, String)>> {
+    if names.is_empty() {
+        return None;
+    }
+    names
+        .iter()
+        .map(|name| {
+            let stem = Utf8Path::new(name)
+                .strip_prefix(PROFILES_DIR)
+                .ok()?
+                .as_str()
+                .strip_suffix(".toml")?;
+            if !is_profile_name(stem) || display_name(stem) != name.as_str() {
+                return None;
+            }
+            Some((name.clone(), files.read(stem).ok()??))
+        })
+        .collect()
+}
+
 fn is_profile_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -531,5 +558,64 @@ mod tests {
         let mut base = table("a = 1\nlist = [1, 2]\n[t]\nx = 1\ny = 2\n");
         merge_tables(&mut base, table("list = [3]\n[t]\ny = 3\nz = 4\n"));
         assert_eq!(base, table("a = 1\nlist = [3]\n[t]\nx = 1\ny = 3\nz = 4\n"));
+    }
+
+    const BASE: &str = "[project]\nname = \"shop\"\n";
+
+    fn names(files: &[(String, String)]) -> Vec<&str> {
+        files.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// The light readers name the same files, with the same text, in the
+    /// same order as a whole load, so their hash is the input hash.
+    #[test]
+    fn chain_and_recorded_files_are_the_files_a_load_reads() {
+        let files = MemoryProfiles::default()
+            .with("_base", BASE)
+            .with("shop", "extends = \"_base.toml\"\n");
+        let chain = chain_files(&files, "shop").expect("chain");
+        assert_eq!(names(&chain), ["profiles/_base.toml", "profiles/shop.toml"]);
+        let recorded: Vec<String> = chain.iter().map(|(name, _)| name.clone()).collect();
+        assert_eq!(recorded_files(&files, &recorded), Some(chain.clone()));
+        let expected = vec![
+            ("profiles/_base.toml".to_string(), BASE.to_string()),
+            (
+                "profiles/shop.toml".to_string(),
+                "extends = \"_base.toml\"\n".to_string(),
+            ),
+        ];
+        assert_eq!(chain, expected);
+    }
+
+    #[test]
+    fn a_chain_that_would_not_load_is_none() {
+        let missing_base = MemoryProfiles::default().with("shop", "extends = \"_gone.toml\"\n");
+        assert_eq!(chain_files(&missing_base, "shop"), None);
+        let cycle = MemoryProfiles::default()
+            .with("a", "extends = \"b.toml\"\n")
+            .with("b", "extends = \"a.toml\"\n");
+        assert_eq!(chain_files(&cycle, "a"), None);
+        let not_a_name = MemoryProfiles::default().with("shop", "extends = \"../x.toml\"\n");
+        assert_eq!(chain_files(&not_a_name, "shop"), None);
+        let not_toml = MemoryProfiles::default().with("shop", "extends = = 1\n");
+        assert_eq!(chain_files(&not_toml, "shop"), None);
+        assert_eq!(chain_files(&not_toml, "Shop"), None);
+    }
+
+    #[test]
+    fn recorded_names_of_another_shape_or_gone_are_none() {
+        let files = MemoryProfiles::default().with("shop", BASE);
+        assert!(recorded_files(&files, &["profiles/shop.toml".into()]).is_some());
+        for bad in [
+            "profiles/gone.toml",
+            "profiles/../shop.toml",
+            "profiles/sub/shop.toml",
+            "shop.toml",
+            "/etc/profiles/shop.toml",
+            "profiles/Shop.toml",
+        ] {
+            assert_eq!(recorded_files(&files, &[bad.into()]), None, "{bad}");
+        }
+        assert_eq!(recorded_files(&files, &[]), None);
     }
 }
