@@ -1,23 +1,7 @@
 //! Every class of bad input gives a located diagnostic (file, line, column,
 //! key, help), exit 2, and writes nothing.
 
-use super::support::{valid_with, Project, VALID};
-
-fn build_fails(profile: &str) -> String {
-    let project = Project::new().profile("shop", profile);
-    let run = project.gen(&["build"]);
-    assert_eq!(
-        run.code, 2,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert!(
-        !project.path().join("generated").exists(),
-        "a failed build wrote generated/"
-    );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run.stderr
-}
+use super::support::{build_fails, valid_with, Project, VALID};
 
 #[test]
 fn the_valid_profile_builds() {

@@ -4,7 +4,7 @@
 //! build, as shorthands for the same model; spelling one thing both ways,
 //! and roles or databases that name what is not declared, are located errors.
 
-use super::support::{valid_with, Project, VALID};
+use super::support::{build_fails, valid_with, Project, VALID};
 
 const OLD_KEYS: &str = "database = \"shop\"\nusers = [\"shop\"]\n";
 
@@ -17,18 +17,6 @@ fn with_roles(extra: &str) -> String {
              [postgres.databases.shop]\nowner = \"shop\"\nextensions = [\"pg_stat_statements\"]\n"
         ),
     )
-}
-
-fn build_fails(profile: &str) -> String {
-    let project = Project::new().profile("shop", profile);
-    let run = project.gen(&["build"]);
-    assert_eq!(
-        run.code, 2,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run.stderr
 }
 
 /// The files of one host, manifest aside (its input hash names the profile text).

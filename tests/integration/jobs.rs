@@ -3,27 +3,11 @@
 //! written); good ones render compose services, units and timers that the
 //! real validators accept.
 
-use super::support::{Project, VALID};
+use super::support::{build_fails, Project, VALID};
 
 /// `VALID` plus `extra` appended.
 fn with_jobs(extra: &str) -> String {
     format!("{VALID}\n{extra}")
-}
-
-fn build_fails(profile: &str) -> String {
-    let project = Project::new().profile("shop", profile);
-    let run = project.gen(&["build"]);
-    assert_eq!(
-        run.code, 2,
-        "stdout: {}\nstderr: {}",
-        run.stdout, run.stderr
-    );
-    assert!(
-        !project.path().join("generated").exists(),
-        "a failed build wrote generated/"
-    );
-    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    run.stderr
 }
 
 /// The line of `profile` (1-based) that starts with `prefix`.

@@ -147,6 +147,24 @@ path = "/"
 service = "api"
 "#;
 
+/// A profile `shop` that must not build: exit 2, no panic, and no
+/// `generated/` written. Returns standard error, the diagnostic.
+pub fn build_fails(profile: &str) -> String {
+    let project = Project::new().profile("shop", profile);
+    let run = project.gen(&["build"]);
+    assert_eq!(
+        run.code, 2,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        !project.path().join("generated").exists(),
+        "a failed build wrote generated/"
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.stderr
+}
+
 /// `VALID` with one piece of text replaced; panics if the piece is absent so a
 /// test can never silently check the valid profile.
 pub fn valid_with(from: &str, to: &str) -> String {
