@@ -409,7 +409,6 @@ pub fn dot(d: &Deployment, derived: &Derived) -> String {
         },
         "  }\n",
     );
-    let (_, monitors) = host_order(d);
     // dot draws edges between nodes: a host or group end is its first node,
     // with the edge clipped at the cluster's border.
     let first_node = |host: &str| nodes.iter().find(|n| n.host == host).map(|n| n.id.clone());
@@ -417,8 +416,9 @@ pub fn dot(d: &Deployment, derived: &Derived) -> String {
         match end {
             End::Node(node_id) => Some((node_id.clone(), None)),
             End::Host(host) => first_node(host).map(|n| (n, Some(format!("cluster_{host}")))),
-            End::Monitoring => monitors
-                .first()
+            End::Monitoring => d
+                .hosts_with(Role::Monitoring)
+                .next()
                 .and_then(|h| first_node(&h.name))
                 .map(|n| (n, Some(format!("cluster_{MONITORING_GROUP}")))),
         }
