@@ -126,17 +126,7 @@ impl Checker<'_> {
     /// A `sql` job runs gen's SQL runner: it has no process of its own, and
     /// its database is the one the profile declares.
     fn sql_job(&mut self, p: &Profile, key: &str, j: &Job, sql: &SqlMigrations) -> SqlSpec {
-        for (field, set) in [
-            ("service", j.service.is_some()),
-            ("runtime", j.runtime.is_some()),
-            ("image", j.image.is_some()),
-            ("command", j.command.is_some()),
-            ("user", j.user.is_some()),
-            ("environment", j.environment.is_some()),
-            ("secrets", j.secrets.is_some()),
-            ("database", j.database.is_some()),
-            ("redis", j.redis.is_some()),
-        ] {
+        for (field, set) in process_keys(j) {
             if set {
                 self.fail(
                     &format!("{key}.{field}"),
@@ -211,15 +201,11 @@ impl Checker<'_> {
             );
             return None;
         };
-        for (field, set) in [
-            ("runtime", j.runtime.is_some()),
-            ("image", j.image.is_some()),
-            ("user", j.user.is_some()),
-            ("environment", j.environment.is_some()),
-            ("secrets", j.secrets.is_some()),
-            ("database", j.database.is_some()),
-            ("redis", j.redis.is_some()),
-        ] {
+        // The command is the job's own; the rest of the process is the service's.
+        for (field, set) in process_keys(j)
+            .into_iter()
+            .filter(|(field, _)| !matches!(*field, "service" | "command"))
+        {
             if set {
                 self.fail(
                     &format!("{key}.{field}"),
@@ -686,4 +672,20 @@ fn find_cycle<'a>(
         path.pop();
     }
     None
+}
+
+/// The keys of `jobs.<name>` that describe a process, and whether the job
+/// sets each, in the order their errors are reported.
+fn process_keys(j: &Job) -> [(&'static str, bool); 9] {
+    [
+        ("service", j.service.is_some()),
+        ("runtime", j.runtime.is_some()),
+        ("image", j.image.is_some()),
+        ("command", j.command.is_some()),
+        ("user", j.user.is_some()),
+        ("environment", j.environment.is_some()),
+        ("secrets", j.secrets.is_some()),
+        ("database", j.database.is_some()),
+        ("redis", j.redis.is_some()),
+    ]
 }
