@@ -163,31 +163,63 @@ pub fn is_branch_name(value: &str) -> bool {
 
 /// A container image reference pinned to a tag other than `latest`, or to a
 /// sha256 digest. The grammar is distribution/reference's (what `docker pull`
-/// accepts), parsed by oci-spec; gen adds pinning and ASCII-only on top.
+/// accepts); gen adds pinning and ASCII-only on top.
 pub fn check_image(value: &str) -> Result<(), &'static str> {
     if value.is_empty() || !value.is_ascii() {
         return Err("is not an image reference");
     }
-    let reference = value
-        .parse::<oci_spec::distribution::Reference>()
-        .map_err(|_| grammar_problem(value))?;
-    if let Some(digest) = reference.digest() {
+    let parts = reference_grammar()
+        .captures(value)
+        .ok_or_else(|| grammar_problem(value))?;
+    let path = parts.name("path").map_or("", |m| m.as_str());
+    if path.len() > REPOSITORY_PATH_MAX {
+        return Err("has a repository path longer than 255 characters");
+    }
+    if let Some(digest) = parts.name("digest") {
         let hex = digest
+            .as_str()
             .strip_prefix("sha256:")
             .ok_or("has a digest that is not `sha256:`")?;
-        if hex.bytes().any(|b| b.is_ascii_uppercase()) {
+        if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err("has a malformed sha256 digest");
         }
         return Ok(());
     }
-    // oci-spec fills in `latest` when no tag is written; a tag follows the
-    // last `:` after the last `/` (a registry port is not a tag).
-    let last_segment = value.rsplit('/').next().unwrap_or(value);
-    match last_segment.rsplit_once(':') {
+    match parts.name("tag").map(|m| m.as_str()) {
         None => Err("has no tag: it would float to `latest`"),
-        Some((_, "latest")) => Err("uses the `latest` tag, which changes under you"),
+        Some("latest") => Err("uses the `latest` tag, which changes under you"),
         Some(_) => Ok(()),
     }
+}
+
+/// distribution/reference's `RepositoryNameTotalLengthMax`: the path after
+/// the registry.
+const REPOSITORY_PATH_MAX: usize = 255;
+
+/// distribution/reference's `ReferenceRegexp` (regexp.go), anchored, with
+/// the registry, path, tag and digest captured. Matched on bytes with ASCII
+/// classes, as Go's regexp package defines `\w` and `[[:xdigit:]]`.
+fn reference_grammar() -> &'static regex::Regex {
+    const DOMAIN_COMPONENT: &str = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+    const IPV6: &str = r"\[(?:[a-fA-F0-9:]+)\]";
+    const PORT: &str = "(?::[0-9]+)?";
+    const SEPARATOR: &str = "(?:[._]|__|[-]+)";
+    const ALPHANUMERIC: &str = "[a-z0-9]+";
+    const TAG: &str = r"[\w][\w.-]{0,127}";
+    const DIGEST: &str = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][[:xdigit:]]{32,}";
+    static GRAMMAR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    GRAMMAR.get_or_init(|| {
+        let domain = format!("(?:{DOMAIN_COMPONENT}(?:\\.{DOMAIN_COMPONENT})*|{IPV6}){PORT}");
+        let component = format!("{ALPHANUMERIC}(?:{SEPARATOR}{ALPHANUMERIC})*");
+        let pattern = format!(
+            "^(?:(?P<registry>{domain})/)?(?P<path>{component}(?:/{component})*)(?::(?P<tag>{TAG}))?(?:@(?P<digest>{DIGEST}))?$"
+        );
+        regex::RegexBuilder::new(&pattern)
+            .unicode(false)
+            .build()
+            // A constant pattern: a test compiles it, so this cannot fail at run time.
+            .unwrap_or_else(|e| unreachable!("the reference grammar compiles: {e}"))
+    })
 }
 
 /// Which part of a reference the grammar refused, for the message.
@@ -302,6 +334,10 @@ mod tests {
             "Registry.Example.com:5000/team/api_v2:2024.11.29",
             "ghcr.io/atlas-dev/api__x/worker:v1",
             "ghcr.io/atlas-dev/api:_build",
+            "[fd00::5]:5000/team/api:v1",
+            "192.168.1.10:5000/api--x/worker.v2:1.0",
+            &format!("api:v1@sha256:{}", "0a".repeat(32)),
+            &format!("ghcr.io/atlas-dev/api@sha256:{}", "f".repeat(64)),
         ] {
             assert_eq!(check_image(good), Ok(()), "{good}");
         }
@@ -325,6 +361,18 @@ mod tests {
         assert!(check_image(&format!("api@sha256:{}", "A".repeat(64))).is_err());
         assert!(check_image(&format!("api@sha256:{}", "a".repeat(63))).is_err());
         assert!(check_image(&format!("api@sha512:{}", "a".repeat(128))).is_err());
+        assert!(refused(&format!("api:v1@sha256:{}", "a".repeat(65))).contains("malformed sha256"));
+        assert!(refused("registry.example.com:5000/team/api").contains("no tag"));
+        assert!(refused("api:latest").contains("`latest`"));
+        // The limit is on the path after the registry, 255 characters.
+        let long_path = format!("ghcr.io/team/{}:v1", "a".repeat(251));
+        assert!(refused(&long_path).contains("longer than 255"));
+        assert_eq!(
+            check_image(&format!("ghcr.io/team/{}:v1", "a".repeat(250))),
+            Ok(())
+        );
+        // Go's `\w` is ASCII: a tag is never a Unicode word.
+        assert!(check_image("api:v\u{e9}1").is_err());
     }
 
     #[test]
