@@ -108,13 +108,20 @@ impl Analysed {
         })
     }
 
-    /// The renderer's view of `host`: every artifact with its template context.
-    pub fn contexts(
+    /// The renderer's view of `host`: every artifact with its template
+    /// context and the context's cache key.
+    pub fn keyed_contexts(
         &self,
         host: &HostSpec,
         renderer: &Renderer,
-    ) -> Result<Vec<(ArtifactSpec, minijinja::Value)>> {
-        renderer.contexts(&self.deployment, &self.derived, host, &self.profile_file)
+    ) -> Result<Vec<(ArtifactSpec, crate::views::Context)>> {
+        renderer.contexts(
+            &self.deployment,
+            &self.derived,
+            host,
+            &self.profile_file,
+            true,
+        )
     }
 
     /// `host`'s manifest from its artifacts' specs, sha256 (hex) and sizes:

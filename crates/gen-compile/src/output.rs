@@ -3,7 +3,7 @@
 //! A build is written beside the old tree and swapped in only when complete,
 //! so a failed build leaves the previous `generated/` untouched.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
@@ -17,6 +17,7 @@ mod incremental;
 pub use incremental::cache_path;
 
 use crate::compile::{Analysed, CompiledHost};
+use crate::model::HostSpec;
 use crate::render::Renderer;
 use gen_target::error::{Error, Result};
 use gen_target::parallel;
@@ -45,20 +46,24 @@ pub fn write(
     if let Some(files) = incremental::write(generated, profiles, renderer, scope, threads)? {
         return Ok(files);
     }
-    let mut recorded = BTreeMap::new();
+    // Each host's record goes to the cache as soon as the host is written;
+    // the cache replaces the old one once the tree has (dropped on an
+    // error, it leaves the old one, which still describes the old tree).
+    let cache = incremental::CacheWriter::create(&cache_path(generated));
+    cache.profiles(&incremental::kept_profiles(generated, scope));
     let files = match scope {
         Scope::All => {
             let staging = sibling(generated, STAGING_SUFFIX);
             let stager = Stager::prepare(&staging)?;
             let staged = profiles.iter().try_fold(0, |sum, profile| {
-                let (files, cache) = stager.profile(
+                let files = stager.profile(
                     &staging.join(&profile.name),
                     &generated.join(&profile.name),
                     profile,
                     renderer,
                     threads,
+                    &cache,
                 )?;
-                recorded.insert(profile.name.clone(), cache);
                 Ok(sum + files)
             });
             let files = discard_on_error(&staging, staged)?;
@@ -72,16 +77,14 @@ pub fn write(
                 let target = generated.join(&profile.name);
                 let staging = generated.join(format!(".{}{STAGING_SUFFIX}", profile.name));
                 let stager = Stager::prepare(&staging)?;
-                let staged = stager.profile(&staging, &target, profile, renderer, threads);
-                let (count, cache) = discard_on_error(&staging, staged)?;
-                files += count;
-                recorded.insert(profile.name.clone(), cache);
+                let staged = stager.profile(&staging, &target, profile, renderer, threads, &cache);
+                files += discard_on_error(&staging, staged)?;
                 swap(&staging, &target, threads)?;
             }
             files
         }
     };
-    incremental::record(generated, recorded, scope);
+    cache.finish();
     Ok(files)
 }
 
@@ -144,7 +147,8 @@ impl Stager {
 
     /// Renders every host of `profile` into `dir`, reusing unchanged files
     /// of `previous` (the profile's folder in the tree being replaced), and
-    /// records what each file was rendered from for the next build.
+    /// records what each file was rendered from in `cache` for the next
+    /// build. Returns the number of files.
     fn profile(
         &self,
         dir: &Utf8Path,
@@ -152,9 +156,12 @@ impl Stager {
         profile: &Analysed,
         renderer: &Renderer,
         threads: usize,
-    ) -> Result<(usize, incremental::ProfileCache)> {
+        cache: &incremental::CacheWriter,
+    ) -> Result<usize> {
         self.create_dir(dir)?;
-        let hosts = parallel::map(&profile.deployment.hosts, threads, |host| {
+        let first = cache.reserve(profile.deployment.hosts.len());
+        let hosts: Vec<(usize, &HostSpec)> = profile.deployment.hosts.iter().enumerate().collect();
+        let counts = parallel::map(&hosts, threads, |&(index, host)| {
             let host_dir = dir.join(&host.name);
             let previous = previous.join(&host.name);
             self.create_dir(&host_dir)?;
@@ -167,16 +174,11 @@ impl Stager {
                     self.file(&host_dir, &previous, &file.relative, content, &mut dirs)?;
                 written.push((file, fingerprint));
             }
-            let cache = incremental::HostCache::new(&host_dir, written)?;
-            Ok((host.name.clone(), files.len(), cache))
+            let record = incremental::HostCache::new(&host_dir, written)?;
+            cache.host(first + index, &profile.name, &host.name, &record);
+            Ok(files.len())
         })?;
-        let mut cache = incremental::ProfileCache::default();
-        let mut count = 0;
-        for (name, files, host) in hosts {
-            count += files;
-            cache.insert(name, host);
-        }
-        Ok((count, cache))
+        Ok(counts.into_iter().sum())
     }
 
     /// Hard-links the previous tree's `old` (a file known to hold the right

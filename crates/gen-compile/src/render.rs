@@ -66,25 +66,27 @@ impl Renderer {
         host: &HostSpec,
         profile_file: &str,
     ) -> Result<Vec<Artifact>> {
-        self.contexts(d, derived, host, profile_file)?
+        self.contexts(d, derived, host, profile_file, false)?
             .into_iter()
             .map(|(spec, context)| {
-                let content = self.render(&spec, &context)?;
+                let content = self.render(&spec, &context.value)?;
                 Ok(Artifact { spec, content })
             })
             .collect()
     }
 
-    /// Every artifact of `host` with the template context it renders from:
-    /// the file is a function of its template and this value alone, which is
-    /// what lets a rebuild skip a file whose context did not change.
+    /// Every artifact of `host` with the template context it renders from,
+    /// and that context's cache key when `keyed`: the file is a function of
+    /// its template and this value alone, which is what lets a rebuild skip
+    /// a file whose context did not change.
     pub fn contexts(
         &self,
         d: &Deployment,
         derived: &Derived,
         host: &HostSpec,
         profile_file: &str,
-    ) -> Result<Vec<(ArtifactSpec, minijinja::Value)>> {
+        keyed: bool,
+    ) -> Result<Vec<(ArtifactSpec, views::Context)>> {
         crate::catalog::artifacts_for(d, host)
             .into_iter()
             .map(|spec| {
@@ -94,6 +96,7 @@ impl Renderer {
                     host,
                     spec: &spec,
                     profile_file,
+                    keyed,
                 };
                 let context = views::context(&scope).ok_or_else(|| Error::Render {
                     template: spec.template.to_string(),

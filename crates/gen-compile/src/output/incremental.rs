@@ -32,7 +32,6 @@ use sha2::{Digest, Sha256};
 
 use super::{discard_on_error, sibling, Scope, Stager, MANIFEST_FILE};
 use crate::artifact_kind::templates;
-use crate::catalog::ArtifactSpec;
 use crate::compile::Analysed;
 use crate::model::HostSpec;
 use crate::render::Renderer;
@@ -41,19 +40,23 @@ use gen_target::layout::tree_path;
 use gen_target::manifest;
 use gen_target::parallel;
 
+mod cache_file;
+
+pub(super) use cache_file::CacheWriter;
+
 const CACHE_SUFFIX: &str = ".gen-cache";
 /// The folder of a profile's staging folder holding changed files (a host
 /// folder name never starts with a dot).
 const FLAT_DIR: &str = ".files";
 /// Bumped when the cache's meaning changes; part of the salt.
-const CACHE_FORMAT: &str = "gen-cache 1";
+const CACHE_FORMAT: &str = "gen-cache 2";
 
-/// What the previous build wrote, profile by profile.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// What the previous build wrote, profile by profile. Its file names the gen
+/// that wrote it by a salt (gen's version, the cache format and every
+/// embedded template): a cache written by another gen describes inputs this
+/// one cannot compare, and is not read.
+#[derive(Debug, Default)]
 pub(super) struct Cache {
-    /// gen's version, the cache format and every embedded template: a cache
-    /// written by another gen describes inputs this one cannot compare.
-    salt: String,
     profiles: BTreeMap<String, ProfileCache>,
 }
 
@@ -80,7 +83,7 @@ pub(super) struct HostCache {
 
 /// Field names are one letter: a fleet's cache has an entry per file, and
 /// reading it is part of every rebuild.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct FileEntry {
     /// Hash of the template and its context (empty for the manifest, which
     /// is compared by content: it is built without rendering).
@@ -143,28 +146,6 @@ impl Fingerprint {
     }
 }
 
-/// The key of one artifact: its template and the context it renders from.
-/// Rendering is a pure function of the two (the templates and filters are
-/// part of gen, hence of the salt), so an equal key means equal bytes.
-/// `None` when the context cannot be serialised: the file is then always rendered.
-pub(super) fn key(spec: &ArtifactSpec, context: &minijinja::Value) -> Option<String> {
-    thread_local! {
-        // The context's JSON, serialised into one reused buffer and hashed in
-        // one pass: many small writes into the hasher cost more than the copy.
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BUFFER.with(|buffer| {
-        let mut json = buffer.borrow_mut();
-        json.clear();
-        serde_json::to_writer(&mut *json, context).ok()?;
-        let mut hasher = Sha256::new();
-        hasher.update(spec.template.as_bytes());
-        hasher.update([0]);
-        hasher.update(&*json);
-        Some(manifest::hex(&hasher.finalize()))
-    })
-}
-
 fn salt() -> String {
     let mut hasher = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -191,45 +172,33 @@ fn load(generated: &Utf8Path) -> Option<(Cache, i64)> {
     let path = cache_path(generated);
     let bytes = fs::read(&path).ok()?;
     let written = Fingerprint::at(&path)?.mtime;
-    let cache: Cache = serde_json::from_slice(&bytes).ok()?;
-    (cache.salt == salt()).then_some((cache, written))
+    Some((cache_file::parse(&bytes)?, written))
 }
 
-/// Writes the cache beside the tree: into a temporary file, renamed over the
-/// old one, so a reader sees a whole cache or none. It is only a hint, so a
-/// failure to write it costs the next build its speed, not its correctness.
-fn save(generated: &Utf8Path, profiles: BTreeMap<String, ProfileCache>, scope: &Scope) {
-    let mut cache = Cache {
-        salt: salt(),
-        profiles: BTreeMap::new(),
+/// The records of the profiles a build of `scope` leaves alone: with
+/// `--profile`, the other profiles' records of the cache on disk.
+pub(super) fn kept_profiles(generated: &Utf8Path, scope: &Scope) -> BTreeMap<String, ProfileCache> {
+    let Scope::Profiles(names) = scope else {
+        return BTreeMap::new();
     };
-    if let Scope::Profiles(_) = scope {
-        if let Some((old, _)) = load(generated) {
-            cache.profiles = old.profiles;
-        }
-    }
-    cache.profiles.extend(profiles);
-    let path = cache_path(generated);
-    let temp = sibling(&path, ".tmp");
-    // Streamed: a fleet's cache is megabytes, which a build need not hold twice.
-    let written = fs::File::create(&temp).ok().and_then(|file| {
-        let mut out = std::io::BufWriter::new(file);
-        serde_json::to_writer(&mut out, &cache).ok()?;
-        std::io::Write::flush(&mut out).ok()
-    });
-    if written.is_none() || fs::rename(&temp, &path).is_err() {
-        let _ = fs::remove_file(&temp);
-        let _ = fs::remove_file(&path);
-    }
+    let mut kept = load(generated)
+        .map(|(cache, _)| cache.profiles)
+        .unwrap_or_default();
+    kept.retain(|name, _| !names.contains(name));
+    kept
 }
 
-/// Records the tree a full build just wrote.
-pub(super) fn record(
+/// Writes the cache beside the tree: the records of the profiles left alone
+/// and of those just built, in name order.
+fn save(
     generated: &Utf8Path,
-    profiles: BTreeMap<String, ProfileCache>,
-    scope: &Scope,
+    mut profiles: BTreeMap<String, ProfileCache>,
+    built: BTreeMap<String, ProfileCache>,
 ) {
-    save(generated, profiles, scope);
+    profiles.extend(built);
+    let writer = CacheWriter::create(&cache_path(generated));
+    writer.profiles(&profiles);
+    writer.finish();
 }
 
 /// One file of a host as this build produces it.
@@ -289,11 +258,12 @@ pub(super) fn host_files(
     renderer: &Renderer,
     previous: Option<&Previous<'_>>,
 ) -> Result<Vec<HostFile>> {
-    let contexts = profile.contexts(host, renderer)?;
+    let contexts = profile.keyed_contexts(host, renderer)?;
     let mut files = Vec::with_capacity(contexts.len() + 1);
     for (spec, context) in &contexts {
         let relative = tree_path(Utf8Path::new(""), &spec.path);
-        let key = key(spec, context).unwrap_or_default();
+        // No key (the view did not serialise): the file is always rendered.
+        let key = context.key.clone().unwrap_or_default();
         let intact = previous.and_then(|p| p.intact(relative.as_str()));
         if let Some(entry) = intact.filter(|e| !key.is_empty() && e.key == key) {
             files.push(HostFile {
@@ -306,7 +276,7 @@ pub(super) fn host_files(
             });
             continue;
         }
-        let content = renderer.render(spec, context)?;
+        let content = renderer.render(spec, &context.value)?;
         files.push(rendered(relative, key, content, intact));
     }
     let manifest = profile
@@ -356,6 +326,13 @@ impl HostCache {
         }
         cache.record_dirs(dir)?;
         Ok(cache)
+    }
+
+    /// The latest modification time of a file or folder in the record.
+    fn newest_mtime(&self) -> i64 {
+        let files = self.files.values().map(|f| f.fingerprint.mtime);
+        let dirs = self.dirs.values().map(|d| d.mtime);
+        files.chain(dirs).max().unwrap_or(i64::MIN)
     }
 
     fn insert(&mut self, file: &HostFile, fingerprint: Fingerprint) {
@@ -496,7 +473,11 @@ pub(super) fn write(
     // An unchanged tree keeps its cache as it is (and its own time, which
     // says which files could have changed unseen).
     if changed {
-        save(generated, recorded, scope);
+        let kept = match scope {
+            Scope::All => BTreeMap::new(),
+            Scope::Profiles(_) => cache.profiles,
+        };
+        save(generated, kept, recorded);
     }
     Ok(Some(files))
 }

@@ -50,6 +50,39 @@ pub struct Scope<'a> {
     pub host: &'a HostSpec,
     pub spec: &'a ArtifactSpec,
     pub profile_file: &'a str,
+    /// Whether the context's [`Context::key`] is wanted (a build that
+    /// records its cache), or only the value (`build --check`, `explain`).
+    pub keyed: bool,
+}
+
+/// A template's context: the value it renders from and, when asked for,
+/// the key that stands for it in the build cache.
+pub struct Context {
+    pub value: minijinja::Value,
+    /// sha256 (hex) of the template's name and the view's JSON: rendering is
+    /// a pure function of the two (templates and filters are part of gen,
+    /// hence of the cache's salt), so an equal key means equal bytes.
+    /// `None` when not asked for, or when the view cannot be serialised.
+    pub key: Option<String>,
+}
+
+/// Bytes of a view's JSON handed to the hasher at a time: many small writes
+/// into the hasher cost more than the copy, and a buffer of a whole
+/// fleet-wide view would stay allocated.
+const KEY_CHUNK: usize = 16 * 1024;
+
+/// The cache key of a view: hashed from the typed view as it is serialised,
+/// which costs a third of serialising the template value built from it.
+fn key(template: &str, view: &impl Serialize) -> Option<String> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(template.as_bytes());
+    hasher.update([0]);
+    let mut json = std::io::BufWriter::with_capacity(KEY_CHUNK, &mut hasher);
+    serde_json::to_writer(&mut json, view).ok()?;
+    std::io::Write::flush(&mut json).ok()?;
+    drop(json);
+    Some(gen_target::manifest::hex(&hasher.finalize()))
 }
 
 /// A kind's view with the header every template includes.
@@ -70,18 +103,22 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn value<T: Serialize>(&self, view: T) -> minijinja::Value {
-        minijinja::Value::from_serialize(WithHeader {
+    fn value<T: Serialize>(&self, view: T) -> Context {
+        let view = WithHeader {
             header: self.header(),
             view,
-        })
+        };
+        Context {
+            key: self.keyed.then(|| key(self.spec.template, &view)).flatten(),
+            value: minijinja::Value::from_serialize(&view),
+        }
     }
 }
 
 /// The template context of one artifact, or `None` when the deployment lacks
 /// what the kind needs (the catalogue places no such artifact, so this is a
 /// bug, reported as a render error).
-pub fn context(scope: &Scope<'_>) -> Option<minijinja::Value> {
+pub fn context(scope: &Scope<'_>) -> Option<Context> {
     use ArtifactKind as K;
     Some(match scope.spec.kind {
         K::ComposeFile => scope.value(services::compose_file(scope)),
