@@ -85,7 +85,8 @@ pub fn note_ignored(session: &Session) {
 
 pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
     let store = Store::open(RootDir::open_existing(root)?.as_ref())?;
-    let generations = store.list()?.generations;
+    let journal = store.list()?;
+    let generations = &journal.generations;
     match format {
         Format::Json => {
             let entries: Vec<_> = generations
@@ -106,12 +107,12 @@ pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
                 "{}",
                 serde_json::json!({
                     "generations": entries,
-                    "pending": shown_commands(&outstanding(&generations)),
+                    "pending": shown_commands(&outstanding(generations)),
                 })
             );
         }
         _ => {
-            for g in &generations {
+            for g in generations {
                 let state = serde_json::to_value(g.state)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
@@ -132,7 +133,7 @@ pub fn list(root: &Utf8Path, format: Format) -> Result<Outcome> {
             if generations.is_empty() {
                 eprintln!("no generations under {}", store.dir());
             }
-            if !outstanding(&generations).is_empty() {
+            if !outstanding(generations).is_empty() {
                 eprintln!(
                     "pending activations run again by `gen activate` or the next `gen apply`"
                 );

@@ -154,15 +154,15 @@ fn planned(
     target: &Target,
     store: &Store,
 ) -> Result<Planned> {
-    let generations = store.list()?.generations;
-    let pending = crate::activate::outstanding(&generations);
+    let journal = store.list()?;
+    let pending = crate::activate::outstanding(&journal.generations);
     // The generation whose result the host holds: the newest complete one.
-    let previous = generations
-        .into_iter()
+    let previous = journal
+        .generations
+        .iter()
         .rev()
         .find(|g| g.state == State::Complete)
-        .map(|g| g.manifest);
-    let previous = previous.as_ref();
+        .map(|g| &g.manifest);
     let paths = managed_paths(&target.manifest, previous);
     let scan = actual::scan(
         root,
@@ -281,9 +281,9 @@ impl Session {
             self.store.discard(unstarted)?;
             self.discarded += 1;
         }
-        self.ignored = journal.ignored;
-        let generations = journal.generations;
-        for generation in &generations {
+        self.ignored = journal.ignored.clone();
+        let generations = &journal.generations;
+        for generation in generations {
             self.store.clean_temp(generation.number)?;
         }
         for generation in generations.iter().rev() {
@@ -655,8 +655,8 @@ impl Session {
     /// After a run of the activations: every record keeps, of its pending
     /// ones, only what `left` holds (what failed), and none once all passed.
     pub fn settle(&self, left: &plan::Activations) -> Result<()> {
-        let generations = self.store.list()?.generations;
-        for mut generation in generations {
+        let journal = self.store.list()?;
+        for generation in &journal.generations {
             if !matches!(generation.state, State::Complete | State::RolledBack) {
                 continue;
             }
@@ -667,8 +667,11 @@ impl Session {
             if still == *pending {
                 continue;
             }
-            generation.pending = Some(still).filter(|a| !a.is_empty());
-            self.store.save(&generation)?;
+            let settled = Generation {
+                pending: Some(still).filter(|a| !a.is_empty()),
+                ..generation.clone()
+            };
+            self.store.save(&settled)?;
         }
         Ok(())
     }

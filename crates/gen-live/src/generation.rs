@@ -27,6 +27,7 @@
 //! reported, ignored for numbering, and never deleted.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -171,10 +172,10 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// The generations, or the damage as an error.
-    fn sound(self, path: &Utf8Path) -> Result<Journal> {
+    /// Nothing, or the damage as an error.
+    fn check_sound(&self, path: &Utf8Path) -> Result<()> {
         if self.problems.is_empty() {
-            return Ok(self);
+            return Ok(());
         }
         Err(damaged(path, &self.problems))
     }
@@ -222,6 +223,11 @@ pub struct Store {
     path: Utf8PathBuf,
     /// The random part of the temporary files this run makes in the journal.
     run: String,
+    /// The journal as last read, until this store next writes it: an apply
+    /// consults it at every step (recovery, plan, numbering, pruning), and
+    /// each record holds a whole manifest, so it is read and parsed once.
+    /// Nothing else writes the journal while a run holds the lock.
+    read: Mutex<Option<Arc<Journal>>>,
 }
 
 impl Store {
@@ -236,6 +242,7 @@ impl Store {
             path: dir.path().to_path_buf(),
             dir: Some(dir),
             run: run.to_string(),
+            read: Mutex::default(),
         })
     }
 
@@ -256,6 +263,7 @@ impl Store {
             dir,
             path,
             run: String::new(),
+            read: Mutex::default(),
         })
     }
 
@@ -288,15 +296,32 @@ impl Store {
     /// Removes temporary files an interrupted save left in a generation's
     /// own directory (its record and its kept contents).
     pub fn clean_temp(&self, number: u64) -> Result<()> {
+        // Temporary files are not part of the journal as read: nothing to forget.
         if let Some(dir) = self.generation_dir(number)? {
             atomic::clean_journal_temp(&dir)?;
         }
         Ok(())
     }
 
-    /// Reads and checks the journal. Damage is listed, not returned as an
-    /// error: [`Store::list`] refuses it, `gen generations --verify` shows it.
-    pub fn journal(&self) -> Result<Journal> {
+    /// Reads and checks the journal, or returns it as read since this store
+    /// last wrote it. Damage is listed, not returned as an error:
+    /// [`Store::list`] refuses it, `gen generations --verify` shows it.
+    pub fn journal(&self) -> Result<Arc<Journal>> {
+        let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(journal) = &*read {
+            return Ok(Arc::clone(journal));
+        }
+        let journal = Arc::new(self.read_journal()?);
+        *read = Some(Arc::clone(&journal));
+        Ok(journal)
+    }
+
+    /// Forgets the journal as read: called before every write to it.
+    fn forget(&self) {
+        *self.read.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn read_journal(&self) -> Result<Journal> {
         let Some(dir) = &self.dir else {
             return Ok(Journal::default());
         };
@@ -369,18 +394,26 @@ impl Store {
             journal.generations.push(generation);
         }
         journal.generations.sort_by_key(|g| g.number);
-        // Only the newest generation can be unfinished: an apply rolls back
-        // an unfinished one before it starts another, and a rollback only
-        // undoes the newest generation that is not rolled back already.
-        for (index, generation) in journal.generations.iter().enumerate() {
-            let newer = &journal.generations[index + 1..];
+        journal
+            .problems
+            .extend(self.order_problems(&journal.generations));
+        Ok(journal)
+    }
+
+    /// Only the newest generation can be unfinished: an apply rolls back an
+    /// unfinished one before it starts another, and a rollback only undoes
+    /// the newest generation that is not rolled back already.
+    fn order_problems(&self, generations: &[Generation]) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (index, generation) in generations.iter().enumerate() {
+            let newer = &generations[index + 1..];
             let blocking = match generation.state {
                 State::InProgress => newer.first(),
                 State::RollingBack => newer.iter().find(|g| g.state != State::RolledBack),
                 State::Complete | State::RolledBack => None,
             };
             if let Some(newer) = blocking {
-                journal.problems.push(Problem::new(
+                problems.push(Problem::new(
                     self.record_path(generation.number),
                     format!(
                         "says generation {} is `{}`, but generation {} is `{}` after it: only the newest generation can be unfinished, and rolling it back would undo the newer one's files",
@@ -393,7 +426,33 @@ impl Store {
                 ));
             }
         }
-        Ok(journal)
+        problems
+    }
+
+    /// Brings the journal as read up to date with a write to it: `update`
+    /// makes it what reading the journal again would give, when the write
+    /// succeeded; after a failed one it is forgotten, and read again.
+    fn wrote<T>(&self, result: &Result<T>, update: impl FnOnce(&mut Journal)) {
+        let mut read = self.read.lock().unwrap_or_else(PoisonError::into_inner);
+        match (result, read.as_mut()) {
+            (Ok(_), Some(journal)) => update(Arc::make_mut(journal)),
+            _ => *read = None,
+        }
+    }
+
+    /// The journal as read, with `generation`'s record as just written.
+    fn recorded(&self, journal: &mut Journal, generation: &Generation) {
+        let at = journal
+            .generations
+            .binary_search_by_key(&generation.number, |g| g.number);
+        match at {
+            Ok(index) => journal.generations[index] = generation.clone(),
+            Err(index) => journal.generations.insert(index, generation.clone()),
+        }
+        journal.newest_number = journal.newest_number.max(Some(generation.number));
+        // Writes happen only on a sound journal (`list`), so its problems
+        // are the order's alone.
+        journal.problems = self.order_problems(&journal.generations);
     }
 
     /// `gen generations --verify`: [`Store::journal`], and also the kept
@@ -401,7 +460,7 @@ impl Store {
     /// checked against their hashes and the record, the names gen ignores,
     /// and whether another generation can be numbered.
     pub fn verify(&self) -> Result<Journal> {
-        let mut journal = self.journal()?;
+        let mut journal = Journal::clone(&*self.journal()?);
         let mut problems = Vec::new();
         for generation in &journal.generations {
             if generation.state == State::RolledBack {
@@ -455,8 +514,10 @@ impl Store {
     }
 
     /// Every generation, oldest first; refuses a damaged journal.
-    pub fn list(&self) -> Result<Journal> {
-        self.journal()?.sound(&self.path)
+    pub fn list(&self) -> Result<Arc<Journal>> {
+        let journal = self.journal()?;
+        journal.check_sound(&self.path)?;
+        Ok(journal)
     }
 
     /// The generation whose result the host holds now: the newest complete one.
@@ -464,14 +525,15 @@ impl Store {
         Ok(self
             .list()?
             .generations
-            .into_iter()
+            .iter()
             .rev()
-            .find(|g| g.state == State::Complete))
+            .find(|g| g.state == State::Complete)
+            .cloned())
     }
 
     /// The number the next generation gets: one past every number in use.
     pub fn next_number(&self) -> Result<u64> {
-        next_number(&self.list()?, &self.path)
+        next_number(&*self.list()?, &self.path)
     }
 
     /// Records a new generation, durably, with the old contents it needs:
@@ -485,6 +547,12 @@ impl Store {
     /// unfinished (the next run would roll it back). A start that fails
     /// removes what it wrote.
     pub fn begin(&self, generation: &Generation, contents: &[(String, Vec<u8>)]) -> Result<()> {
+        let result = self.begin_on_disk(generation, contents);
+        self.wrote(&result, |journal| self.recorded(journal, generation));
+        result
+    }
+
+    fn begin_on_disk(&self, generation: &Generation, contents: &[(String, Vec<u8>)]) -> Result<()> {
         let journal = self.handle()?;
         let name = generation.number.to_string();
         let unstarted = atomic::temp_name(&name, &self.run);
@@ -533,6 +601,12 @@ impl Store {
     /// [`Store::begin`], which needs no space, when that record is exactly
     /// `generation`'s; otherwise (the record changed since) a plain save.
     pub fn complete(&self, generation: &Generation) -> Result<()> {
+        let result = self.complete_on_disk(generation);
+        self.wrote(&result, |journal| self.recorded(journal, generation));
+        result
+    }
+
+    fn complete_on_disk(&self, generation: &Generation) -> Result<()> {
         let dir = self.existing_generation_dir(generation.number)?;
         let bytes = self.record_bytes(generation)?;
         if atomic::staged(&dir, RECORD_FILE, &self.run)?.as_deref() == Some(bytes.as_slice()) {
@@ -544,6 +618,7 @@ impl Store {
     /// Removes the directory of a generation whose start was interrupted
     /// before it got its number ([`Journal::unstarted`]).
     pub fn discard(&self, unstarted: &str) -> Result<()> {
+        self.forget();
         if !is_unstarted(unstarted) {
             return Err(Error::Generation {
                 path: self.path.join(unstarted),
@@ -562,8 +637,11 @@ impl Store {
 
     /// Rewrites a generation's record atomically (its state changed).
     pub fn save(&self, generation: &Generation) -> Result<()> {
-        let dir = self.existing_generation_dir(generation.number)?;
-        self.save_in(&dir, generation)
+        let result = self
+            .existing_generation_dir(generation.number)
+            .and_then(|dir| self.save_in(&dir, generation));
+        self.wrote(&result, |journal| self.recorded(journal, generation));
+        result
     }
 
     fn save_in(&self, dir: &Dir, generation: &Generation) -> Result<()> {
@@ -623,24 +701,34 @@ impl Store {
     /// a sound journal is pruned, so a generation whose record is missing or
     /// unreadable is never removed.
     pub fn prune(&self, keep: usize) -> Result<usize> {
-        let generations = self.list()?.generations;
+        let journal = self.list()?;
+        let generations = &journal.generations;
         let keep = keep.max(1);
         let excess = generations.len().saturating_sub(keep);
-        let dir = self.handle()?;
-        let mut pruned = 0;
         // A generation that still owes the host activations is kept until
         // they ran: pruning it would forget them.
-        for generation in generations[..excess]
+        let removed: Vec<u64> = generations[..excess]
             .iter()
             .filter(|g| g.pending.as_ref().is_none_or(Activations::is_empty))
-        {
-            dir.remove_tree(&generation.number.to_string())?;
-            pruned += 1;
+            .map(|g| g.number)
+            .collect();
+        drop(journal);
+        let result = self.remove_generations(&removed);
+        self.wrote(&result, |journal| {
+            journal.generations.retain(|g| !removed.contains(&g.number));
+        });
+        result.map(|()| removed.len())
+    }
+
+    fn remove_generations(&self, numbers: &[u64]) -> Result<()> {
+        if numbers.is_empty() {
+            return Ok(());
         }
-        if pruned > 0 {
-            dir.sync()?;
+        let dir = self.handle()?;
+        for number in numbers {
+            dir.remove_tree(&number.to_string())?;
         }
-        Ok(pruned)
+        dir.sync()
     }
 }
 
@@ -719,6 +807,71 @@ mod tests {
             assert_eq!(&kept[sha], bytes);
         }
         assert_eq!(store.list().unwrap().generations, vec![generation]);
+    }
+
+    /// The journal as a store remembers it, beside a fresh read of the disk.
+    fn remembered_and_read(store: &Store) -> (String, String) {
+        let shown = |j: &Journal| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?}",
+                j.generations, j.problems, j.ignored, j.unstarted, j.newest_number
+            )
+        };
+        (
+            shown(&store.journal().unwrap()),
+            shown(&store.read_journal().unwrap()),
+        )
+    }
+
+    #[test]
+    fn the_journal_as_remembered_is_the_journal_on_disk_after_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        let root = RootDir::open(&root).unwrap();
+        let state = root.create_dirs(STATE_DIR, 0o755).unwrap();
+        let store = Store::create(&state, "0123456789abcdef").unwrap();
+        let generation = |number, state| Generation {
+            number,
+            state,
+            profile: "p".into(),
+            host: "h".into(),
+            tree_hash: format!("tree {number}"),
+            before: Vec::new(),
+            created_dirs: Vec::new(),
+            run: "0123456789abcdef".into(),
+            manifest: Manifest::new("p", "h", String::new(), Vec::new()),
+            pending: None,
+        };
+        let same = |step: &str| {
+            let (remembered, read) = remembered_and_read(&store);
+            assert_eq!(remembered, read, "after {step}");
+        };
+        same("nothing");
+        for number in 1..=3 {
+            store
+                .begin(&generation(number, State::InProgress), &[])
+                .unwrap();
+            same("begin");
+            store
+                .complete(&generation(number, State::Complete))
+                .unwrap();
+            same("complete");
+        }
+        store.save(&generation(3, State::RollingBack)).unwrap();
+        same("a rollback starting");
+        store.save(&generation(3, State::RolledBack)).unwrap();
+        same("a rollback done");
+        // A record gen would never write: remembered as damage, as read.
+        store.save(&generation(1, State::InProgress)).unwrap();
+        same("an unfinished generation below newer ones");
+        assert_eq!(store.journal().unwrap().problems.len(), 1);
+        store.save(&generation(1, State::Complete)).unwrap();
+        assert_eq!(store.prune(2).unwrap(), 1);
+        same("pruning");
+        assert_eq!(store.list().unwrap().generations.len(), 2);
+        // A failed write forgets what it remembered: the next use reads.
+        assert!(store.complete(&generation(9, State::Complete)).is_err());
+        same("a failed write");
     }
 
     #[test]
