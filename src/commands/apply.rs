@@ -138,11 +138,18 @@ pub fn run(
 ) -> Result<Outcome> {
     let generated = live::generated(project, args);
     let host = live::host(&generated, args)?;
-    live::refuse_if_stale(&generated, &args.profile, &host, options.allow_stale)?;
+    let manifest = live::manifest(&generated, &args.profile, &host)?;
+    live::refuse_if_stale(
+        &generated,
+        &args.profile,
+        &host,
+        &manifest,
+        options.allow_stale,
+    )?;
     live::root(args)?;
     let host_dir = generated.join(&args.profile).join(&host);
     // Everything that can be refused without the host is refused first.
-    let target = Target::load(&host_dir)?;
+    let target = Target::verify(&host_dir, manifest)?;
     if !options.allow_firewall_lockout {
         let session = std::env::var("SSH_CONNECTION").ok();
         gen_live::firewall_guard::refuse_lockout(&target.manifest, session.as_deref())?;

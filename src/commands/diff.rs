@@ -73,8 +73,9 @@ pub fn run(project: &Utf8Path, args: &Args, format: Format) -> Result<Outcome> {
             };
             let generated = live::generated(project, &args);
             let host = live::host(&generated, &args)?;
-            live::warn_if_stale(&generated, &args.profile, &host)?;
-            let target = Target::load(&generated.join(&args.profile).join(&host))?;
+            let manifest = live::manifest(&generated, &args.profile, &host)?;
+            live::warn_if_stale(&generated, &args.profile, &host, &manifest);
+            let target = Target::verify(&generated.join(&args.profile).join(&host), manifest)?;
             let accounts = Accounts::system()?;
             let root = RootDir::open_existing(live::root(&args)?)?;
             let planned = apply::plan_read_only(root.as_ref(), &accounts, &target)?;

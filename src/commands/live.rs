@@ -71,8 +71,7 @@ pub fn root(args: &LiveArgs) -> Result<&Utf8Path> {
 /// another gen version built it, or the profiles (or gen's templates) changed
 /// since. "Beside it" is `<generated>/../profiles`; a tree shipped without its
 /// profiles (Ansible, a copied tree) has nothing to compare with.
-pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<String>> {
-    let manifest = Manifest::read(&manifest_path(&generated.join(profile).join(host)))?;
+pub fn staleness(generated: &Utf8Path, profile: &str, manifest: &Manifest) -> Vec<String> {
     let mut reasons = Vec::new();
     let version = env!("CARGO_PKG_VERSION");
     if manifest.gen_version != version {
@@ -102,20 +101,31 @@ pub fn staleness(generated: &Utf8Path, profile: &str, host: &str) -> Result<Vec<
             Err(e) => reasons.push(format!("the profiles beside it do not load ({e})")),
         }
     }
-    Ok(reasons)
+    reasons
+}
+
+/// The manifest of `host`'s tree, read once for the stale check and the
+/// verification of the tree (`gen_live::apply::Target::verify`).
+pub fn manifest(generated: &Utf8Path, profile: &str, host: &str) -> Result<Manifest> {
+    Manifest::read(&manifest_path(&generated.join(profile).join(host)))
 }
 
 /// Warns on standard error when the tree is stale (`gen diff`, `gen plan`).
-pub fn warn_if_stale(generated: &Utf8Path, profile: &str, host: &str) -> Result<()> {
-    for reason in staleness(generated, profile, host)? {
+pub fn warn_if_stale(generated: &Utf8Path, profile: &str, host: &str, manifest: &Manifest) {
+    for reason in staleness(generated, profile, manifest) {
         eprintln!("warning: {generated}/{profile}/{host} is stale: {reason}; run `gen build`");
     }
-    Ok(())
 }
 
 /// Refuses a stale tree (`gen apply`) unless `allow` (`--allow-stale`).
-pub fn refuse_if_stale(generated: &Utf8Path, profile: &str, host: &str, allow: bool) -> Result<()> {
-    let reasons = staleness(generated, profile, host)?;
+pub fn refuse_if_stale(
+    generated: &Utf8Path,
+    profile: &str,
+    host: &str,
+    manifest: &Manifest,
+    allow: bool,
+) -> Result<()> {
+    let reasons = staleness(generated, profile, manifest);
     if reasons.is_empty() {
         return Ok(());
     }

@@ -17,9 +17,10 @@ pub fn run(
 ) -> Result<Outcome> {
     let generated = live::generated(project, args);
     let host = live::host(&generated, args)?;
-    live::warn_if_stale(&generated, &args.profile, &host)?;
+    let manifest = live::manifest(&generated, &args.profile, &host)?;
+    live::warn_if_stale(&generated, &args.profile, &host, &manifest);
     let root = live::root(args)?;
-    let target = Target::load(&generated.join(&args.profile).join(&host))?;
+    let target = Target::verify(&generated.join(&args.profile).join(&host), manifest)?;
     let accounts = Accounts::system()?;
     let root = RootDir::open_existing(root)?;
     let plan = apply::plan_read_only(root.as_ref(), &accounts, &target)?.plan;

@@ -60,7 +60,12 @@ pub struct Target {
 impl Target {
     /// Reads `<host_dir>/manifest.json` and every artifact it lists.
     pub fn load(host_dir: &Utf8Path) -> Result<Target> {
-        let manifest = Manifest::read(&host_dir.join(MANIFEST_FILE))?;
+        Target::verify(host_dir, Manifest::read(&host_dir.join(MANIFEST_FILE))?)
+    }
+
+    /// [`Target::load`] with the host's manifest already read (by the stale
+    /// check, which needs it first).
+    pub fn verify(host_dir: &Utf8Path, manifest: Manifest) -> Result<Target> {
         let mut contents = BTreeMap::new();
         let mut tampered = Vec::new();
         // A link record has no file in the tree: the manifest holds it whole.
