@@ -407,6 +407,50 @@ fn median(
     (walls[walls.len() / 2], rss, code)
 }
 
+/// [`median`] of two measurements taken in turns (one warm-up round, then
+/// `runs` rounds of `a` then `b`): on a disk whose speed drifts, a figure and
+/// its floor are measured in the same minutes, not one after the other.
+fn paired(
+    runs: usize,
+    mut prepare_a: impl FnMut(),
+    mut a: impl FnMut() -> Run,
+    mut prepare_b: impl FnMut(),
+    mut b: impl FnMut() -> Run,
+) -> (Measured, Measured) {
+    let mut first: Vec<Run> = Vec::new();
+    let mut second: Vec<Run> = Vec::new();
+    for round in 0..=runs {
+        prepare_a();
+        let ran_a = a();
+        prepare_b();
+        let ran_b = b();
+        if round > 0 {
+            first.push(ran_a);
+            second.push(ran_b);
+        }
+    }
+    (summary(first), summary(second))
+}
+
+/// A median wall time, the highest peak RSS and the last exit code.
+type Measured = (Duration, Option<u64>, Option<i32>);
+
+/// The [`Measured`] of `runs`.
+fn summary(runs: Vec<Run>) -> Measured {
+    let mut walls: Vec<Duration> = runs.iter().map(|r| r.wall).collect();
+    walls.sort();
+    let rss = runs.iter().filter_map(|r| r.max_rss_kib).max();
+    let code = runs.last().and_then(|r| r.code);
+    (walls[walls.len() / 2], rss, code)
+}
+
+/// Waits until the disk has written out what earlier steps left in the
+/// page cache (`sync`), untimed: the removal of the previous run's tree, or
+/// its writes still being flushed, are not what the next run costs.
+fn settle() {
+    let _ = Command::new("sync").status();
+}
+
 fn remove(path: &Path) {
     if path.exists() {
         fs::remove_dir_all(path).expect("remove a benchmark directory");
@@ -813,18 +857,20 @@ fn main() {
         let project = work.join(format!("fleet{n}"));
         write_project(&project, "fleet", &fleet_profile(n, 0));
         let generated = project.join("generated");
-        let (build, rss, code) = median(
-            o.runs,
-            || remove(&generated),
-            || run(&project, gen, &["build"], &work),
-        );
-        assert_eq!(code, Some(0), "gen build of {n} hosts failed");
-        let files = count_files(&generated);
-        let (rebuild, _, _) = median(o.runs, || {}, || run(&project, gen, &["build"], &work));
         let copy = project.join("copy");
-        let (cp, _, _) = median(
+        // gen and its floor take turns, each from a settled disk, so both
+        // meet the disk in the same state (see `settle`).
+        let ((build, rss, code), (cp, _, _)) = paired(
             o.runs,
-            || remove(&copy),
+            || {
+                remove(&generated);
+                settle();
+            },
+            || run(&project, gen, &["build"], &work),
+            || {
+                remove(&copy);
+                settle();
+            },
             || {
                 run(
                     &project,
@@ -834,6 +880,9 @@ fn main() {
                 )
             },
         );
+        assert_eq!(code, Some(0), "gen build of {n} hosts failed");
+        let files = count_files(&generated);
+        let (rebuild, _, _) = median(o.runs, settle, || run(&project, gen, &["build"], &work));
         eprintln!(
             "{n} hosts: {files} files, build {:.0} ms, rebuild {:.0} ms, cp -r {:.0} ms",
             ms(build),
@@ -1083,15 +1132,12 @@ fn main() {
     };
     // Each timed apply replaces the files the previous one wrote.
     let mut next = 0u32;
-    let (applied, _, code) = median(
-        o.runs,
-        || {},
-        || {
-            next = 1 - next;
-            apply(next)
-        },
-    );
-    assert_eq!(code, Some(0), "gen apply of {count} changed files");
+    let mut apply_next = || {
+        next = 1 - next;
+        apply(next)
+    };
+    // The first apply writes every file, not the changed ones.
+    apply_next();
     let floor_root = solo.join("floor");
     let variants = [
         read_tree(&solo.join("v0/generated/solo/solo1/root")),
@@ -1105,18 +1151,19 @@ fn main() {
             .collect()
     };
     let mut v = 0;
-    let (floor, _, _) = median(
-        o.runs,
-        || {},
-        || {
+    durable_loop(&floor_root, &floor_files(v));
+    // Durable writes are the disk's slowest operation and the most erratic
+    // on a shared machine: more rounds, taken in turns with the floor.
+    let ((applied, _, code), (floor, _, _)) =
+        paired(o.runs.max(7), settle, apply_next, settle, || {
             v = 1 - v;
             Run {
                 wall: durable_loop(&floor_root, &floor_files(v)),
                 max_rss_kib: None,
                 code: Some(0),
             }
-        },
-    );
+        });
+    assert_eq!(code, Some(0), "gen apply of {count} changed files");
     report.row(
         format!(
             "gen apply, {} changed files (whole process)",
@@ -1159,6 +1206,7 @@ fn incremental_rebuilds(o: &Options, work: &Path, n: usize, report: &mut Report)
         || {
             remove(&generated);
             let _ = fs::remove_file(&cache);
+            settle();
         },
         || run(&project, gen, &["build"], work),
     );
@@ -1188,6 +1236,7 @@ fn incremental_rebuilds(o: &Options, work: &Path, n: usize, report: &mut Report)
             flip = !flip;
             text = memory(&text, flip);
             fs::write(&profile, &text).expect("edit the profile");
+            settle();
         },
         || run(&project, gen, &["build"], work),
     );
@@ -1212,6 +1261,7 @@ fn incremental_rebuilds(o: &Options, work: &Path, n: usize, report: &mut Report)
                 if !keep_cache {
                     let _ = fs::remove_file(&cache);
                 }
+                settle();
             },
             || run(&project, gen, &["build"], work),
         );
