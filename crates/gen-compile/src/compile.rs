@@ -108,19 +108,26 @@ impl Analysed {
         })
     }
 
-    /// The renderer's view of `host`: every artifact with its template
-    /// context and the context's cache key.
-    pub fn keyed_contexts(
+    /// The artifacts the catalogue places on `host`, in manifest order.
+    pub fn artifacts(&self, host: &HostSpec) -> Vec<ArtifactSpec> {
+        crate::catalog::artifacts_for(&self.deployment, host)
+    }
+
+    /// The template context `spec` of `host` renders from, built for `want`.
+    pub fn context(
         &self,
         host: &HostSpec,
         renderer: &Renderer,
-    ) -> Result<Vec<(ArtifactSpec, crate::views::Context)>> {
-        renderer.contexts(
+        spec: &ArtifactSpec,
+        want: crate::views::Want<'_>,
+    ) -> Result<crate::views::Context> {
+        renderer.context(
             &self.deployment,
             &self.derived,
             host,
             &self.profile_file,
-            true,
+            spec,
+            want,
         )
     }
 

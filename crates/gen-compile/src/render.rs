@@ -9,7 +9,7 @@ use crate::catalog::ArtifactSpec;
 use crate::derive::Derived;
 use crate::escape;
 use crate::model::{Deployment, HostSpec};
-use crate::views;
+use crate::views::{self, Want};
 use gen_target::error::{Error, Result};
 
 /// A rendered file for one host.
@@ -66,45 +66,40 @@ impl Renderer {
         host: &HostSpec,
         profile_file: &str,
     ) -> Result<Vec<Artifact>> {
-        self.contexts(d, derived, host, profile_file, false)?
+        crate::catalog::artifacts_for(d, host)
             .into_iter()
-            .map(|(spec, context)| {
-                let content = self.render(&spec, &context.value)?;
+            .map(|spec| {
+                let context = self.context(d, derived, host, profile_file, &spec, Want::Value)?;
+                let content = match &context.value {
+                    Some(value) => self.render(&spec, value)?,
+                    None => return Err(no_context(&spec)),
+                };
                 Ok(Artifact { spec, content })
             })
             .collect()
     }
 
-    /// Every artifact of `host` with the template context it renders from,
-    /// and that context's cache key when `keyed`: the file is a function of
-    /// its template and this value alone, which is what lets a rebuild skip
-    /// a file whose context did not change.
-    pub fn contexts(
+    /// The template context `spec` renders from, built for `want`: the file
+    /// is a function of its template and this value alone, which is what
+    /// lets a rebuild skip a file whose context did not change.
+    pub fn context(
         &self,
         d: &Deployment,
         derived: &Derived,
         host: &HostSpec,
         profile_file: &str,
-        keyed: bool,
-    ) -> Result<Vec<(ArtifactSpec, views::Context)>> {
-        crate::catalog::artifacts_for(d, host)
-            .into_iter()
-            .map(|spec| {
-                let scope = views::Scope {
-                    d,
-                    derived,
-                    host,
-                    spec: &spec,
-                    profile_file,
-                    keyed,
-                };
-                let context = views::context(&scope).ok_or_else(|| Error::Render {
-                    template: spec.template.to_string(),
-                    message: format!("the deployment lacks what a {:?} needs", spec.kind),
-                })?;
-                Ok((spec, context))
-            })
-            .collect()
+        spec: &ArtifactSpec,
+        want: Want<'_>,
+    ) -> Result<views::Context> {
+        let scope = views::Scope {
+            d,
+            derived,
+            host,
+            spec,
+            profile_file,
+            want,
+        };
+        views::context(&scope).ok_or_else(|| no_context(spec))
     }
 
     /// One artifact's bytes: its template rendered over `context`, normalised.
@@ -149,6 +144,15 @@ pub fn normalise(text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The deployment lacks what `spec`'s kind needs: the catalogue places no
+/// such artifact, so this is a bug, reported as a render error.
+fn no_context(spec: &ArtifactSpec) -> Error {
+    Error::Render {
+        template: spec.template.to_string(),
+        message: format!("the deployment lacks what a {:?} needs", spec.kind),
+    }
 }
 
 #[cfg(test)]

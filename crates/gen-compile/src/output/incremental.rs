@@ -35,6 +35,7 @@ use crate::artifact_kind::templates;
 use crate::compile::Analysed;
 use crate::model::HostSpec;
 use crate::render::Renderer;
+use crate::views::Want;
 use gen_target::error::{Error, Result};
 use gen_target::layout::tree_path;
 use gen_target::manifest;
@@ -258,34 +259,45 @@ pub(super) fn host_files(
     renderer: &Renderer,
     previous: Option<&Previous<'_>>,
 ) -> Result<Vec<HostFile>> {
-    let contexts = profile.keyed_contexts(host, renderer)?;
-    let mut files = Vec::with_capacity(contexts.len() + 1);
-    for (spec, context) in &contexts {
+    let specs = profile.artifacts(host);
+    let mut files = Vec::with_capacity(specs.len() + 1);
+    for spec in &specs {
         let relative = tree_path(Utf8Path::new(""), &spec.path);
-        // No key (the view did not serialise): the file is always rendered.
-        let key = context.key.clone().unwrap_or_default();
         let intact = previous.and_then(|p| p.intact(relative.as_str()));
-        if let Some(entry) = intact.filter(|e| !key.is_empty() && e.key == key) {
-            files.push(HostFile {
+        let reuse = intact.map(|e| e.key.as_str()).filter(|k| !k.is_empty());
+        let context = profile.context(host, renderer, spec, Want::Key { reuse })?;
+        // No key (the view did not serialise): the file is always rendered.
+        let key = context.key.unwrap_or_default();
+        match (context.value, intact) {
+            (Some(value), _) => {
+                let content = renderer.render(spec, &value)?;
+                files.push(rendered(relative, key, content, intact));
+            }
+            // The key matched the intact file's: it is kept as it is.
+            (None, Some(entry)) => files.push(HostFile {
                 relative,
                 key,
                 sha256: entry.sha256.clone(),
                 size: entry.size,
                 content: None,
                 kept: Some(entry.fingerprint),
-            });
-            continue;
+            }),
+            // Not built although nothing on disk matches: a bug, not a panic.
+            (None, None) => {
+                return Err(Error::Render {
+                    template: spec.template.to_string(),
+                    message: "its context was skipped, yet no file on disk matches it".into(),
+                })
+            }
         }
-        let content = renderer.render(spec, &context.value)?;
-        files.push(rendered(relative, key, content, intact));
     }
     let manifest = profile
         .manifest(
             host,
-            contexts
+            specs
                 .iter()
                 .zip(&files)
-                .map(|((spec, _), file)| (spec, file.sha256.clone(), file.size)),
+                .map(|(spec, file)| (spec, file.sha256.clone(), file.size)),
         )
         .to_json();
     let relative = Utf8PathBuf::from(MANIFEST_FILE);

@@ -50,15 +50,25 @@ pub struct Scope<'a> {
     pub host: &'a HostSpec,
     pub spec: &'a ArtifactSpec,
     pub profile_file: &'a str,
-    /// Whether the context's [`Context::key`] is wanted (a build that
-    /// records its cache), or only the value (`build --check`, `explain`).
-    pub keyed: bool,
+    pub want: Want<'a>,
+}
+
+/// What a [`Context`] is built for.
+#[derive(Clone, Copy, Debug)]
+pub enum Want<'a> {
+    /// The value alone (`build --check`, `explain`).
+    Value,
+    /// The key for a build that records its cache, and the value unless the
+    /// key equals `reuse`, the key of the file already on disk: that file is
+    /// kept as it is, and the value, which costs twice the key, is not built.
+    Key { reuse: Option<&'a str> },
 }
 
 /// A template's context: the value it renders from and, when asked for,
 /// the key that stands for it in the build cache.
 pub struct Context {
-    pub value: minijinja::Value,
+    /// `None` when the key equals [`Want::Key`]'s `reuse`: nothing renders.
+    pub value: Option<minijinja::Value>,
     /// sha256 (hex) of the template's name and the view's JSON: rendering is
     /// a pure function of the two (templates and filters are part of gen,
     /// hence of the cache's salt), so an equal key means equal bytes.
@@ -108,9 +118,14 @@ impl<'a> Scope<'a> {
             header: self.header(),
             view,
         };
+        let (key, reuse) = match self.want {
+            Want::Value => (None, None),
+            Want::Key { reuse } => (key(self.spec.template, &view), reuse),
+        };
+        let reused = key.is_some() && key.as_deref() == reuse;
         Context {
-            key: self.keyed.then(|| key(self.spec.template, &view)).flatten(),
-            value: minijinja::Value::from_serialize(&view),
+            value: (!reused).then(|| minijinja::Value::from_serialize(&view)),
+            key,
         }
     }
 }
