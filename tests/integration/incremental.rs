@@ -298,3 +298,55 @@ fn incremental_rebuilds_after_random_edits_equal_clean_builds() {
         "every step was refused: the edits test nothing"
     );
 }
+
+/// A rebuild that adds or removes files (and the folders they leave empty)
+/// records the folders as it left them: the next rebuild still updates each
+/// host folder in place instead of replacing it whole.
+#[test]
+fn folders_touched_by_a_rebuild_are_recorded_as_it_left_them() {
+    let dir = project();
+    assert_eq!(build(dir.path()).code, 0);
+    let generated = dir.path().join("generated");
+    let profile = dir.path().join("profiles/production.toml");
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&profile).expect("production");
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "{from} is in the profile");
+        std::fs::write(&profile, changed).expect("edit");
+        let out = build(dir.path());
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    };
+    let monitoring = "roles = [\"monitoring\"]";
+    edit(monitoring, "roles = [\"monitoring\", \"worker\"]");
+    let before = entries(&generated);
+    let folders = inodes(&generated);
+    edit("roles = [\"monitoring\", \"worker\"]", monitoring);
+    let after_removal = entries(&generated);
+    let gone = before
+        .iter()
+        .filter(|(path, (kind, _, _))| *kind == 'd' && !after_removal.contains_key(*path));
+    assert!(
+        gone.count() > 0,
+        "dropping the worker role empties a folder"
+    );
+
+    edit(
+        "cores = 4, memory = \"16GiB\", storage = \"nvme\"",
+        "cores = 4, memory = \"32GiB\", storage = \"nvme\"",
+    );
+    let after = inodes(&generated);
+    for (path, (kind, _, _)) in &after_removal {
+        if *kind == 'd' {
+            assert_eq!(
+                after.get(path),
+                folders.get(path),
+                "{path}: a folder neither rebuild had reason to replace"
+            );
+        }
+    }
+    assert_eq!(
+        Ok(&entries(&generated)),
+        clean_build(&dir.path().join("profiles")).as_ref(),
+        "the rebuilt tree is the clean build's"
+    );
+}

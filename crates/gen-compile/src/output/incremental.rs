@@ -145,6 +145,13 @@ impl Fingerprint {
     fn at(path: &Utf8Path) -> Option<Fingerprint> {
         fs::symlink_metadata(path).ok().map(|m| Fingerprint::of(&m))
     }
+
+    /// The fingerprint of folder `relative` of host folder `dir`.
+    fn at_folder(dir: &Utf8Path, relative: &str) -> Result<Fingerprint> {
+        let path = dir.join(relative);
+        let metadata = fs::symlink_metadata(&path).map_err(|e| Error::read(&path, e))?;
+        Ok(Fingerprint::of(&metadata))
+    }
 }
 
 fn salt() -> String {
@@ -361,22 +368,37 @@ impl HostCache {
 
     /// Fingerprints every folder holding one of the files, and the host folder.
     fn record_dirs(&mut self, dir: &Utf8Path) -> Result<()> {
-        let mut dirs = BTreeSet::from([String::new()]);
-        for relative in self.files.keys() {
-            let mut parent = Utf8Path::new(relative).parent();
-            while let Some(p) = parent.filter(|p| !p.as_str().is_empty()) {
-                dirs.insert(p.to_string());
-                parent = p.parent();
-            }
-        }
+        let mut dirs = folders(self.files.keys());
+        dirs.insert(String::new());
         self.dirs = dirs
             .into_iter()
             .map(|relative| {
-                let path = dir.join(&relative);
-                let metadata = fs::symlink_metadata(&path).map_err(|e| Error::read(&path, e))?;
-                Ok((relative, Fingerprint::of(&metadata)))
+                let fingerprint = Fingerprint::at_folder(dir, &relative)?;
+                Ok((relative, fingerprint))
             })
             .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// Fingerprints again the folders on the way to each `changed` file (a
+    /// rename or removal touches only its own folder, a folder made or
+    /// removed only its parent), and forgets those no file is in any more;
+    /// the others are as they were recorded. A folder left stale here only
+    /// makes the next build replace the host folder whole.
+    fn refresh_dirs<'p>(
+        &mut self,
+        dir: &Utf8Path,
+        changed: impl Iterator<Item = &'p str>,
+    ) -> Result<()> {
+        let mut needed = folders(self.files.keys());
+        needed.insert(String::new());
+        let mut touched = folders(changed);
+        touched.insert(String::new());
+        self.dirs.retain(|relative, _| needed.contains(relative));
+        for relative in touched.intersection(&needed) {
+            let fingerprint = Fingerprint::at_folder(dir, relative)?;
+            self.dirs.insert(relative.clone(), fingerprint);
+        }
         Ok(())
     }
 }
@@ -605,13 +627,14 @@ fn plan_profile(
             for (file, fingerprint) in kept {
                 cache.insert(file, fingerprint);
             }
+            // As `folders_intact` found them; an update refreshes those it touches.
+            cache.dirs = recorded.map(|c| c.dirs.clone()).unwrap_or_default();
             if moved.is_empty() && removed.is_empty() {
                 let rekeyed = recorded.is_none_or(|old| {
                     old.files.iter().any(|(path, entry)| {
                         cache.files.get(path).is_none_or(|new| new.key != entry.key)
                     })
                 });
-                cache.dirs = recorded.map(|c| c.dirs.clone()).unwrap_or_default();
                 Plan::Keep(cache, rekeyed)
             } else {
                 Plan::Update {
@@ -710,7 +733,8 @@ fn commit(plan: &ProfilePlan, threads: usize) -> Result<ProfileCache> {
                     let to = dir.join(relative);
                     fs::rename(flat.join(name), &to).map_err(|e| Error::write(&to, e))?;
                 }
-                cache.record_dirs(&dir)?;
+                let changed = removed.iter().map(String::as_str);
+                cache.refresh_dirs(&dir, changed.chain(moved.iter().map(|(_, r)| r.as_str())))?;
                 cache
             }
         };
@@ -725,27 +749,29 @@ fn commit(plan: &ProfilePlan, threads: usize) -> Result<ProfileCache> {
     })
 }
 
-/// Removes the folders that held only removed files, deepest first: a clean
-/// build has no empty folder.
-fn remove_empty_dirs(dir: &Utf8Path, removed: &[String], cache: &HostCache) -> Result<()> {
-    let mut needed = BTreeSet::new();
-    for relative in cache.files.keys() {
-        let mut parent = Utf8Path::new(relative).parent();
+/// Every folder (below the host folder) that holds one of `files`.
+fn folders<'p>(
+    files: impl IntoIterator<Item = &'p (impl AsRef<str> + ?Sized + 'p)>,
+) -> BTreeSet<String> {
+    let mut dirs = BTreeSet::new();
+    for relative in files {
+        let mut parent = Utf8Path::new(relative.as_ref()).parent();
         while let Some(p) = parent.filter(|p| !p.as_str().is_empty()) {
-            needed.insert(p.to_string());
-            parent = p.parent();
-        }
-    }
-    let mut candidates = BTreeSet::new();
-    for relative in removed {
-        let mut parent = Utf8Path::new(relative).parent();
-        while let Some(p) = parent.filter(|p| !p.as_str().is_empty()) {
-            if !needed.contains(p.as_str()) {
-                candidates.insert(p.to_string());
+            if !dirs.insert(p.to_string()) {
+                break;
             }
             parent = p.parent();
         }
     }
+    dirs
+}
+
+/// Removes the folders that held only removed files, deepest first: a clean
+/// build has no empty folder.
+fn remove_empty_dirs(dir: &Utf8Path, removed: &[String], cache: &HostCache) -> Result<()> {
+    let needed = folders(cache.files.keys());
+    let mut candidates = folders(removed);
+    candidates.retain(|p| !needed.contains(p));
     // Deepest first: a longer path sorts after its parent, so reverse order works.
     for relative in candidates.iter().rev() {
         let path = dir.join(relative);
