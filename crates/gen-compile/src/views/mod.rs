@@ -157,7 +157,8 @@ pub fn context(scope: &Scope<'_>) -> Option<Context> {
         K::DbBootstrapSql => scope.value(bootstrap::sql(scope)?),
         K::DbBootstrapUnit => scope.value(bootstrap::unit(scope)?),
         K::ReplicaInitScript | K::ReplicaInitUnit => scope.value(replica::replica_init(scope)?),
-        K::FirewallRules | K::FirewallUnit => scope.value(firewall::firewall(scope)),
+        K::FirewallRules => scope.value(firewall::firewall(scope)),
+        K::FirewallUnit => scope.value(firewall::unit(scope)),
         K::PgbackrestConf | K::PgbackrestService | K::PgbackrestTimer => {
             scope.value(pgbackrest::pgbackrest(scope)?)
         }
