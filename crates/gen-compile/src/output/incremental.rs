@@ -366,11 +366,17 @@ impl HostCache {
         );
     }
 
-    /// Fingerprints every folder holding one of the files, and the host folder.
-    fn record_dirs(&mut self, dir: &Utf8Path) -> Result<()> {
+    /// Every folder holding one of the files, and the host folder (`""`).
+    fn folders(&self) -> BTreeSet<String> {
         let mut dirs = folders(self.files.keys());
         dirs.insert(String::new());
-        self.dirs = dirs
+        dirs
+    }
+
+    /// Fingerprints every folder holding one of the files, and the host folder.
+    fn record_dirs(&mut self, dir: &Utf8Path) -> Result<()> {
+        self.dirs = self
+            .folders()
             .into_iter()
             .map(|relative| {
                 let fingerprint = Fingerprint::at_folder(dir, &relative)?;
@@ -388,14 +394,13 @@ impl HostCache {
     fn refresh_dirs<'p>(
         &mut self,
         dir: &Utf8Path,
+        needed: &BTreeSet<String>,
         changed: impl Iterator<Item = &'p str>,
     ) -> Result<()> {
-        let mut needed = folders(self.files.keys());
-        needed.insert(String::new());
         let mut touched = folders(changed);
         touched.insert(String::new());
         self.dirs.retain(|relative, _| needed.contains(relative));
-        for relative in touched.intersection(&needed) {
+        for relative in touched.intersection(needed) {
             let fingerprint = Fingerprint::at_folder(dir, relative)?;
             self.dirs.insert(relative.clone(), fingerprint);
         }
@@ -724,7 +729,8 @@ fn commit(plan: &ProfilePlan, threads: usize) -> Result<ProfileCache> {
                     fs::remove_file(&path).map_err(|e| Error::write(&path, e))?;
                 }
                 let mut cache = cache.clone();
-                remove_empty_dirs(&dir, removed, &cache)?;
+                let needed = cache.folders();
+                remove_empty_dirs(&dir, removed, &needed)?;
                 let mut dirs = BTreeSet::new();
                 for (name, relative) in moved {
                     if let Some(parent) = relative.parent().filter(|p| !p.as_str().is_empty()) {
@@ -734,7 +740,8 @@ fn commit(plan: &ProfilePlan, threads: usize) -> Result<ProfileCache> {
                     fs::rename(flat.join(name), &to).map_err(|e| Error::write(&to, e))?;
                 }
                 let changed = removed.iter().map(String::as_str);
-                cache.refresh_dirs(&dir, changed.chain(moved.iter().map(|(_, r)| r.as_str())))?;
+                let changed = changed.chain(moved.iter().map(|(_, r)| r.as_str()));
+                cache.refresh_dirs(&dir, &needed, changed)?;
                 cache
             }
         };
@@ -768,8 +775,8 @@ fn folders<'p>(
 
 /// Removes the folders that held only removed files, deepest first: a clean
 /// build has no empty folder.
-fn remove_empty_dirs(dir: &Utf8Path, removed: &[String], cache: &HostCache) -> Result<()> {
-    let needed = folders(cache.files.keys());
+/// `needed` is every folder that still holds a file.
+fn remove_empty_dirs(dir: &Utf8Path, removed: &[String], needed: &BTreeSet<String>) -> Result<()> {
     let mut candidates = folders(removed);
     candidates.retain(|p| !needed.contains(p));
     // Deepest first: a longer path sorts after its parent, so reverse order works.
